@@ -1,0 +1,168 @@
+// Package core is the pure state machine of one proxied Livestatus site.
+//
+// A Site consumes Events (each carrying its own Now) and returns Actions. It
+// performs no I/O, starts no goroutines, never reads the wall clock and uses
+// no randomness, so the same event sequence always yields the same actions.
+// The adapters package drives it with real sockets; the sim package drives it
+// with a seeded, simulated world.
+package core
+
+import "time"
+
+// ClientID names a client connection. The driver assigns it (it accepts the
+// connection); it must be unique for the life of a Site.
+type ClientID uint64
+
+// ChannelID names an upstream connection. The core assigns it, counting up
+// from 1, in the ActDial action.
+type ChannelID uint64
+
+// EventKind says what happened.
+type EventKind uint8
+
+const (
+	// EvTick: time has passed; the driver calls Step with a Tick at
+	// NextDeadline (earlier or later ticks are harmless).
+	EvTick EventKind = iota + 1
+	// EvClientAccepted: a new client connection (Client).
+	EvClientAccepted
+	// EvClientData: bytes read from a client (Client, Data).
+	EvClientData
+	// EvClientEOF: the client shut down its write side; it may still read.
+	EvClientEOF
+	// EvClientGone: the client connection broke (reset, write error). The
+	// driver has closed it; the core forgets it and writes nothing more.
+	EvClientGone
+	// EvClientWritten: N bytes of earlier ActWriteClient data reached the
+	// client's socket; drives backpressure.
+	EvClientWritten
+	// EvChannelConnected: the dial of Channel succeeded.
+	EvChannelConnected
+	// EvChannelData: bytes read from a channel (Channel, Data).
+	EvChannelData
+	// EvChannelClosed: a dial failed, or an open channel hit EOF or an error
+	// (Err says which). The driver has closed the connection.
+	EvChannelClosed
+	// EvReconfigure: apply Config (channel count, timeouts).
+	EvReconfigure
+	// EvShutdown: answer everyone, close everything; the Site is finished.
+	EvShutdown
+)
+
+// Event is one input to Step. Data is owned by the core after Step; the
+// driver must not reuse the slice.
+type Event struct {
+	Kind    EventKind
+	Now     time.Time
+	Client  ClientID
+	Channel ChannelID
+	Data    []byte
+	N       int
+	Err     string
+	Config  *Config
+}
+
+// ActionKind says what the driver must do.
+type ActionKind uint8
+
+const (
+	// ActDial: open a new upstream connection for Channel.
+	ActDial ActionKind = iota + 1
+	// ActWriteChannel: write Data to Channel.
+	ActWriteChannel
+	// ActCloseChannel: close Channel; no EvChannelClosed is expected after it
+	// (one that was already on its way is ignored).
+	ActCloseChannel
+	// ActPauseChannel / ActResumeChannel: stop / restart reading Channel
+	// (backpressure from a slow client).
+	ActPauseChannel
+	ActResumeChannel
+	// ActWriteClient: write Data to Client, in order; report EvClientWritten.
+	ActWriteClient
+	// ActCloseClient: close Client once all data written before it is
+	// flushed. The core forgets the client; later events for it are ignored.
+	ActCloseClient
+	// ActLog: a log line (Level, Text) about the site.
+	ActLog
+)
+
+// Level of an ActLog action.
+type Level int8
+
+const (
+	LevelDebug Level = -4
+	LevelInfo  Level = 0
+	LevelWarn  Level = 4
+	LevelError Level = 8
+)
+
+// Action is one output of Step. Data must not be modified by the driver.
+type Action struct {
+	Kind    ActionKind
+	Client  ClientID
+	Channel ChannelID
+	Data    []byte
+	Level   Level
+	Text    string
+}
+
+// Config is one site's policy. Zero fields take the defaults of the design
+// notes (see WithDefaults).
+type Config struct {
+	Name              string
+	Channels          int           // persistent channels to keep open
+	ChannelTimeout    time.Duration // max wait for a free channel
+	QueryTimeout      time.Duration // max silence of a busy channel
+	ConnectTimeout    time.Duration // max time a dial may take
+	ConnectRetry      time.Duration // cool-down of a dead site before redialling
+	HeartbeatInterval time.Duration // one heartbeat this often
+	HeartbeatTimeout  time.Duration // floor of the heartbeat timeout
+	HeartbeatPercent  int           // timeout = max(floor, typical RTT × (1+pct/100))
+	MaxQueryBytes     int           // larger queries get 413
+	HighWater         int           // unflushed client bytes that pause the channel
+	CapacityRetry     time.Duration // how often to try growing a shrunk pool
+}
+
+// Defaults from the design notes.
+const (
+	DefaultChannels          = 10
+	DefaultChannelTimeout    = 5 * time.Second
+	DefaultQueryTimeout      = 120 * time.Second
+	DefaultConnectTimeout    = 5 * time.Second
+	DefaultConnectRetry      = 4 * time.Second
+	DefaultHeartbeatInterval = 3 * time.Second
+	DefaultHeartbeatTimeout  = 2 * time.Second
+	DefaultHeartbeatPercent  = 50
+	DefaultMaxQueryBytes     = 16 << 20
+	DefaultHighWater         = 1 << 20
+	DefaultCapacityRetry     = 60 * time.Second
+)
+
+// WithDefaults returns c with every zero field set to its default.
+func (c Config) WithDefaults() Config {
+	set := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if c.Channels <= 0 {
+		c.Channels = DefaultChannels
+	}
+	set(&c.ChannelTimeout, DefaultChannelTimeout)
+	set(&c.QueryTimeout, DefaultQueryTimeout)
+	set(&c.ConnectTimeout, DefaultConnectTimeout)
+	set(&c.ConnectRetry, DefaultConnectRetry)
+	set(&c.HeartbeatInterval, DefaultHeartbeatInterval)
+	set(&c.HeartbeatTimeout, DefaultHeartbeatTimeout)
+	set(&c.CapacityRetry, DefaultCapacityRetry)
+	if c.HeartbeatPercent <= 0 {
+		c.HeartbeatPercent = DefaultHeartbeatPercent
+	}
+	if c.MaxQueryBytes <= 0 {
+		c.MaxQueryBytes = DefaultMaxQueryBytes
+	}
+	if c.HighWater <= 0 {
+		c.HighWater = DefaultHighWater
+	}
+	return c
+}

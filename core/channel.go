@@ -1,0 +1,291 @@
+package core
+
+import (
+	"bytes"
+	"strconv"
+	"time"
+)
+
+type channel struct {
+	id       ChannelID
+	state    ChannelState
+	since    time.Time
+	proven   bool      // answered a heartbeat: the server serves this connection
+	client   *client   // busy: whose query this is (nil while draining)
+	draining bool      // busy, but the client left: discard the rest
+	paused   bool      // reading stopped for backpressure
+	deadline time.Time // connecting, heartbeat, busy (unless paused)
+	sentAt   time.Time // when the heartbeat went out
+
+	// The response being read, parsed by position.
+	hdr       [HeaderLen]byte
+	hn        int
+	header    Header
+	remaining int64
+	hbBody    []byte
+}
+
+// heartbeatQuery is the tiny query that proves a site alive; its answer
+// also tells whether the monitoring core restarted.
+var heartbeatQuery = []byte("GET status\nResponseHeader: fixed16\nKeepAlive: on\nColumns: program_start\n\n")
+
+const maxHeartbeatBody = 1024
+
+func (s *Site) channel(id ChannelID) *channel {
+	// Channels are few (tens) and kept ordered, so a scan is fine.
+	for _, ch := range s.channels {
+		if ch.id == id {
+			return ch
+		}
+	}
+	return nil
+}
+
+func (s *Site) dial() {
+	s.nextChan++
+	ch := &channel{id: s.nextChan, state: ChanConnecting, since: s.now, deadline: s.now.Add(s.cfg.ConnectTimeout)}
+	s.channels = append(s.channels, ch)
+	s.emit(Action{Kind: ActDial, Channel: ch.id})
+}
+
+func (s *Site) removeChannel(ch *channel) {
+	for i, c := range s.channels {
+		if c == ch {
+			s.channels = append(s.channels[:i], s.channels[i+1:]...)
+			return
+		}
+	}
+}
+
+func (s *Site) closeChannel(ch *channel) {
+	s.removeChannel(ch)
+	s.emit(Action{Kind: ActCloseChannel, Channel: ch.id})
+}
+
+func (s *Site) pause(ch *channel) {
+	ch.paused = true
+	s.emit(Action{Kind: ActPauseChannel, Channel: ch.id})
+}
+
+func (s *Site) resume(ch *channel) {
+	ch.paused = false
+	ch.deadline = s.now.Add(s.cfg.QueryTimeout)
+	s.emit(Action{Kind: ActResumeChannel, Channel: ch.id})
+}
+
+func (ch *channel) resetResponse() {
+	ch.hn, ch.remaining, ch.header, ch.hbBody = 0, 0, Header{}, ch.hbBody[:0]
+}
+
+func (s *Site) channelConnected(id ChannelID) {
+	ch := s.channel(id)
+	if ch == nil || ch.state != ChanConnecting {
+		return
+	}
+	ch.state, ch.since = ChanProbing, s.now
+	s.sendHeartbeat(ch)
+}
+
+func (s *Site) sendHeartbeat(ch *channel) {
+	if ch.proven {
+		ch.state = ChanHeartbeat
+	} else {
+		ch.state = ChanProbing
+	}
+	ch.since, ch.sentAt = s.now, s.now
+	ch.deadline = s.now.Add(s.hbTimeout())
+	ch.resetResponse()
+	s.emit(Action{Kind: ActWriteChannel, Channel: ch.id, Data: heartbeatQuery})
+}
+
+// assign puts a waiting client's query on a free channel.
+func (s *Site) assign(c *client, ch *channel) {
+	up := Upstream(c.query)
+	s.emit(Action{Kind: ActWriteChannel, Channel: ch.id, Data: up})
+	if c.query.Method == "COMMAND" {
+		// No reply will come. Probe the channel at once, so that anything
+		// the server writes after a failed COMMAND (naemon's "400: ...")
+		// is caught as a bad header instead of reaching the next client.
+		s.stats.Commands++
+		s.sendHeartbeat(ch)
+		s.queryDone(c)
+		return
+	}
+	ch.state, ch.since, ch.client, ch.draining = ChanBusy, s.now, c, false
+	ch.deadline = s.now.Add(s.cfg.QueryTimeout)
+	ch.resetResponse()
+	c.state, c.channel = clientInFlight, ch
+}
+
+func (s *Site) channelData(id ChannelID, data []byte) {
+	ch := s.channel(id)
+	if ch == nil || len(data) == 0 {
+		return
+	}
+	s.lastRx = s.now
+	s.stats.BytesFromSite += uint64(len(data))
+	switch ch.state {
+	case ChanBusy, ChanHeartbeat, ChanProbing:
+		s.consume(ch, data)
+	default:
+		s.logf(LevelInfo, "site %s: channel %d: %d unexpected bytes while %s, closing it", s.cfg.Name, ch.id, len(data), ch.state)
+		s.closeChannel(ch)
+	}
+}
+
+// consume reads response bytes: the 16-byte header by position (it may
+// arrive split anywhere), then exactly Length body bytes.
+func (s *Site) consume(ch *channel, data []byte) {
+	if ch.state == ChanBusy && !ch.paused {
+		ch.deadline = s.now.Add(s.cfg.QueryTimeout)
+	}
+	if ch.hn < HeaderLen {
+		n := copy(ch.hdr[ch.hn:], data)
+		ch.hn += n
+		data = data[n:]
+		if ch.hn < HeaderLen {
+			return
+		}
+		h, err := ParseHeader(ch.hdr[:])
+		if err != nil {
+			s.badResponse(ch, err.Error())
+			return
+		}
+		ch.header, ch.remaining = h, h.Length
+		if c := ch.client; c != nil && c.query.Fixed16 {
+			s.writeClient(c, append([]byte(nil), ch.hdr[:]...))
+		}
+	}
+	n := len(data)
+	if int64(n) > ch.remaining {
+		n = int(ch.remaining)
+	}
+	body, rest := data[:n], data[n:]
+	ch.remaining -= int64(n)
+	if c := ch.client; c != nil {
+		s.writeClient(c, body)
+		if c.unacked > s.cfg.HighWater && !ch.paused && ch.remaining > 0 {
+			s.pause(ch)
+		}
+	} else if ch.state != ChanBusy && len(ch.hbBody) < maxHeartbeatBody {
+		ch.hbBody = append(ch.hbBody, body[:min(len(body), maxHeartbeatBody-len(ch.hbBody))]...)
+	}
+	if ch.remaining > 0 {
+		return
+	}
+	s.responseDone(ch)
+	if len(rest) > 0 && s.channel(ch.id) == ch {
+		s.logf(LevelInfo, "site %s: channel %d: %d bytes after the response, closing it", s.cfg.Name, ch.id, len(rest))
+		s.closeChannel(ch)
+	}
+}
+
+// badResponse handles a channel that sent something other than fixed16.
+func (s *Site) badResponse(ch *channel, why string) {
+	s.noteError("invalid response: " + why)
+	s.logf(LevelInfo, "site %s: channel %d: invalid response (%s), closing it", s.cfg.Name, ch.id, why)
+	if c := ch.client; c != nil {
+		s.failClient(c, CodeBadGateway, s.siteErr("invalid response from site"))
+	}
+	s.closeChannel(ch)
+	if s.state != SiteAlive && !s.hasProvenOpen() {
+		s.markDead("invalid response: " + why)
+	}
+}
+
+func (s *Site) responseDone(ch *channel) {
+	switch ch.state {
+	case ChanHeartbeat, ChanProbing:
+		s.heartbeatAnswered(ch)
+	case ChanBusy:
+		if c := ch.client; c != nil {
+			s.stats.QueriesOK++
+			s.queryDone(c)
+		}
+		s.release(ch)
+	}
+}
+
+// release makes a channel free again, or closes it when the pool is over
+// its target (after a reconfigure or a capacity shrink).
+func (s *Site) release(ch *channel) {
+	ch.client, ch.draining, ch.deadline = nil, false, time.Time{}
+	if ch.paused {
+		s.resume(ch)
+		ch.deadline = time.Time{}
+	}
+	if len(s.channels) > s.target {
+		s.closeChannel(ch)
+		return
+	}
+	ch.state, ch.since = ChanFree, s.now
+}
+
+func (s *Site) heartbeatAnswered(ch *channel) {
+	sample := s.now.Sub(ch.sentAt)
+	if s.rtt == 0 {
+		s.rtt = sample
+	} else {
+		s.rtt += (sample - s.rtt) / 8
+	}
+	s.stats.Heartbeats++
+	ch.proven = true
+	if ch.header.Code == 200 {
+		s.noteProgramStart(ch.hbBody)
+	}
+	s.release(ch)
+	s.markAlive()
+}
+
+func (s *Site) noteProgramStart(body []byte) {
+	ps, err := strconv.ParseInt(string(bytes.TrimSpace(body)), 10, 64)
+	if err != nil || ps == s.programStart {
+		return
+	}
+	if s.programStart != 0 {
+		s.logf(LevelInfo, "site %s: monitoring core restarted (program_start %d -> %d)", s.cfg.Name, s.programStart, ps)
+	}
+	s.programStart = ps
+}
+
+func (s *Site) channelClosed(id ChannelID, err string) {
+	ch := s.channel(id)
+	if ch == nil {
+		return
+	}
+	s.removeChannel(ch)
+	switch ch.state {
+	case ChanConnecting:
+		s.connectFailed(err)
+	case ChanBusy:
+		if c := ch.client; c != nil {
+			s.failClient(c, CodeBadGateway, s.siteErr("connection to site lost: %s", err))
+		}
+		s.logf(LevelInfo, "site %s: channel %d lost while busy: %s", s.cfg.Name, id, err)
+	default:
+		// A server may close a free channel at any time (naemon's idle
+		// timeout): redial quietly, the site is not dead.
+		s.logf(LevelDebug, "site %s: channel %d closed while %s: %s", s.cfg.Name, id, ch.state, err)
+	}
+}
+
+func (s *Site) connectFailed(err string) {
+	s.stats.ConnectFailures++
+	s.noteError("connect failed: " + err)
+	if !s.hasProvenOpen() {
+		s.markDead("cannot connect: " + err)
+		return
+	}
+	s.redialAt = s.now.Add(s.cfg.ConnectRetry)
+	s.logf(LevelInfo, "site %s: connect failed: %s", s.cfg.Name, err)
+}
+
+// hasProvenOpen tells whether some open channel has answered a heartbeat.
+func (s *Site) hasProvenOpen() bool {
+	for _, ch := range s.channels {
+		if ch.proven && ch.state != ChanConnecting {
+			return true
+		}
+	}
+	return false
+}

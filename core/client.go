@@ -1,0 +1,224 @@
+package core
+
+import (
+	"bytes"
+	"time"
+)
+
+type clientState uint8
+
+const (
+	clientReading  clientState = iota // no query pending
+	clientWaiting                     // query waiting for a free channel
+	clientInFlight                    // query on a channel
+)
+
+type client struct {
+	id        ClientID
+	state     clientState
+	since     time.Time // waiting since
+	framer    *Framer
+	query     Query
+	eof       bool
+	unacked   int      // bytes handed to the driver, not yet written
+	delivered int64    // bytes of the current answer handed to the driver
+	channel   *channel // in flight
+}
+
+func (s *Site) clientAccepted(id ClientID) {
+	if _, dup := s.clients[id]; dup {
+		return
+	}
+	s.clients[id] = &client{id: id, framer: NewFramer(s.cfg.MaxQueryBytes)}
+}
+
+func (s *Site) clientData(id ClientID, data []byte) {
+	c := s.clients[id]
+	if c == nil || c.eof {
+		return
+	}
+	c.framer.Push(data)
+	if c.state == clientReading {
+		s.nextQuery(c)
+		return
+	}
+	// Pipelined input waits in the framer; a client that floods it while
+	// its query is pending is cut off rather than buffered without bound.
+	if c.framer.Buffered() > s.cfg.MaxQueryBytes {
+		s.logf(LevelDebug, "site %s: client %d flooded pipelined input", s.cfg.Name, id)
+		s.abortClient(c)
+		s.closeClient(c)
+	}
+}
+
+func (s *Site) clientEOF(id ClientID) {
+	c := s.clients[id]
+	if c == nil || c.eof {
+		return
+	}
+	c.eof = true
+	if c.state == clientReading {
+		s.nextQuery(c)
+	}
+}
+
+func (s *Site) clientGone(id ClientID) {
+	c := s.clients[id]
+	if c == nil {
+		return
+	}
+	s.abortClient(c)
+	delete(s.clients, id)
+}
+
+func (s *Site) clientWritten(id ClientID, n int) {
+	c := s.clients[id]
+	if c == nil {
+		return
+	}
+	c.unacked -= n
+	if c.unacked < 0 {
+		c.unacked = 0
+	}
+	if ch := c.channel; ch != nil && ch.paused && c.unacked <= s.cfg.HighWater/2 {
+		s.resume(ch)
+	}
+}
+
+// abortClient detaches a client that will get no more bytes: a query in
+// flight keeps its channel, which drains the rest of the response.
+func (s *Site) abortClient(c *client) {
+	switch c.state {
+	case clientWaiting:
+		s.dequeue(c)
+		s.stats.QueriesGone++
+	case clientInFlight:
+		ch := c.channel
+		ch.client = nil
+		ch.draining = true
+		if ch.paused {
+			s.resume(ch)
+		}
+		s.stats.QueriesGone++
+	}
+	c.channel = nil
+	c.state = clientReading
+}
+
+func (s *Site) dequeue(c *client) {
+	for i, w := range s.waitQ {
+		if w == c {
+			s.waitQ = append(s.waitQ[:i], s.waitQ[i+1:]...)
+			return
+		}
+	}
+}
+
+// nextQuery takes the next complete query of a reading client, if any.
+func (s *Site) nextQuery(c *client) {
+	q, ok, err := c.framer.Next(c.eof)
+	switch {
+	case err == ErrQueryTooLarge:
+		s.stats.QueriesBad++
+		s.logf(LevelDebug, "site %s: client %d: query over %d bytes", s.cfg.Name, c.id, s.cfg.MaxQueryBytes)
+		s.replyError(c, CodeTooLarge, s.siteErr("query too large (limit %d bytes)", s.cfg.MaxQueryBytes), wantsFixed16(c))
+		return
+	case err == ErrIncomplete:
+		s.stats.QueriesBad++
+		s.replyError(c, CodeIncomplete, s.siteErr("incomplete request"), wantsFixed16(c))
+		return
+	case !ok:
+		if c.eof {
+			s.closeClient(c)
+		}
+		return
+	}
+	c.query = q
+	c.delivered = 0
+	switch q.Method {
+	case "GET", "COMMAND":
+	default:
+		s.stats.QueriesBad++
+		s.replyError(c, CodeBadRequest, s.siteErr("invalid request method %.40q", q.Method))
+		return
+	}
+	if s.state == SiteDead {
+		s.stats.QueriesDead++
+		s.replyError(c, CodeBadGateway, s.siteErr("site is dead: %s", s.cause))
+		return
+	}
+	c.state, c.since = clientWaiting, s.now
+	s.waitQ = append(s.waitQ, c)
+}
+
+// wantsFixed16 guesses from the buffered start of an unfinished query
+// whether the client reads fixed16 headers, so even a refusal is framed.
+func wantsFixed16(c *client) bool {
+	b := c.framer.buf
+	if len(b) > 64<<10 {
+		b = b[:64<<10]
+	}
+	return bytes.Contains(b, []byte("\nResponseHeader: fixed16"))
+}
+
+// queryDone ends the answer of a client's query: a KeepAlive client reads
+// on, any other is closed.
+func (s *Site) queryDone(c *client) {
+	c.state, c.channel = clientReading, nil
+	if !c.query.KeepAlive && c.query.Method != "COMMAND" {
+		s.closeClient(c)
+		return
+	}
+	s.nextQuery(c)
+}
+
+// replyError answers the client's query with a proxy error and closes it.
+// fixed16 defaults to what the current query asked for.
+func (s *Site) replyError(c *client, code int, text string, fixed16 ...bool) {
+	f := c.query.Fixed16
+	if len(fixed16) > 0 {
+		f = fixed16[0]
+	}
+	if c.state == clientWaiting {
+		s.dequeue(c)
+	}
+	s.writeClient(c, ErrorReply(f, code, text))
+	c.state, c.channel = clientReading, nil
+	s.closeClient(c)
+}
+
+// failClient ends a waiting or in-flight query with an error, or, when part
+// of the answer already went out, just closes the client (a truncated
+// answer is all that can honestly be given).
+func (s *Site) failClient(c *client, code int, text string) {
+	if c.delivered > 0 {
+		s.stats.QueriesGone++
+		c.state, c.channel = clientReading, nil
+		s.closeClient(c)
+		return
+	}
+	switch code {
+	case CodeBadGateway:
+		s.stats.QueriesDead++
+	case CodeBusy:
+		s.stats.QueriesBusy++
+	case CodeTimeout:
+		s.stats.QueriesTimeout++
+	}
+	s.replyError(c, code, text)
+}
+
+func (s *Site) writeClient(c *client, data []byte) {
+	if len(data) == 0 {
+		return
+	}
+	c.unacked += len(data)
+	c.delivered += int64(len(data))
+	s.stats.BytesToClients += uint64(len(data))
+	s.emit(Action{Kind: ActWriteClient, Client: c.id, Data: data})
+}
+
+func (s *Site) closeClient(c *client) {
+	s.emit(Action{Kind: ActCloseClient, Client: c.id})
+	delete(s.clients, c.id)
+}

@@ -1,0 +1,119 @@
+package core
+
+import "fmt"
+
+// CheckInvariants verifies the internal consistency of the site. The
+// simulator and the fuzz targets call it after every Step; a non-nil error
+// is a bug in the core.
+func (s *Site) CheckInvariants() error {
+	seen := map[ChannelID]bool{}
+	var prev ChannelID
+	heartbeats := 0
+	for _, ch := range s.channels {
+		if seen[ch.id] || ch.id <= prev {
+			return fmt.Errorf("channel %d listed twice or out of order", ch.id)
+		}
+		seen[ch.id], prev = true, ch.id
+		if ch.id > s.nextChan {
+			return fmt.Errorf("channel %d beyond the last ID given out (%d)", ch.id, s.nextChan)
+		}
+		switch ch.state {
+		case ChanBusy:
+			if ch.client == nil && !ch.draining {
+				return fmt.Errorf("channel %d busy without a client", ch.id)
+			}
+			if c := ch.client; c != nil && (c.channel != ch || c.state != clientInFlight || s.clients[c.id] != c) {
+				return fmt.Errorf("channel %d and client %d disagree about each other", ch.id, c.id)
+			}
+		case ChanFree:
+			if !ch.proven {
+				return fmt.Errorf("channel %d free but never proven", ch.id)
+			}
+			fallthrough
+		default:
+			if ch.client != nil || ch.draining || ch.paused {
+				return fmt.Errorf("channel %d %s but owned by a client", ch.id, ch.state)
+			}
+		}
+		if ch.state == ChanHeartbeat {
+			heartbeats++
+		}
+		if ch.hn > HeaderLen || ch.remaining < 0 {
+			return fmt.Errorf("channel %d response state out of range", ch.id)
+		}
+		if (s.state == SiteDead || s.state == SiteStarting) && ch.state != ChanConnecting && ch.state != ChanProbing {
+			return fmt.Errorf("channel %d %s while site %s", ch.id, ch.state, s.state)
+		}
+	}
+	if s.state == SiteStopped && (len(s.channels) > 0 || len(s.waitQ) > 0) {
+		return fmt.Errorf("stopped site still holds channels or waiting clients")
+	}
+	if heartbeats > 1 && s.state == SiteAlive {
+		// Several are possible only from COMMAND resync probes.
+		for _, ch := range s.channels {
+			if ch.state == ChanHeartbeat && !ch.proven {
+				return fmt.Errorf("channel %d in heartbeat but unproven", ch.id)
+			}
+		}
+	}
+	if n := len(s.channels); n > s.target && n > s.cfg.Channels {
+		return fmt.Errorf("%d channels, target %d, configured %d", n, s.target, s.cfg.Channels)
+	}
+	inQ := map[ClientID]bool{}
+	for _, c := range s.waitQ {
+		if inQ[c.id] || c.state != clientWaiting || s.clients[c.id] != c {
+			return fmt.Errorf("client %d queued wrongly", c.id)
+		}
+		inQ[c.id] = true
+	}
+	for id, c := range s.clients {
+		if c.id != id || c.unacked < 0 {
+			return fmt.Errorf("client %d bookkeeping broken", id)
+		}
+		switch c.state {
+		case clientWaiting:
+			if !inQ[id] {
+				return fmt.Errorf("client %d waiting but not queued", id)
+			}
+		case clientInFlight:
+			if c.channel == nil || c.channel.client != c || s.channel(c.channel.id) != c.channel {
+				return fmt.Errorf("client %d in flight without its channel", id)
+			}
+		case clientReading:
+			if c.channel != nil {
+				return fmt.Errorf("client %d reading but holds channel %d", id, c.channel.id)
+			}
+		}
+		if c.framer.Buffered() > 2*s.cfg.MaxQueryBytes+1 {
+			return fmt.Errorf("client %d buffers %d bytes", id, c.framer.Buffered())
+		}
+	}
+	return nil
+}
+
+// Snapshot returns a view of the site for state files and metrics.
+func (s *Site) Snapshot() Snapshot {
+	snap := Snapshot{
+		Name: s.cfg.Name, State: s.state, Since: s.since, Target: s.target,
+		TypicalRTT: s.rtt, HeartbeatTimeout: s.hbTimeout(), ProgramStart: s.programStart,
+		LastError: s.lastErr, LastErrorAt: s.lastErrAt, Stats: s.stats,
+	}
+	for _, ch := range s.channels {
+		info := ChannelInfo{ID: ch.id, State: ch.state, Since: ch.since}
+		if ch.client != nil {
+			info.Client = ch.client.id
+		}
+		snap.Channels = append(snap.Channels, info)
+	}
+	for _, c := range s.clients {
+		switch c.state {
+		case clientReading:
+			snap.ClientsReading++
+		case clientWaiting:
+			snap.ClientsWaiting++
+		case clientInFlight:
+			snap.ClientsInFlight++
+		}
+	}
+	return snap
+}

@@ -1,0 +1,96 @@
+package core
+
+import "time"
+
+// SiteState is the life cycle of a site.
+type SiteState uint8
+
+const (
+	SiteStarting SiteState = iota // no heartbeat answered yet
+	SiteAlive                     // heartbeats answered
+	SiteDead                      // cooling down, then redialling
+	SiteStopped                   // after EvShutdown
+)
+
+func (s SiteState) String() string {
+	switch s {
+	case SiteStarting:
+		return "starting"
+	case SiteAlive:
+		return "alive"
+	case SiteDead:
+		return "dead"
+	case SiteStopped:
+		return "stopped"
+	}
+	return "unknown"
+}
+
+// ChannelState is the life cycle of one channel.
+type ChannelState uint8
+
+const (
+	ChanConnecting ChannelState = iota // dial under way
+	ChanProbing                        // connected, first heartbeat not yet answered
+	ChanFree                           // proven, idle
+	ChanBusy                           // carrying a client's query
+	ChanHeartbeat                      // carrying a heartbeat
+)
+
+func (s ChannelState) String() string {
+	switch s {
+	case ChanConnecting:
+		return "connecting"
+	case ChanProbing:
+		return "probing"
+	case ChanFree:
+		return "free"
+	case ChanBusy:
+		return "busy"
+	case ChanHeartbeat:
+		return "heartbeat"
+	}
+	return "unknown"
+}
+
+// ChannelInfo describes one channel in a Snapshot.
+type ChannelInfo struct {
+	ID     ChannelID
+	State  ChannelState
+	Since  time.Time
+	Client ClientID // when busy
+}
+
+// Stats are counters since the Site was made.
+type Stats struct {
+	QueriesOK       uint64 // answered by the site (any status code)
+	QueriesDead     uint64 // answered with 502: site dead or connection lost
+	QueriesBusy     uint64 // answered with 503: all channels busy
+	QueriesTimeout  uint64 // answered with 504: query timeout
+	QueriesBad      uint64 // malformed, too large or incomplete: 4xx from the proxy
+	QueriesGone     uint64 // client vanished before its answer was complete
+	Commands        uint64 // COMMANDs forwarded
+	Heartbeats      uint64 // heartbeats answered
+	HeartbeatsLost  uint64 // heartbeats timed out
+	ConnectFailures uint64
+	BytesFromSite   uint64
+	BytesToClients  uint64
+}
+
+// Snapshot is a read-only view of a Site for state files and metrics.
+type Snapshot struct {
+	Name             string
+	State            SiteState
+	Since            time.Time // when State was entered
+	Target           int       // channels the site keeps (may shrink below Config.Channels)
+	Channels         []ChannelInfo
+	ClientsReading   int // connected, no query pending
+	ClientsWaiting   int // query waiting for a free channel
+	ClientsInFlight  int // query on a channel
+	TypicalRTT       time.Duration
+	HeartbeatTimeout time.Duration
+	ProgramStart     int64 // from the last heartbeat, 0 if unknown
+	LastError        string
+	LastErrorAt      time.Time
+	Stats            Stats
+}

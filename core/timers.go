@@ -1,0 +1,223 @@
+package core
+
+import "time"
+
+// advance runs after every event: it expires deadlines, keeps the pool at
+// its target, sends the periodic heartbeat and hands free channels to
+// waiting clients, in that order (a due heartbeat goes before clients, so
+// a busy site is still probed).
+func (s *Site) advance() {
+	s.expireChannels()
+	if s.state == SiteStopped {
+		return
+	}
+	s.expireWaiting()
+	s.detectStall()
+	s.maintainPool()
+	s.heartbeat()
+	s.dispatch()
+}
+
+func (s *Site) expireChannels() {
+	// Iterate over a copy: expiring may close channels or kill the site.
+	for _, ch := range append([]*channel(nil), s.channels...) {
+		if s.channel(ch.id) != ch || ch.deadline.IsZero() || s.now.Before(ch.deadline) {
+			continue
+		}
+		switch ch.state {
+		case ChanConnecting:
+			s.closeChannel(ch)
+			s.connectFailed("connect timeout after " + s.cfg.ConnectTimeout.String())
+		case ChanProbing, ChanHeartbeat:
+			s.heartbeatLost(ch)
+		case ChanBusy:
+			if ch.paused {
+				continue
+			}
+			s.logf(LevelWarn, "site %s: channel %d: no answer within %s, closing it", s.cfg.Name, ch.id, s.cfg.QueryTimeout)
+			if c := ch.client; c != nil {
+				s.failClient(c, CodeTimeout, s.siteErr("query timeout after %s", s.cfg.QueryTimeout))
+			}
+			s.closeChannel(ch)
+		}
+		if s.state == SiteDead && len(s.channels) == 0 {
+			return
+		}
+	}
+}
+
+// heartbeatLost: a channel that never answered while others did is a
+// connection the server accepted but does not serve (Icinga's fixed thread
+// pool). The pool shrinks instead of declaring the site dead. A proven
+// channel that stops answering means the site hangs.
+func (s *Site) heartbeatLost(ch *channel) {
+	s.stats.HeartbeatsLost++
+	s.closeChannel(ch)
+	if !ch.proven && s.hasProvenOpen() {
+		proven := 0
+		for _, c := range s.channels {
+			if c.proven && c.state != ChanConnecting {
+				proven++
+			}
+		}
+		if proven < s.target {
+			s.logf(LevelWarn, "site %s: a new channel got no answer within %s; keeping %d channels (server capacity)", s.cfg.Name, s.hbTimeout(), proven)
+			s.target = proven
+		}
+		s.growAt = s.now.Add(s.cfg.CapacityRetry)
+		return
+	}
+	s.markDead("heartbeat timeout after " + s.hbTimeout().String())
+}
+
+func (s *Site) expireWaiting() {
+	for len(s.waitQ) > 0 {
+		c := s.waitQ[0]
+		if s.now.Before(c.since.Add(s.cfg.ChannelTimeout)) {
+			return
+		}
+		text := s.siteErr("All %d channels busy, timeout waiting for free channel.", len(s.channels))
+		if s.state != SiteAlive {
+			text = s.siteErr("no channel ready within %s (site %s)", s.cfg.ChannelTimeout, s.state)
+		}
+		s.failClient(c, CodeBusy, text)
+	}
+}
+
+// detectStall covers a site that hangs while every channel is busy: no
+// heartbeat can be sent, so silence on all channels stands in for one.
+// A channel paused for a slow client is silent by our choice, not the site's.
+func (s *Site) detectStall() {
+	if !s.stallWatched() || s.now.Before(s.stallAt()) {
+		return
+	}
+	s.markDead("no answer on any channel for " + s.now.Sub(s.lastRx).String())
+}
+
+// stallAt is when a site whose channels are all busy and silent counts as
+// hung; zero-valued lastRx uses the time the site became alive.
+func (s *Site) stallAt() time.Time {
+	base := s.lastRx
+	if base.Before(s.since) {
+		base = s.since
+	}
+	return base.Add(s.cfg.HeartbeatInterval + s.hbTimeout())
+}
+
+// stallWatched: the site is alive and every channel is busy and reading.
+func (s *Site) stallWatched() bool {
+	if s.state != SiteAlive || len(s.channels) == 0 {
+		return false
+	}
+	for _, ch := range s.channels {
+		if ch.state != ChanBusy || ch.paused {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Site) maintainPool() {
+	if s.state == SiteDead {
+		if len(s.channels) > 0 || s.now.Before(s.retryAt) {
+			return
+		}
+		s.logf(LevelInfo, "site %s: reconnecting", s.cfg.Name)
+	} else if s.now.Before(s.redialAt) {
+		return
+	}
+	if s.target < s.cfg.Channels && !s.growAt.IsZero() && !s.now.Before(s.growAt) {
+		s.target++
+		s.growAt = s.now.Add(s.cfg.CapacityRetry)
+	}
+	for len(s.channels) < s.target {
+		s.dial()
+	}
+}
+
+func (s *Site) heartbeat() {
+	if s.state != SiteAlive || s.now.Before(s.hbDue) {
+		return
+	}
+	var pick *channel
+	for _, ch := range s.channels {
+		if ch.state == ChanHeartbeat {
+			return // one periodic heartbeat at a time
+		}
+		// The longest idle channel: heartbeats rotate over the pool and
+		// find channels the server closed while idle.
+		if ch.state == ChanFree && (pick == nil || ch.since.Before(pick.since)) {
+			pick = ch
+		}
+	}
+	if pick == nil {
+		return // all busy: detectStall watches instead
+	}
+	s.sendHeartbeat(pick)
+	s.hbDue = s.now.Add(s.cfg.HeartbeatInterval)
+}
+
+func (s *Site) dispatch() {
+	if s.state != SiteAlive {
+		return
+	}
+	for len(s.waitQ) > 0 {
+		var free *channel
+		for _, ch := range s.channels {
+			if ch.state == ChanFree {
+				free = ch
+				break
+			}
+		}
+		if free == nil {
+			return
+		}
+		c := s.waitQ[0]
+		s.waitQ = s.waitQ[1:]
+		s.assign(c, free)
+	}
+}
+
+// NextDeadline is when the site wants its next Tick. The zero time means
+// now; it never returns a time that a Tick would not act upon.
+func (s *Site) NextDeadline() time.Time {
+	if !s.started {
+		return time.Time{}
+	}
+	var next time.Time
+	at := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	if s.state == SiteStopped {
+		return next
+	}
+	for _, ch := range s.channels {
+		if !(ch.state == ChanBusy && ch.paused) {
+			at(ch.deadline)
+		}
+	}
+	if len(s.waitQ) > 0 {
+		at(s.waitQ[0].since.Add(s.cfg.ChannelTimeout))
+	}
+	switch s.state {
+	case SiteDead:
+		if len(s.channels) == 0 {
+			at(s.retryAt)
+		}
+	case SiteAlive:
+		if s.stallWatched() {
+			at(s.stallAt())
+		} else if s.hbDue.After(s.now) {
+			at(s.hbDue)
+		}
+	}
+	if s.state != SiteDead && len(s.channels) < s.target {
+		at(s.redialAt)
+	}
+	if s.target < s.cfg.Channels && s.state != SiteDead {
+		at(s.growAt)
+	}
+	return next
+}
