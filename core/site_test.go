@@ -1,0 +1,162 @@
+package core
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const q16 = "GET hosts\nColumns: name\nResponseHeader: fixed16\nKeepAlive: on\n\n"
+
+func TestForwardRewritesAndStreamsFixed16KeepAlive(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.start(1700)
+	h.accept(1)
+	h.send(1, "GET hosts\nKeepAlive: on\nColumns: name\nCache: reload\nResponseHeader: fixed16\n\n")
+	ch := h.busyChannel(1)
+	want := "GET hosts\nResponseHeader: fixed16\nKeepAlive: on\nColumns: name\n\n"
+	if got := h.takeUp(ch); got != want {
+		t.Fatalf("upstream %q, want %q", got, want)
+	}
+	h.reply(ch, 200, "a\nb\n")
+	h.expectOut(1, "200           4\na\nb\n", false)
+	// KeepAlive: the next query on the same connection is served too.
+	h.send(1, q16)
+	ch = h.busyChannel(1)
+	h.takeUp(ch)
+	h.reply(ch, 404, "no table\n")
+	h.expectOut(1, "200           4\na\nb\n404           9\nno table\n", false)
+	h.step(Event{Kind: EvClientEOF, Client: 1})
+	h.expectOut(1, "200           4\na\nb\n404           9\nno table\n", true)
+	if st := h.s.Snapshot().Stats; st.QueriesOK != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+func TestPlainClientGetsBodyAndClose(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.start(1)
+	h.accept(1)
+	h.send(1, "GET status\n")
+	h.step(Event{Kind: EvClientEOF, Client: 1}) // EOF after a complete line ends the query
+	ch := h.busyChannel(1)
+	if got := h.takeUp(ch); !strings.HasSuffix(got, "\n\n") {
+		t.Fatalf("upstream request not ended by an empty line: %q", got)
+	}
+	// The header arrives split, with Icinga's separator in byte 16.
+	resp := FormatHeader(200, 3)
+	resp[15] = ';'
+	for _, b := range resp {
+		h.step(Event{Kind: EvChannelData, Channel: ch, Data: []byte{b}})
+	}
+	h.step(Event{Kind: EvChannelData, Channel: ch, Data: []byte("xyz")})
+	h.expectOut(1, "xyz", true)
+}
+
+func TestPipelinedQueriesOneAtATimeInOrder(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.start(1)
+	h.accept(1)
+	h.send(1, "GET a\nKeepAlive: on\nResponseHeader: fixed16\n\nGET b\nKeepAlive: on\nResponseHeader: fixed16\n\n")
+	ch := h.busyChannel(1)
+	if up := h.takeUp(ch); !strings.HasPrefix(up, "GET a\n") || strings.Contains(up, "GET b") {
+		t.Fatalf("first transaction %q", up)
+	}
+	for _, info := range h.s.Snapshot().Channels {
+		if info.ID != ch && h.up[info.ID].Len() > 0 {
+			t.Fatalf("second query forwarded before the first was answered")
+		}
+	}
+	h.reply(ch, 200, "A")
+	ch2 := h.busyChannel(1)
+	if up := h.takeUp(ch2); !strings.HasPrefix(up, "GET b\n") {
+		t.Fatalf("second transaction %q", up)
+	}
+	h.reply(ch2, 200, "B")
+	h.expectOut(1, "200           1\nA200           1\nB", false)
+}
+
+func TestDeadSiteAnswersAtOnce(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.step(Event{Kind: EvChannelClosed, Channel: h.dial[0], Err: "connection refused"})
+	if st := h.s.Snapshot(); st.State != SiteDead || !strings.Contains(st.LastError, "refused") {
+		t.Fatalf("snapshot %+v", st)
+	}
+	h.accept(7)
+	h.send(7, q16)
+	h.expectErr(7, 502, "site s1: site is dead: cannot connect: connection refused")
+	h.accept(8)
+	h.send(8, "GET hosts\n\n")
+	h.expectOut(8, "site s1: site is dead: cannot connect: connection refused\n", true)
+}
+
+func TestRecoveryAfterConnectRetry(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.step(Event{Kind: EvChannelClosed, Channel: h.dial[0], Err: "refused"})
+	dialled := len(h.dial)
+	h.tick(3 * time.Second)
+	if len(h.dial) != dialled {
+		t.Fatal("redialled before connect_retry")
+	}
+	h.tickTo()
+	if h.now.Sub(epoch) != 4*time.Second || len(h.dial) != dialled+2 {
+		t.Fatalf("at %v dialled %d", h.now.Sub(epoch), len(h.dial)-dialled)
+	}
+	h.dial = h.dial[dialled:]
+	h.start(5)
+	h.accept(1)
+	h.send(1, q16)
+	h.reply(h.busyChannel(1), 200, "ok")
+	h.expectOut(1, "200           2\nok", false)
+}
+
+func TestAllChannelsBusy(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.start(1)
+	for c := ClientID(1); c <= 3; c++ {
+		h.accept(c)
+		h.send(c, q16)
+	}
+	h.tick(4 * time.Second)
+	h.expectOut(3, "", false)
+	h.tickTo()
+	h.expectErr(3, 503, "site s1: All 2 channels busy, timeout waiting for free channel.")
+	if h.now.Sub(epoch) != 5*time.Second {
+		t.Fatalf("503 after %v", h.now.Sub(epoch))
+	}
+}
+
+func TestWaitingClientGetsFreedChannel(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.start(1)
+	for c := ClientID(1); c <= 3; c++ {
+		h.accept(c)
+		h.send(c, q16)
+	}
+	ch := h.busyChannel(1)
+	h.takeUp(ch)
+	h.reply(ch, 200, "1")
+	if h.busyChannel(3) != ch || !strings.HasPrefix(h.takeUp(ch), "GET hosts") {
+		t.Fatal("freed channel not handed to the waiting client")
+	}
+}
+
+func TestQueryTimeoutClosesAndRedials(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.start(1)
+	h.accept(1)
+	h.send(1, q16)
+	ch := h.busyChannel(1)
+	h.run(19 * time.Second)
+	h.step(Event{Kind: EvChannelData, Channel: ch, Data: []byte("200")}) // progress resets the timer
+	h.run(19 * time.Second)
+	h.expectOut(1, "", false)
+	h.run(2 * time.Second)
+	h.expectErr(1, 504, "query timeout after 20s")
+	if !h.gone[ch] || h.s.Snapshot().State != SiteAlive {
+		t.Fatal("timed-out channel not closed, or the site suffered")
+	}
+	if n := len(h.s.Snapshot().Channels); n != 2 {
+		t.Fatalf("%d channels after the timeout, want the pool refilled", n)
+	}
+}
