@@ -1,0 +1,42 @@
+# liveproxyd — see README.md. Every target sets up what it needs.
+GO       ?= go
+FUZZTIME ?= 30s
+SEEDS    ?= 500
+STATICCHECK_VERSION ?= v0.8.2
+
+.PHONY: all setup build test sim fuzz lint demo clean
+
+all: build
+
+setup:
+	@bash scripts/setup.sh
+
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+# The README's test command: unit, property, simulator, fuzz seeds, daemon
+# and end-to-end tests (real Icinga 2 and Perl client), plus lint.
+test: setup lint
+	$(GO) test -count=1 ./...
+
+# More simulator seeds than the default test run.
+sim:
+	$(GO) test -count=1 ./sim -run TestSim -seeds=$(SEEDS) -v
+
+# Each fuzz target for a bounded time.
+fuzz:
+	@for t in $$($(GO) test -list '^Fuzz' ./fuzz | grep '^Fuzz'); do \
+		echo "== $$t ($(FUZZTIME))"; \
+		$(GO) test ./fuzz -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) || exit 1; \
+	done
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+demo: setup build
+	bash scripts/demo.sh
+
+clean:
+	rm -rf bin
