@@ -255,7 +255,9 @@ func (s *Site) channelClosed(id ChannelID, err string) {
 	}
 	s.removeChannel(ch)
 	switch ch.state {
-	case ChanConnecting:
+	case ChanConnecting, ChanProbing:
+		// A connection closed before it ever answered counts as a failed
+		// connect, so a server that accepts and drops is not hammered.
 		s.connectFailed(err)
 	case ChanBusy:
 		if c := ch.client; c != nil {
