@@ -121,6 +121,9 @@ type Config struct {
 	MaxQueryBytes     int           // larger queries get 413
 	HighWater         int           // unflushed client bytes that pause the channel
 	CapacityRetry     time.Duration // how often to try growing a shrunk pool
+	Cache             bool          // answer "Cache: reload" queries from earlier answers
+	CacheEntries      int           // at most this many cached answers
+	CacheBytes        int           // of at most this many bytes in all
 }
 
 // Defaults from the design notes.
@@ -136,6 +139,8 @@ const (
 	DefaultMaxQueryBytes     = 16 << 20
 	DefaultHighWater         = 1 << 20
 	DefaultCapacityRetry     = 60 * time.Second
+	DefaultCacheEntries      = 256
+	DefaultCacheBytes        = 32 << 20
 )
 
 // WithDefaults returns c with every zero field set to its default.
@@ -163,6 +168,12 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.HighWater <= 0 {
 		c.HighWater = DefaultHighWater
+	}
+	if c.CacheEntries <= 0 {
+		c.CacheEntries = DefaultCacheEntries
+	}
+	if c.CacheBytes <= 0 {
+		c.CacheBytes = DefaultCacheBytes
 	}
 	return c
 }

@@ -23,6 +23,13 @@ type channel struct {
 	header    Header
 	remaining int64
 	hbBody    []byte
+
+	// A "Cache: reload" answer is copied while it streams, unless it grows
+	// too large for the cache.
+	cacheKey   string
+	cacheAt    int64 // program_start when the query went out
+	cacheBuf   []byte
+	cacheWrite bool
 }
 
 // heartbeatQuery is the tiny query that proves a site alive; its answer
@@ -75,6 +82,7 @@ func (s *Site) resume(ch *channel) {
 
 func (ch *channel) resetResponse() {
 	ch.hn, ch.remaining, ch.header, ch.hbBody = 0, 0, Header{}, ch.hbBody[:0]
+	ch.cacheKey, ch.cacheBuf, ch.cacheWrite = "", nil, false
 }
 
 func (s *Site) channelConnected(id ChannelID) {
@@ -114,6 +122,10 @@ func (s *Site) assign(c *client, ch *channel) {
 	ch.state, ch.since, ch.client, ch.draining = ChanBusy, s.now, c, false
 	ch.deadline = s.now.Add(s.cfg.QueryTimeout)
 	ch.resetResponse()
+	ch.cacheWrite = s.cacheable(c.query)
+	if ch.cacheWrite {
+		ch.cacheKey, ch.cacheAt = string(up), s.programStart
+	}
 	c.state, c.channel = clientInFlight, ch
 }
 
@@ -152,6 +164,11 @@ func (s *Site) consume(ch *channel, data []byte) {
 			return
 		}
 		ch.header, ch.remaining = h, h.Length
+		if ch.cacheWrite && h.Code == 200 && s.cache.fits(HeaderLen+int(min(h.Length, 1<<40))) {
+			ch.cacheBuf = append(make([]byte, 0, HeaderLen+int(h.Length)), ch.hdr[:]...)
+		} else {
+			ch.cacheWrite = false
+		}
 		if c := ch.client; c != nil && c.query.Fixed16 {
 			s.writeClient(c, append([]byte(nil), ch.hdr[:]...))
 		}
@@ -162,6 +179,9 @@ func (s *Site) consume(ch *channel, data []byte) {
 	}
 	body, rest := data[:n], data[n:]
 	ch.remaining -= int64(n)
+	if ch.cacheWrite {
+		ch.cacheBuf = append(ch.cacheBuf, body...)
+	}
 	if c := ch.client; c != nil {
 		s.writeClient(c, body)
 		if c.unacked > s.cfg.HighWater && !ch.paused && ch.remaining > 0 {
@@ -198,6 +218,10 @@ func (s *Site) responseDone(ch *channel) {
 	case ChanHeartbeat, ChanProbing:
 		s.heartbeatAnswered(ch)
 	case ChanBusy:
+		if ch.cacheWrite && ch.cacheAt == s.programStart {
+			s.cache.put(ch.cacheKey, ch.cacheBuf)
+		}
+		ch.cacheBuf = nil
 		if c := ch.client; c != nil {
 			s.stats.QueriesOK++
 			s.queryDone(c)
@@ -245,6 +269,7 @@ func (s *Site) noteProgramStart(body []byte) {
 	if s.programStart != 0 {
 		s.logf(LevelInfo, "site %s: monitoring core restarted (program_start %d -> %d)", s.cfg.Name, s.programStart, ps)
 	}
+	s.cache.clear()
 	s.programStart = ps
 }
 

@@ -115,23 +115,37 @@ func (s *Site) dequeue(c *client) {
 }
 
 // nextQuery takes the next complete query of a reading client, if any.
+// Queries answered from the cache are served in a loop, not by recursion:
+// a client may pipeline many of them.
 func (s *Site) nextQuery(c *client) {
+	for s.takeQuery(c) {
+		if c.query.KeepAlive {
+			continue
+		}
+		s.closeClient(c)
+		return
+	}
+}
+
+// takeQuery handles the next query and reports whether it was answered at
+// once from the cache, so the client reads on.
+func (s *Site) takeQuery(c *client) bool {
 	q, ok, err := c.framer.Next(c.eof)
 	switch {
 	case err == ErrQueryTooLarge:
 		s.stats.QueriesBad++
 		s.logf(LevelDebug, "site %s: client %d: query over %d bytes", s.cfg.Name, c.id, s.cfg.MaxQueryBytes)
 		s.replyError(c, CodeTooLarge, s.siteErr("query too large (limit %d bytes)", s.cfg.MaxQueryBytes), wantsFixed16(c))
-		return
+		return false
 	case err == ErrIncomplete:
 		s.stats.QueriesBad++
 		s.replyError(c, CodeIncomplete, s.siteErr("incomplete request"), wantsFixed16(c))
-		return
+		return false
 	case !ok:
 		if c.eof {
 			s.closeClient(c)
 		}
-		return
+		return false
 	}
 	c.query = q
 	c.delivered = 0
@@ -140,15 +154,34 @@ func (s *Site) nextQuery(c *client) {
 	default:
 		s.stats.QueriesBad++
 		s.replyError(c, CodeBadRequest, s.siteErr("invalid request method %.40q", q.Method))
-		return
+		return false
 	}
 	if s.state == SiteDead {
 		s.stats.QueriesDead++
 		s.replyError(c, CodeBadGateway, s.siteErr("site is dead: %s", s.cause))
-		return
+		return false
+	}
+	// A client that does not read its answers is not fed from the cache:
+	// forwarded queries have backpressure, cached ones would pile up here.
+	if s.cacheable(q) && s.state == SiteAlive && c.unacked <= s.cfg.HighWater {
+		if resp, hit := s.cache.get(string(Upstream(q))); hit {
+			s.stats.CacheHits++
+			s.stats.QueriesOK++
+			if !q.Fixed16 {
+				resp = resp[HeaderLen:]
+			}
+			s.writeClient(c, resp)
+			return true
+		}
+		s.stats.CacheMisses++
 	}
 	c.state, c.since = clientWaiting, s.now
 	s.waitQ = append(s.waitQ, c)
+	return false
+}
+
+func (s *Site) cacheable(q Query) bool {
+	return s.cfg.Cache && q.Cache && q.Method == "GET"
 }
 
 // wantsFixed16 guesses from the buffered start of an unfinished query

@@ -47,9 +47,14 @@ func (f *Framer) Buffered() int { return len(f.buf) }
 // query grows past the limit without ending.
 func (f *Framer) Next(eof bool) (Query, bool, error) {
 	f.skipBlankLines()
+	if eof && len(bytes.TrimRight(f.buf, "\r")) == 0 {
+		f.buf = f.buf[:0] // a stray CR before EOF is not a request
+	}
 	end, next := queryEnd(f.buf)
 	if end < 0 {
-		if len(f.buf) > f.max {
+		// A trailing CR may be the start of the ending "\r\n": it does not
+		// count, so the limit does not depend on how the bytes were chunked.
+		if n := len(bytes.TrimSuffix(f.buf, []byte{'\r'})); n > f.max {
 			return Query{}, false, ErrQueryTooLarge
 		}
 		if !eof || len(f.buf) == 0 {

@@ -56,8 +56,16 @@ func (s *Site) CheckInvariants() error {
 			}
 		}
 	}
-	if n := len(s.channels); n > s.target && n > s.cfg.Channels {
-		return fmt.Errorf("%d channels, target %d, configured %d", n, s.target, s.cfg.Channels)
+	// Surplus channels may stay while in use after a shrink, but none is
+	// left idle, and the pool never grows past the largest size asked for.
+	free := 0
+	for _, ch := range s.channels {
+		if ch.state == ChanFree {
+			free++
+		}
+	}
+	if free > s.target || len(s.channels) > max(s.target, s.peak) {
+		return fmt.Errorf("%d channels (%d free), target %d, largest configured %d", len(s.channels), free, s.target, s.peak)
 	}
 	inQ := map[ClientID]bool{}
 	for _, c := range s.waitQ {
@@ -96,7 +104,7 @@ func (s *Site) Snapshot() Snapshot {
 	snap := Snapshot{
 		Name: s.cfg.Name, State: s.state, Since: s.since, Target: s.target,
 		TypicalRTT: s.rtt, HeartbeatTimeout: s.hbTimeout(), ProgramStart: s.programStart,
-		LastError: s.lastErr, LastErrorAt: s.lastErrAt, Stats: s.stats,
+		LastError: s.lastErr, LastErrorAt: s.lastErrAt, Stats: s.stats, CacheEntries: s.cache.len(),
 	}
 	for _, ch := range s.channels {
 		info := ChannelInfo{ID: ch.id, State: ch.state, Since: ch.since}

@@ -19,6 +19,7 @@ type Site struct {
 	channels []*channel // ordered by ID, so iteration is deterministic
 	nextChan ChannelID
 	target   int       // channels to keep; shrinks below cfg.Channels on capacity limits
+	peak     int       // the largest cfg.Channels ever in force
 	redialAt time.Time // no dial before this (after a failed connect)
 	retryAt  time.Time // dead: when the cool-down ends
 	growAt   time.Time // shrunk: when to try one channel more
@@ -31,6 +32,8 @@ type Site struct {
 	lastRx       time.Time     // last byte from the site on any channel
 	programStart int64
 
+	cache *queryCache
+
 	lastErr   string
 	lastErrAt time.Time
 	stats     Stats
@@ -41,7 +44,8 @@ type Site struct {
 // the zero time: the driver ticks it at once and it starts dialling.
 func NewSite(cfg Config) *Site {
 	cfg = cfg.WithDefaults()
-	return &Site{cfg: cfg, target: cfg.Channels, clients: map[ClientID]*client{}}
+	return &Site{cfg: cfg, target: cfg.Channels, peak: cfg.Channels, clients: map[ClientID]*client{},
+		cache: newQueryCache(cfg.CacheEntries, cfg.CacheBytes)}
 }
 
 // Config returns the configuration in force.
@@ -143,6 +147,7 @@ func (s *Site) markDead(cause string) {
 	}
 	s.setState(SiteDead)
 	s.cause = cause
+	s.cache.clear()
 	s.noteError(cause)
 	text := s.siteErr("site is dead: %s", cause)
 	for _, ch := range s.channels {
@@ -184,6 +189,9 @@ func (s *Site) reconfigure(c Config) {
 		s.target = c.Channels
 	}
 	s.cfg = c
+	s.peak = max(s.peak, c.Channels)
+	s.cache.maxEntries, s.cache.maxBytes = c.CacheEntries, c.CacheBytes
+	s.cache.clear() // limits or the switch may have changed
 	// Surplus channels go now if idle, else when they become free.
 	for i := len(s.channels) - 1; i >= 0 && len(s.channels) > s.target; i-- {
 		if ch := s.channels[i]; ch.state == ChanFree || ch.state == ChanConnecting {

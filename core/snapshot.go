@@ -73,6 +73,8 @@ type Stats struct {
 	Heartbeats      uint64 // heartbeats answered
 	HeartbeatsLost  uint64 // heartbeats timed out
 	ConnectFailures uint64
+	CacheHits       uint64 // "Cache: reload" queries answered from the cache
+	CacheMisses     uint64 // "Cache: reload" queries forwarded
 	BytesFromSite   uint64
 	BytesToClients  uint64
 }
@@ -90,6 +92,7 @@ type Snapshot struct {
 	TypicalRTT       time.Duration
 	HeartbeatTimeout time.Duration
 	ProgramStart     int64 // from the last heartbeat, 0 if unknown
+	CacheEntries     int   // answers held by the query cache
 	LastError        string
 	LastErrorAt      time.Time
 	Stats            Stats
