@@ -15,7 +15,7 @@ func TestDesignDefaults(t *testing.T) {
 	want := core.Config{
 		Name: "a", Channels: 10, ChannelTimeout: 5 * time.Second, QueryTimeout: 120 * time.Second,
 		ConnectRetry: 4 * time.Second, HeartbeatInterval: 3 * time.Second, HeartbeatTimeout: 2 * time.Second,
-		HeartbeatPercent: 50, MaxQueryBytes: core.DefaultMaxQueryBytes,
+		HeartbeatPercent: 50, MaxQueryBytes: core.DefaultMaxQueryBytes, Cache: true,
 	}.WithDefaults()
 	if s.Core != want {
 		t.Errorf("core config\n got %+v\nwant %+v", s.Core, want)

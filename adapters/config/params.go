@@ -295,6 +295,7 @@ func buildSite(ev *evaluator, root string, s settings, name string, v starlark.V
 		return Site{}, fail("socket", "required key is missing")
 	}
 	s.cfg.Name = name
+	s.cfg.Cache = s.cache // the core runs the cache; Site.Cache mirrors it for readers
 	site := Site{Name: name, Socket: *s.socket, Core: s.cfg.WithDefaults(), Cache: s.cache, TCP: s.tcp}
 	// A safety net: a failure here is a bug in the checks above.
 	if err := site.Validate(); err != nil {
