@@ -1,0 +1,165 @@
+package driver_test
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"liveproxyd/core"
+	"liveproxyd/internal/fakesite"
+)
+
+// waitFor polls cond until it holds (hang guard only).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(hangGuard)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestHugeQueryGets413OthersKeepWorking(t *testing.T) {
+	site := startSite(t, "unix", fakesite.Options{})
+	cfg := testConfig("s1")
+	// Framing 16 MiB keeps the site loop busy for a while (much longer
+	// under -race); a heartbeat answered meanwhile must not count as late.
+	cfg.HeartbeatTimeout = 5 * time.Second
+	p := startProxy(t, cfg, siteTarget(site, "unix"))
+	p.waitState(t, core.SiteAlive)
+	want := askDirect(t, site, "unix", hostsQuery(fixed16))
+	_, wantBody := splitFixed16(t, want)
+
+	other := p.dial(t)
+	ask := func(when string) {
+		t.Helper()
+		if _, err := io.WriteString(other, hostsQuery(fixed16, keepAlive)); err != nil {
+			t.Fatal(err)
+		}
+		if code, body := readFixed16(t, other); code != 200 || !bytes.Equal(body, wantBody) {
+			t.Fatalf("%s: %d %q", when, code, body)
+		}
+	}
+	ask("before the huge query")
+
+	huge := p.dial(t)
+	filter := "Filter: name = " + strings.Repeat("x", 1000) + "\n"
+	req := "GET hosts\n" + fixed16 + strings.Repeat(filter, (20<<20)/len(filter))
+	writeDone := make(chan error, 1)
+	go func() {
+		// The proxy stops reading after its limit; the write may fail.
+		_, err := io.WriteString(huge, req)
+		writeDone <- err
+	}()
+	code, body := readFixed16(t, huge)
+	if code != core.CodeTooLarge || !strings.HasPrefix(string(body), "site s1: ") {
+		t.Fatalf("huge query: %d %q", code, body)
+	}
+	ask("after the huge query")
+	huge.Close()
+	select {
+	case <-writeDone:
+	case <-time.After(hangGuard):
+		t.Fatal("writer of the huge query never finished")
+	}
+	if code, _ := splitFixed16(t, p.ask(t, hostsQuery(fixed16))); code != 200 {
+		t.Fatalf("new client after the huge query: %d", code)
+	}
+}
+
+// bigSite answers "GET services" with several megabytes.
+var bigSite = fakesite.Options{Hosts: 400, ServicesPerHost: 50}
+
+const servicesQuery = "GET services\n" + fixed16 + "\n"
+
+func TestClientVanishesMidResponse(t *testing.T) {
+	site := startSite(t, "unix", bigSite)
+	cfg := testConfig("s1")
+	cfg.HighWater = 64 << 10
+	p := startProxy(t, cfg, siteTarget(site, "unix"))
+	p.waitState(t, core.SiteAlive)
+	for i := 0; i < 3; i++ {
+		nc := p.dial(t)
+		if _, err := io.WriteString(nc, servicesQuery); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(nc, make([]byte, 1000)); err != nil {
+			t.Fatal(err)
+		}
+		nc.Close()
+	}
+	waitFor(t, "the abandoned answers to drain", func() bool {
+		snap := p.snapshot(t)
+		return snap.ClientsInFlight == 0 && snap.Stats.QueriesGone >= 3
+	})
+	want := askDirect(t, site, "unix", servicesQuery)
+	if got := p.ask(t, servicesQuery); !bytes.Equal(got, want) {
+		t.Fatalf("answer after vanished clients: %d bytes, want %d", len(got), len(want))
+	}
+}
+
+// A client reading slowly makes the core pause the channel; the answer
+// must still arrive complete and in order.
+func TestSlowReaderGetsWholeAnswer(t *testing.T) {
+	site := startSite(t, "unix", bigSite)
+	cfg := testConfig("s1")
+	cfg.HighWater = 16 << 10
+	p := startProxy(t, cfg, siteTarget(site, "unix"))
+	p.waitState(t, core.SiteAlive)
+	want := askDirect(t, site, "unix", servicesQuery)
+	if len(want) < 1<<20 {
+		t.Fatalf("fake answer only %d bytes; the test needs a big one", len(want))
+	}
+	nc := p.dial(t)
+	if _, err := io.WriteString(nc, servicesQuery); err != nil {
+		t.Fatal(err)
+	}
+	var got bytes.Buffer
+	buf := make([]byte, 4096)
+	for reads := 0; ; reads++ {
+		n, err := nc.Read(buf)
+		got.Write(buf[:n])
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if reads%64 == 0 {
+			time.Sleep(time.Millisecond) // let the proxy's queue fill up
+		}
+	}
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Fatalf("slow reader got %d bytes, want %d", got.Len(), len(want))
+	}
+}
+
+func TestShutdownAnswersInFlightClients(t *testing.T) {
+	site := startSite(t, "unix", fakesite.Options{})
+	p := startProxy(t, testConfig("s1"), siteTarget(site, "unix"))
+	p.waitState(t, core.SiteAlive)
+	// Hang the site right after a heartbeat so the query stays in flight.
+	site.Hang(true)
+	nc := p.dial(t)
+	if _, err := io.WriteString(nc, hostsQuery(fixed16)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the query to be pending", func() bool {
+		snap := p.snapshot(t)
+		return snap.ClientsInFlight+snap.ClientsWaiting == 1 || snap.State == core.SiteDead
+	})
+	stopNow(p)
+	out, err := io.ReadAll(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body := splitFixed16(t, out)
+	if code != core.CodeBadGateway || !strings.HasPrefix(string(body), "site s1: ") {
+		t.Fatalf("pending query at shutdown: %d %q", code, body)
+	}
+	site.Hang(false)
+}

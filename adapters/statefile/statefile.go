@@ -1,0 +1,169 @@
+// Package statefile writes and reads ROOT/var/log/liveproxyd.state, the
+// JSON dump of every site's state that `liveproxyd status` and operators
+// read while the daemon runs.
+package statefile
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"liveproxyd/core"
+)
+
+// Path is the state file, relative to the site root.
+const Path = "var/log/liveproxyd.state"
+
+// File is the whole state dump.
+type File struct {
+	Written time.Time `json:"written"`
+	PID     int       `json:"pid"`
+	Sites   []Site    `json:"sites"`
+}
+
+// Site is one site's state. Durations are in milliseconds so the file
+// reads well without Go's duration syntax.
+type Site struct {
+	Name               string     `json:"name"`
+	State              string     `json:"state"`
+	Since              time.Time  `json:"since"`
+	Target             int        `json:"target_channels"`
+	Channels           []Channel  `json:"channels"`
+	ClientsReading     int        `json:"clients_reading"`
+	ClientsWaiting     int        `json:"clients_waiting"`
+	ClientsInFlight    int        `json:"clients_in_flight"`
+	HeartbeatsReceived uint64     `json:"heartbeats_received"`
+	TypicalRTTMillis   float64    `json:"typical_rtt_ms"`
+	HeartbeatTimeoutMS float64    `json:"heartbeat_timeout_ms"`
+	ProgramStart       int64      `json:"program_start,omitempty"`
+	LastError          string     `json:"last_error,omitempty"`
+	LastErrorAt        *time.Time `json:"last_error_at,omitempty"`
+	Counters           Counters   `json:"counters"`
+}
+
+// Channel is one upstream connection.
+type Channel struct {
+	ID     uint64    `json:"id"`
+	State  string    `json:"state"`
+	Since  time.Time `json:"since"`
+	Client uint64    `json:"client,omitempty"`
+}
+
+// Counters mirror core.Stats. They are copied field by field (not by a
+// type conversion) so that new core counters do not break the file format.
+type Counters struct {
+	QueriesOK       uint64 `json:"queries_ok"`
+	QueriesDead     uint64 `json:"queries_dead"`
+	QueriesBusy     uint64 `json:"queries_busy"`
+	QueriesTimeout  uint64 `json:"queries_timeout"`
+	QueriesBad      uint64 `json:"queries_bad"`
+	QueriesGone     uint64 `json:"queries_gone"`
+	Commands        uint64 `json:"commands"`
+	Heartbeats      uint64 `json:"heartbeats"`
+	HeartbeatsLost  uint64 `json:"heartbeats_lost"`
+	ConnectFailures uint64 `json:"connect_failures"`
+	CacheHits       uint64 `json:"cache_hits"`
+	CacheMisses     uint64 `json:"cache_misses"`
+	BytesFromSite   uint64 `json:"bytes_from_site"`
+	BytesToClients  uint64 `json:"bytes_to_clients"`
+}
+
+// StateUnavailable marks a configured site whose loop is not running (its
+// socket could not be created, or it is being restarted).
+const StateUnavailable = "unavailable"
+
+// FromSnapshot converts the core's view of a site.
+func FromSnapshot(s core.Snapshot) Site {
+	out := Site{
+		Name:               s.Name,
+		State:              s.State.String(),
+		Since:              s.Since,
+		Target:             s.Target,
+		Channels:           make([]Channel, 0, len(s.Channels)),
+		ClientsReading:     s.ClientsReading,
+		ClientsWaiting:     s.ClientsWaiting,
+		ClientsInFlight:    s.ClientsInFlight,
+		HeartbeatsReceived: s.Stats.Heartbeats,
+		TypicalRTTMillis:   millis(s.TypicalRTT),
+		HeartbeatTimeoutMS: millis(s.HeartbeatTimeout),
+		ProgramStart:       s.ProgramStart,
+		LastError:          s.LastError,
+		Counters:           counters(s.Stats),
+	}
+	if !s.LastErrorAt.IsZero() {
+		at := s.LastErrorAt
+		out.LastErrorAt = &at
+	}
+	for _, ch := range s.Channels {
+		out.Channels = append(out.Channels, Channel{
+			ID: uint64(ch.ID), State: ch.State.String(), Since: ch.Since, Client: uint64(ch.Client),
+		})
+	}
+	return out
+}
+
+func counters(s core.Stats) Counters {
+	return Counters{
+		QueriesOK:       s.QueriesOK,
+		QueriesDead:     s.QueriesDead,
+		QueriesBusy:     s.QueriesBusy,
+		QueriesTimeout:  s.QueriesTimeout,
+		QueriesBad:      s.QueriesBad,
+		QueriesGone:     s.QueriesGone,
+		Commands:        s.Commands,
+		Heartbeats:      s.Heartbeats,
+		HeartbeatsLost:  s.HeartbeatsLost,
+		ConnectFailures: s.ConnectFailures,
+		CacheHits:       s.CacheHits,
+		CacheMisses:     s.CacheMisses,
+		BytesFromSite:   s.BytesFromSite,
+		BytesToClients:  s.BytesToClients,
+	}
+}
+
+func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// Write replaces the file at path atomically (temp file and rename), so a
+// reader never sees half a dump.
+func Write(path string, f File) error {
+	data, err := json.MarshalIndent(f, "", "  ")
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(dir, ".liveproxyd.state.*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// Read loads a state file.
+func Read(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var f File
+	if err := json.Unmarshal(data, &f); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &f, nil
+}

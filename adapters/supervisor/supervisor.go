@@ -1,0 +1,315 @@
+// Package supervisor runs the set of site loops: it starts, reconfigures,
+// restarts and stops them as the configuration changes, and writes the
+// state file from their snapshots.
+package supervisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/benbjohnson/clock"
+
+	"liveproxyd/adapters/config"
+	"liveproxyd/adapters/driver"
+	"liveproxyd/adapters/listen"
+	"liveproxyd/adapters/statefile"
+	"liveproxyd/adapters/upstream"
+	"liveproxyd/core"
+)
+
+// SocketDir holds the per-site client sockets, relative to the site root.
+const SocketDir = "tmp/run/liveproxy"
+
+// SocketPath is where clients of site name connect.
+func SocketPath(root, name string) string { return filepath.Join(root, SocketDir, name) }
+
+// Options configure a Supervisor.
+type Options struct {
+	Root   string
+	Logger *slog.Logger
+	Clock  clock.Clock // nil means the real clock
+	// Debug lets a panic in a site loop crash the daemon; without it the
+	// panic is logged and only that site is restarted.
+	Debug bool
+	// StateInterval is how often the state file is rewritten (default 2 s).
+	StateInterval time.Duration
+	// RestartDelay is the pause before a crashed site is restarted, so a
+	// core that panics at once does not spin (default 1 s).
+	RestartDelay time.Duration
+}
+
+// Supervisor owns every site loop.
+type Supervisor struct {
+	opts  Options
+	log   *slog.Logger
+	mu    sync.Mutex
+	sites map[string]*entry
+	quit  chan struct{}
+	wg    sync.WaitGroup
+}
+
+// entry is one configured site; loop is nil while it is not running, and
+// err then says why.
+type entry struct {
+	site config.Site
+	loop *driver.Loop
+	err  error
+}
+
+// New returns a Supervisor with no sites and starts its state writer.
+func New(o Options) *Supervisor {
+	if o.Clock == nil {
+		o.Clock = clock.New()
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.StateInterval <= 0 {
+		o.StateInterval = 2 * time.Second
+	}
+	if o.RestartDelay <= 0 {
+		o.RestartDelay = time.Second
+	}
+	s := &Supervisor{opts: o, log: o.Logger, sites: map[string]*entry{}, quit: make(chan struct{})}
+	s.wg.Add(1)
+	go s.stateWriter()
+	return s
+}
+
+// Apply makes the running sites match cfg. Unchanged sites keep their loop,
+// channels and clients; a site whose core numbers alone changed is
+// reconfigured in place; any other change restarts it; removed sites are
+// shut down. It returns the sites that could not be started, joined.
+func (s *Supervisor) Apply(cfg *config.Config) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	want := map[string]config.Site{}
+	for _, site := range cfg.Sites {
+		want[site.Name] = site
+	}
+	for name, e := range s.sites {
+		if _, ok := want[name]; !ok {
+			s.log.Info("site removed from the configuration", "site", name)
+			s.stopEntry(e)
+			delete(s.sites, name)
+		}
+	}
+	var errs []error
+	for _, site := range cfg.Sites {
+		e, ok := s.sites[site.Name]
+		switch {
+		case !ok:
+			e = &entry{site: site}
+			s.sites[site.Name] = e
+		case e.loop != nil && e.site.Equal(site):
+			continue
+		case e.loop != nil && onlyCoreChanged(e.site, site):
+			s.log.Info("site reconfigured", "site", site.Name)
+			e.site = site
+			if !e.loop.Reconfigure(site.Core) {
+				s.log.Error("site loop did not take the new configuration", "site", site.Name)
+			}
+			continue
+		default:
+			if e.loop != nil {
+				s.log.Info("site changed, restarting it", "site", site.Name)
+			}
+			s.stopEntry(e)
+			e.site = site
+		}
+		if err := s.startEntry(e); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func onlyCoreChanged(old, new config.Site) bool {
+	new.Core = old.Core
+	return new.Equal(old)
+}
+
+// startEntry listens on the site's socket and starts its loop. Called with
+// s.mu held.
+func (s *Supervisor) startEntry(e *entry) error {
+	site := e.site
+	l, err := listen.Unix(SocketPath(s.opts.Root, site.Name))
+	if err != nil {
+		e.err = fmt.Errorf("site %s: %w", site.Name, err)
+		s.log.Error("cannot serve site", "site", site.Name, "err", err)
+		return e.err
+	}
+	dial := upstream.New(s.opts.Root, upstream.Target(site.Socket))
+	loop := driver.Start(driver.Options{
+		Config:   site.Core,
+		Dial:     driver.Dialer(dial),
+		Listener: l,
+		Clock:    s.opts.Clock,
+		Logger:   s.log,
+		Recover:  !s.opts.Debug,
+	})
+	e.loop, e.err = loop, nil
+	s.wg.Add(1)
+	go s.watch(e, loop)
+	return nil
+}
+
+// stopEntry shuts a site's loop down (the core answers its clients) and
+// waits for it; the listener's close removes the socket file. Called with
+// s.mu held; the watcher sees e.loop changed and does not restart it.
+func (s *Supervisor) stopEntry(e *entry) {
+	if e.loop == nil {
+		return
+	}
+	loop := e.loop
+	e.loop = nil
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	loop.Stop(ctx)
+}
+
+// watch restarts a site whose loop ended by a recovered panic.
+func (s *Supervisor) watch(e *entry, loop *driver.Loop) {
+	defer s.wg.Done()
+	select {
+	case <-loop.Done():
+	case <-s.quit:
+		return
+	}
+	if loop.Panic() == nil {
+		return
+	}
+	s.mu.Lock()
+	if e.loop == loop {
+		e.loop = nil
+		e.err = fmt.Errorf("site loop crashed: %v", loop.Panic())
+	}
+	s.mu.Unlock()
+	for {
+		t := s.opts.Clock.Timer(s.opts.RestartDelay)
+		select {
+		case <-t.C:
+		case <-s.quit:
+			t.Stop()
+			return
+		}
+		s.mu.Lock()
+		// Only restart if nobody reconfigured or removed the site meanwhile.
+		if s.sites[e.site.Name] != e || e.loop != nil {
+			s.mu.Unlock()
+			return
+		}
+		err := s.startEntry(e)
+		s.mu.Unlock()
+		if err == nil {
+			return
+		}
+	}
+}
+
+// Snapshot collects the state of every configured site, sorted by name.
+func (s *Supervisor) Snapshot(ctx context.Context) []statefile.Site {
+	s.mu.Lock()
+	type item struct {
+		name string
+		loop *driver.Loop
+		err  error
+	}
+	items := make([]item, 0, len(s.sites))
+	for name, e := range s.sites {
+		items = append(items, item{name, e.loop, e.err})
+	}
+	s.mu.Unlock()
+	sort.Slice(items, func(i, j int) bool { return items[i].name < items[j].name })
+	out := make([]statefile.Site, 0, len(items))
+	for _, it := range items {
+		var snap core.Snapshot
+		ok := false
+		if it.loop != nil {
+			snap, ok = it.loop.Snapshot(ctx)
+		}
+		if ok {
+			out = append(out, statefile.FromSnapshot(snap))
+			continue
+		}
+		site := statefile.Site{Name: it.name, State: statefile.StateUnavailable, Channels: []statefile.Channel{}}
+		if it.err != nil {
+			site.LastError = it.err.Error()
+		}
+		out = append(out, site)
+	}
+	return out
+}
+
+// WriteState dumps every site's state to ROOT/var/log/liveproxyd.state.
+func (s *Supervisor) WriteState() error {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	f := statefile.File{Written: time.Now(), PID: os.Getpid(), Sites: s.Snapshot(ctx)}
+	return statefile.Write(filepath.Join(s.opts.Root, statefile.Path), f)
+}
+
+func (s *Supervisor) stateWriter() {
+	defer s.wg.Done()
+	t := s.opts.Clock.Ticker(s.opts.StateInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			if err := s.WriteState(); err != nil {
+				s.log.Warn("cannot write the state file", "err", err)
+			}
+		case <-s.quit:
+			return
+		}
+	}
+}
+
+// Shutdown stops every site in parallel (each answers its clients and
+// removes its socket), writes a last state file and returns when all is
+// done or ctx expires.
+func (s *Supervisor) Shutdown(ctx context.Context) {
+	close(s.quit)
+	s.mu.Lock()
+	var loops []*driver.Loop
+	for _, e := range s.sites {
+		if e.loop != nil {
+			loops = append(loops, e.loop)
+			e.loop = nil
+		}
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, l := range loops {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			l.Stop(ctx)
+		}()
+	}
+	wg.Wait()
+	s.wg.Wait()
+	s.writeStopped()
+}
+
+// writeStopped leaves a state file that says every site is stopped, so a
+// later `liveproxyd status` does not report a stale "alive".
+func (s *Supervisor) writeStopped() {
+	s.mu.Lock()
+	f := statefile.File{Written: time.Now(), PID: os.Getpid()}
+	for name := range s.sites {
+		f.Sites = append(f.Sites, statefile.Site{Name: name, State: core.SiteStopped.String(), Channels: []statefile.Channel{}})
+	}
+	s.mu.Unlock()
+	sort.Slice(f.Sites, func(i, j int) bool { return f.Sites[i].Name < f.Sites[j].Name })
+	if err := statefile.Write(filepath.Join(s.opts.Root, statefile.Path), f); err != nil {
+		s.log.Warn("cannot write the state file", "err", err)
+	}
+}

@@ -1,0 +1,154 @@
+//go:build linux
+
+package upstream
+
+import (
+	"context"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const hangGuard = 20 * time.Second
+
+// echoOnce accepts one connection, writes hello and keeps it open until the
+// test ends.
+func echoOnce(t *testing.T, network, addr string) net.Listener {
+	t.Helper()
+	l, err := net.Listen(network, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		t.Cleanup(func() { c.Close() })
+		io.WriteString(c, "hello")
+	}()
+	return l
+}
+
+func dialCtx(t *testing.T, d Dialer) (net.Conn, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	return d(ctx)
+}
+
+func sockopt(t *testing.T, c *net.TCPConn, opt int) int {
+	t.Helper()
+	raw, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v int
+	var gerr error
+	if err := raw.Control(func(fd uintptr) { v, gerr = unix.GetsockoptInt(int(fd), unix.IPPROTO_TCP, opt) }); err != nil {
+		t.Fatal(err)
+	}
+	if gerr != nil {
+		t.Fatal(gerr)
+	}
+	return v
+}
+
+func TestTCPChannelsAreTuned(t *testing.T) {
+	for _, tc := range []struct{ network, addr string }{{"tcp", "127.0.0.1:0"}, {"tcp6", "[::1]:0"}} {
+		t.Run(tc.network, func(t *testing.T) {
+			l := echoOnce(t, tc.network, tc.addr)
+			c, err := dialCtx(t, New("", Target{Network: tc.network, Address: l.Addr().String()}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			qc, ok := c.(*quickAckConn)
+			if !ok {
+				t.Fatalf("dialled a %T, want the QUICKACK wrapper", c)
+			}
+			if sockopt(t, qc.TCPConn, unix.TCP_NODELAY) != 1 {
+				t.Error("TCP_NODELAY not set")
+			}
+			c.SetDeadline(time.Now().Add(hangGuard))
+			if b, err := io.ReadAll(io.LimitReader(c, 5)); err != nil || string(b) != "hello" {
+				t.Fatalf("read %q, %v", b, err)
+			}
+		})
+	}
+}
+
+func TestUnixAndErrors(t *testing.T) {
+	dir, err := os.MkdirTemp("", "lpu")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	path := filepath.Join(dir, "live")
+	echoOnce(t, "unix", path)
+	c, err := dialCtx(t, New("", Target{Network: "unix", Address: path}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	for _, tc := range []struct {
+		target Target
+		want   string
+	}{
+		{Target{Network: "unix", Address: filepath.Join(dir, "none")}, "no such file"},
+		{Target{Network: "unix", Address: path, TLS: true}, "TLS over a UNIX socket"},
+		{Target{Network: "sctp", Address: "x"}, "unknown network"},
+		{Target{Network: "tcp", Address: "127.0.0.1:1", TLS: true, Verify: true}, "CA bundle"},
+		{Target{Network: "tcp", Address: "no-port", TLS: true}, "no-port"},
+	} {
+		if _, err := dialCtx(t, New(dir, tc.target)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want it to mention %q", tc.target, err, tc.want)
+		}
+	}
+}
+
+func TestDialHonoursContext(t *testing.T) {
+	// A TLS server that never answers the handshake: only ctx ends the dial.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		var held []net.Conn // kept open, silent, until the listener closes
+		defer func() {
+			for _, c := range held {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			held = append(held, c)
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := New("", Target{Network: "tcp", Address: l.Addr().String(), TLS: true})(ctx)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "handshake") {
+			t.Fatalf("error %v, want a failed handshake", err)
+		}
+	case <-time.After(hangGuard):
+		t.Fatal("the dial ignored its context")
+	}
+}

@@ -1,0 +1,210 @@
+package main_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"liveproxyd/adapters/statefile"
+	"liveproxyd/core"
+	"liveproxyd/internal/fakesite"
+)
+
+// hangGuard bounds every wait; no test asserts how fast anything is.
+const hangGuard = 20 * time.Second
+
+// binary is the daemon built once for all tests.
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "lpdbin")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	binary = filepath.Join(dir, "liveproxyd")
+	build := exec.Command("go", "build", "-o", binary, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building liveproxyd:", err)
+		os.RemoveAll(dir)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// siteRoot is a temporary OMD site root with a fake remote site.
+type siteRoot struct {
+	t    *testing.T
+	dir  string
+	site *fakesite.Server
+}
+
+func newRoot(t *testing.T) *siteRoot {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "lpd") // short: socket paths are limited
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	site, err := fakesite.Listen("unix", filepath.Join(dir, "remote-live"), fakesite.Options{ProgramStart: 4242})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { site.Close() })
+	return &siteRoot{t: t, dir: dir, site: site}
+}
+
+func (r *siteRoot) writeConfig(text string) {
+	r.t.Helper()
+	path := filepath.Join(r.dir, "etc/check_mk/liveproxyd.mk")
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		r.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+func (r *siteRoot) siteConfig(channels int) string {
+	return fmt.Sprintf("sites.update({'rs': {'socket': %q, 'channels': %d, 'heartbeat': (0.2, 1.0), 'connect_retry': 0.2}})\n",
+		r.site.Addr(), channels)
+}
+
+func (r *siteRoot) path(rel string) string { return filepath.Join(r.dir, rel) }
+
+func (r *siteRoot) socket() string { return r.path("tmp/run/liveproxy/rs") }
+
+// killOnCleanup makes sure a daemon started by a test never outlives it.
+func killOnCleanup(t *testing.T, pid int) {
+	t.Cleanup(func() {
+		if syscall.Kill(pid, 0) == nil {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(hangGuard)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// programStart asks through the proxy on a KeepAlive connection.
+func programStart(t *testing.T, nc net.Conn) string {
+	t.Helper()
+	nc.SetDeadline(time.Now().Add(hangGuard))
+	if _, err := io.WriteString(nc, "GET status\nColumns: program_start\nResponseHeader: fixed16\nKeepAlive: on\n\n"); err != nil {
+		t.Fatal(err)
+	}
+	hdr := make([]byte, core.HeaderLen)
+	if _, err := io.ReadFull(nc, hdr); err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	h, err := core.ParseHeader(hdr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := make([]byte, h.Length)
+	if _, err := io.ReadFull(nc, body); err != nil {
+		t.Fatal(err)
+	}
+	if h.Code != 200 {
+		t.Fatalf("status %d: %q", h.Code, body)
+	}
+	return strings.TrimSpace(string(body))
+}
+
+func dialProxy(t *testing.T, path string) net.Conn {
+	t.Helper()
+	nc, err := net.DialTimeout("unix", path, hangGuard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	return nc
+}
+
+func readState(t *testing.T, r *siteRoot) *statefile.File {
+	t.Helper()
+	f, err := statefile.Read(r.path(statefile.Path))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// runStatus runs `liveproxyd status` and returns its output and exit code.
+func runStatus(t *testing.T, r *siteRoot, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(binary, append([]string{"status", "--root", r.dir}, args...)...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return out.String(), ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out.String(), 0
+}
+
+func readPid(t *testing.T, r *siteRoot) int {
+	t.Helper()
+	data, err := os.ReadFile(r.path("tmp/run/liveproxyd.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
+// gone reports whether pid has exited (a zombie counts: it has exited but
+// nobody reaped it, as happens to a daemon whose parent already left).
+func gone(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return true
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	// The state follows the parenthesised command name.
+	i := bytes.LastIndexByte(stat, ')')
+	return i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z'
+}
+
+func decodeJSON(t *testing.T, s string) statefile.File {
+	t.Helper()
+	var f statefile.File
+	if err := json.Unmarshal([]byte(s), &f); err != nil {
+		t.Fatalf("status --json output is not the state file: %v\n%s", err, s)
+	}
+	return f
+}
