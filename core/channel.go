@@ -71,6 +71,7 @@ func (s *Site) closeChannel(ch *channel) {
 
 func (s *Site) pause(ch *channel) {
 	ch.paused = true
+	ch.deadline = s.now.Add(s.cfg.QueryTimeout) // now the client's deadline
 	s.emit(Action{Kind: ActPauseChannel, Channel: ch.id})
 }
 
@@ -236,8 +237,8 @@ func (s *Site) release(ch *channel) {
 	ch.client, ch.draining, ch.deadline = nil, false, time.Time{}
 	if ch.paused {
 		s.resume(ch)
-		ch.deadline = time.Time{}
 	}
+	ch.deadline = time.Time{}
 	if len(s.channels) > s.target {
 		s.closeChannel(ch)
 		return

@@ -80,8 +80,12 @@ func (s *Site) clientWritten(id ClientID, n int) {
 	if c.unacked < 0 {
 		c.unacked = 0
 	}
-	if ch := c.channel; ch != nil && ch.paused && c.unacked <= s.cfg.HighWater/2 {
-		s.resume(ch)
+	if ch := c.channel; ch != nil && ch.paused {
+		if c.unacked <= s.cfg.HighWater/2 {
+			s.resume(ch)
+		} else if n > 0 {
+			ch.deadline = s.now.Add(s.cfg.QueryTimeout) // the client makes progress
+		}
 	}
 }
 

@@ -135,11 +135,13 @@ func TestBackpressurePausesAndResumesChannel(t *testing.T) {
 	if !h.has(ActPauseChannel, ch) {
 		t.Fatal("channel not paused above the high-water mark")
 	}
-	h.run(time.Minute) // a paused channel is not timed out
-	if h.shut[1] {
-		t.Fatal("slow client timed out")
+	h.run(15 * time.Second) // a slow client is not a slow site
+	h.step(Event{Kind: EvClientWritten, Client: 1, N: 100})
+	h.run(15 * time.Second) // ...and any progress restarts its clock
+	if h.shut[1] || h.s.Snapshot().State != SiteAlive {
+		t.Fatal("slow but reading client dropped, or the site suffered")
 	}
-	h.step(Event{Kind: EvClientWritten, Client: 1, N: 1200})
+	h.step(Event{Kind: EvClientWritten, Client: 1, N: 1100})
 	if !h.has(ActResumeChannel, ch) {
 		t.Fatal("channel not resumed after the client drained")
 	}
@@ -259,5 +261,24 @@ func TestFreeChannelClosedBySiteIsRedialledQuietly(t *testing.T) {
 	h.step(Event{Kind: EvChannelClosed, Channel: h.dial[0], Err: "EOF"})
 	if h.s.Snapshot().State != SiteAlive || len(h.dial) != dialled+1 {
 		t.Fatal("idle close not handled quietly")
+	}
+}
+
+func TestClientThatStopsReadingIsDroppedAndChannelReused(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.start(1)
+	h.accept(1)
+	h.send(1, q16)
+	ch := h.busyChannel(1)
+	h.step(Event{Kind: EvChannelData, Channel: ch, Data: append(FormatHeader(200, 3000), make([]byte, 1500)...)})
+	h.run(21 * time.Second) // QueryTimeout without a single byte taken
+	if !h.shut[1] || h.gone[ch] {
+		t.Fatalf("client closed %v, channel closed %v: want the client dropped, the channel kept", h.shut[1], h.gone[ch])
+	}
+	h.step(Event{Kind: EvChannelData, Channel: ch, Data: make([]byte, 1500)})
+	for _, info := range h.s.Snapshot().Channels {
+		if info.ID == ch && info.State != ChanFree {
+			t.Fatalf("channel %s after draining", info.State)
+		}
 	}
 }

@@ -27,8 +27,9 @@ var (
 // Framer splits a client byte stream into queries. It keeps only what is
 // not yet a complete query, and never more than max bytes of it.
 type Framer struct {
-	buf []byte
-	max int
+	buf  []byte
+	max  int
+	scan int // lines before this offset are known not to be the empty line
 }
 
 // NewFramer returns a framer refusing queries larger than max bytes.
@@ -48,9 +49,10 @@ func (f *Framer) Buffered() int { return len(f.buf) }
 func (f *Framer) Next(eof bool) (Query, bool, error) {
 	f.skipBlankLines()
 	if eof && len(bytes.TrimRight(f.buf, "\r")) == 0 {
-		f.buf = f.buf[:0] // a stray CR before EOF is not a request
+		f.buf, f.scan = f.buf[:0], 0 // a stray CR before EOF is not a request
 	}
-	end, next := queryEnd(f.buf)
+	end, next, scanned := queryEnd(f.buf, f.scan)
+	f.scan = scanned
 	if end < 0 {
 		// A trailing CR may be the start of the ending "\r\n": it does not
 		// count, so the limit does not depend on how the bytes were chunked.
@@ -68,10 +70,11 @@ func (f *Framer) Next(eof bool) (Query, bool, error) {
 	if end > f.max {
 		return Query{}, false, ErrQueryTooLarge
 	}
-	q := ParseQuery(f.buf[:end])
+	// The query gets its own copy, so its lines never alias later input;
+	// the rest stays in place (no copy per query of a long pipeline).
+	q := ParseQuery(append([]byte(nil), f.buf[:end]...))
 	q.Size = next
-	// Copy the rest so the returned query's lines never alias later input.
-	f.buf = append([]byte(nil), f.buf[next:]...)
+	f.buf, f.scan = f.buf[next:], 0
 	return q, true, nil
 }
 
@@ -85,25 +88,27 @@ func (f *Framer) skipBlankLines() {
 			i += 2
 		default:
 			f.buf = f.buf[i:]
+			f.scan = max(0, f.scan-i)
 			return
 		}
 	}
-	f.buf = f.buf[:0]
+	f.buf, f.scan = f.buf[:0], 0
 }
 
-// queryEnd finds the empty line that ends the first query in b: it returns
-// the offset where the query's text ends (after its last line's newline) and
-// where the next query begins, or -1, -1.
-func queryEnd(b []byte) (end, next int) {
-	start := 0
+// queryEnd finds the empty line that ends the first query in b, looking
+// at lines from offset start on (a line start): it returns the offset where
+// the query's text ends (after its last line's newline) and where the next
+// query begins, or -1, -1 and the line start to resume from later, so a
+// large query pushed in many pieces is scanned once, not once per piece.
+func queryEnd(b []byte, start int) (end, next, resume int) {
 	for {
 		i := bytes.IndexByte(b[start:], '\n')
 		if i < 0 {
-			return -1, -1
+			return -1, -1, start
 		}
 		line := b[start : start+i]
 		if len(line) == 0 || (len(line) == 1 && line[0] == '\r') {
-			return start, start + i + 1
+			return start, start + i + 1, 0
 		}
 		start += i + 1
 	}

@@ -32,6 +32,12 @@ func (s *Site) expireChannels() {
 			s.heartbeatLost(ch)
 		case ChanBusy:
 			if ch.paused {
+				// The client, not the site, stopped for QueryTimeout: it
+				// loses its answer, the channel drains and is reused.
+				s.logf(LevelInfo, "site %s: client %d read nothing for %s, dropping it", s.cfg.Name, ch.client.id, s.cfg.QueryTimeout)
+				c := ch.client
+				s.abortClient(c)
+				s.closeClient(c)
 				continue
 			}
 			s.logf(LevelWarn, "site %s: channel %d: no answer within %s, closing it", s.cfg.Name, ch.id, s.cfg.QueryTimeout)
@@ -194,9 +200,7 @@ func (s *Site) NextDeadline() time.Time {
 		return next
 	}
 	for _, ch := range s.channels {
-		if !(ch.state == ChanBusy && ch.paused) {
-			at(ch.deadline)
-		}
+		at(ch.deadline)
 	}
 	if len(s.waitQ) > 0 {
 		at(s.waitQ[0].since.Add(s.cfg.ChannelTimeout))
