@@ -1,0 +1,95 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"liveproxyd/core"
+)
+
+// Path is where Serve answers scrapes.
+const Path = "/metrics"
+
+// NewRegistry returns a registry with the site collector over snapshots,
+// the query latency histogram (returned, for the site loops to feed) and
+// the Go runtime and process collectors. A private registry rather than
+// prometheus.DefaultRegisterer keeps tests and reloads independent.
+func NewRegistry(snapshots func() []core.Snapshot) (*prometheus.Registry, *Latency) {
+	reg := prometheus.NewRegistry()
+	lat := NewLatency()
+	reg.MustRegister(
+		NewCollector(snapshots),
+		lat,
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return reg, lat
+}
+
+// Timeouts of the metrics HTTP server: a scraper that stalls must not hold
+// a connection (and a goroutine) for ever.
+const (
+	readHeaderTimeout = 10 * time.Second
+	writeTimeout      = 30 * time.Second
+	idleTimeout       = 2 * time.Minute
+	shutdownTimeout   = 5 * time.Second
+)
+
+// Serve listens on addr (host:port; port 0 picks a free one) and answers
+// scrapes of reg on Path until ctx is cancelled. It returns once the
+// listener is bound, with the bound address, so a bad address is reported
+// at start-up rather than lost in a goroutine.
+func Serve(ctx context.Context, addr string, reg *prometheus.Registry, logger *slog.Logger) (net.Addr, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: listen: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle(Path, promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorLog: slogPrinter{logger},
+		// One broken series must not hide all the others.
+		ErrorHandling: promhttp.ContinueOnError,
+		// Exposes promhttp_metric_handler_errors_total on the same registry.
+		Registry: reg,
+	}))
+	srv := &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: readHeaderTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("metrics server stopped", "err", err)
+		}
+	}()
+	go func() {
+		<-ctx.Done()
+		// ctx is already done; the shutdown needs a deadline of its own.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+		defer cancel()
+		if err := srv.Shutdown(sctx); err != nil {
+			srv.Close() // a scrape still running past the deadline is cut
+		}
+	}()
+	logger.Info("metrics listening", "addr", ln.Addr().String(), "path", Path)
+	return ln.Addr(), nil
+}
+
+// slogPrinter adapts a slog.Logger to promhttp's Logger interface.
+type slogPrinter struct{ l *slog.Logger }
+
+func (p slogPrinter) Println(v ...any) { p.l.Warn("metrics scrape", "err", fmt.Sprint(v...)) }
