@@ -2,6 +2,7 @@ package core
 
 import (
 	"testing"
+	"time"
 )
 
 func cacheHarness(t *testing.T) *harness {
@@ -116,5 +117,20 @@ func TestCacheLRUBounds(t *testing.T) {
 	c.put("e", make([]byte, 100))
 	if c.bytes > 400 || c.len() > 2 {
 		t.Fatalf("bytes %d entries %d", c.bytes, c.len())
+	}
+}
+
+func TestLatencyHistogramCountsAnsweredQueries(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.start(1)
+	ch := h.ask(1, q16)
+	h.now = h.now.Add(30 * time.Millisecond)
+	h.reply(ch, 200, "x")
+	h.ask(2, q16)
+	h.run(21 * time.Second) // the site never answers client 2: 504 after 20 s
+	st := h.s.Snapshot().Stats
+	// 30 ms falls in the (25 ms, 50 ms] bucket, 20 s in (10 s, 30 s].
+	if st.Latency[6] != 1 || st.Latency[14] != 1 || st.LatencySum != 30*time.Millisecond+20*time.Second {
+		t.Fatalf("latency %v sum %v", st.Latency, st.LatencySum)
 	}
 }

@@ -225,6 +225,7 @@ func (s *Site) responseDone(ch *channel) {
 		ch.cacheBuf = nil
 		if c := ch.client; c != nil {
 			s.stats.QueriesOK++
+			s.stats.observe(s.now.Sub(c.started))
 			s.queryDone(c)
 		}
 		s.release(ch)

@@ -20,6 +20,7 @@ type client struct {
 	framer    *Framer
 	query     Query
 	eof       bool
+	started   time.Time // when the current query was complete
 	unacked   int      // bytes handed to the driver, not yet written
 	delivered int64    // bytes of the current answer handed to the driver
 	channel   *channel // in flight
@@ -151,7 +152,7 @@ func (s *Site) takeQuery(c *client) bool {
 		}
 		return false
 	}
-	c.query = q
+	c.query, c.started = q, s.now
 	c.delivered = 0
 	switch q.Method {
 	case "GET", "COMMAND":
@@ -162,6 +163,7 @@ func (s *Site) takeQuery(c *client) bool {
 	}
 	if s.state == SiteDead {
 		s.stats.QueriesDead++
+		s.stats.observe(0)
 		s.replyError(c, CodeBadGateway, s.siteErr("site is dead: %s", s.cause))
 		return false
 	}
@@ -175,6 +177,7 @@ func (s *Site) takeQuery(c *client) bool {
 				resp = resp[HeaderLen:]
 			}
 			s.writeClient(c, resp)
+			s.stats.observe(0)
 			return true
 		}
 		s.stats.CacheMisses++
@@ -234,6 +237,7 @@ func (s *Site) failClient(c *client, code int, text string) {
 		s.closeClient(c)
 		return
 	}
+	s.stats.observe(s.now.Sub(c.started))
 	switch code {
 	case CodeBadGateway:
 		s.stats.QueriesDead++

@@ -101,11 +101,18 @@ func (s *Site) detectStall() {
 }
 
 // stallAt is when a site whose channels are all busy and silent counts as
-// hung; zero-valued lastRx uses the time the site became alive.
+// hung: interval + timeout after the last byte from the site, the newest
+// query sent, or the site's becoming alive, whichever is latest — a query
+// sent just now has had no time to be answered.
 func (s *Site) stallAt() time.Time {
 	base := s.lastRx
 	if base.Before(s.since) {
 		base = s.since
+	}
+	for _, ch := range s.channels {
+		if ch.since.After(base) {
+			base = ch.since
+		}
 	}
 	return base.Add(s.cfg.HeartbeatInterval + s.hbTimeout())
 }
@@ -220,8 +227,13 @@ func (s *Site) NextDeadline() time.Time {
 	if s.state != SiteDead && len(s.channels) < s.target {
 		at(s.redialAt)
 	}
-	if s.target < s.cfg.Channels && s.state != SiteDead {
-		at(s.growAt)
+	if s.target < s.cfg.Channels && s.state != SiteDead && !s.growAt.IsZero() {
+		// maintainPool grows only once a redial back-off is over too.
+		grow := s.growAt
+		if s.redialAt.After(grow) {
+			grow = s.redialAt
+		}
+		at(grow)
 	}
 	return next
 }
