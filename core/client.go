@@ -21,9 +21,9 @@ type client struct {
 	query     Query
 	eof       bool
 	started   time.Time // when the current query was complete
-	unacked   int      // bytes handed to the driver, not yet written
-	delivered int64    // bytes of the current answer handed to the driver
-	channel   *channel // in flight
+	unacked   int       // bytes handed to the driver, not yet written
+	delivered int64     // bytes of the current answer handed to the driver
+	channel   *channel  // in flight
 }
 
 func (s *Site) clientAccepted(id ClientID) {
