@@ -4,6 +4,7 @@
 //
 //	liveproxyd [-g] [--debug] [--root DIR] [--config FILE]
 //	liveproxyd status [--root DIR] [--json]
+//	liveproxyd write-config [--root DIR]
 package main
 
 import (
@@ -50,6 +51,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "status" {
 		return status(args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "write-config" {
+		return writeConfig(args[1:], stdout, stderr)
+	}
 	o, code, ok := parseFlags(args, stdout, stderr)
 	if !ok {
 		return code
@@ -70,7 +74,8 @@ func parseFlags(args []string, stdout, stderr io.Writer) (options, int, bool) {
 	fs.StringVar(&o.config, "config", "", "main configuration file (default ROOT/"+defaultConfig+")")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: liveproxyd [-g] [--debug] [--root DIR] [--config FILE]\n"+
-			"       liveproxyd status [--root DIR] [--json]\n\n"+
+			"       liveproxyd status [--root DIR] [--json]\n"+
+			"       liveproxyd write-config [--root DIR]\n\n"+
 			"Livestatus proxy daemon: keeps persistent channels to remote sites and\n"+
 			"serves ROOT/%s/SITE for each.\n\n", supervisor.SocketDir)
 		fs.PrintDefaults()
