@@ -1,0 +1,349 @@
+package core
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+)
+
+// TestPropSite drives one Site with generated event sequences: a model
+// driver plays clients and a site server, checks every action against what
+// a driver may be asked to do, and checks the answer streams clients see
+// (see site_prop_model_test.go).
+
+type pmChan struct {
+	id            ChannelID
+	connected     bool
+	closedByCore  bool // ActCloseChannel seen
+	closedByModel bool // EvChannelClosed sent
+	paused        bool
+	tainted       bool     // the server sent garbage: only closing it makes sense
+	queue         []*pmReq // requests written, oldest first; nil = heartbeat
+	resp          []byte   // rest of the answer to queue[0], once begun
+}
+
+func (ch *pmChan) closed() bool { return ch.closedByCore || ch.closedByModel }
+
+// owes tells whether the server owes an answer on ch; a COMMAND gets none,
+// so it leaves the queue here.
+func (ch *pmChan) owes() bool {
+	for len(ch.queue) > 0 && ch.queue[0] != nil && ch.queue[0].isCommand() {
+		ch.queue = ch.queue[1:]
+	}
+	return len(ch.queue) > 0
+}
+
+type pmModel struct {
+	site    *Site
+	cfg     Config
+	now     time.Time
+	started bool
+	stopped bool
+	clients []*pmClient // index = ID-1
+	chans   []*pmChan   // index = ID-1
+	reqs    map[string]*pmReq
+	trail   []string          // recent events, for failure reports
+	wrote   map[ClientID]bool // clients written to by the last step
+}
+
+func (m *pmModel) fatalf(t *rapid.T, format string, args ...any) {
+	t.Helper()
+	t.Fatalf("%s\nlast events:\n  %s", fmt.Sprintf(format, args...), strings.Join(m.trail, "\n  "))
+}
+
+// step feeds one event at the model's now, applies and checks its actions.
+func (m *pmModel) step(t *rapid.T, ev Event) {
+	t.Helper()
+	ev.Now = m.now
+	desc := fmt.Sprintf("%v kind=%d client=%d chan=%d n=%d data=%.60q", m.now.Sub(epoch), ev.Kind, ev.Client, ev.Channel, ev.N, ev.Data)
+	if m.trail = append(m.trail, desc); len(m.trail) > 30 {
+		m.trail = m.trail[1:]
+	}
+	acts := m.site.Step(ev)
+	m.started = true
+	clear(m.wrote)
+	for _, a := range acts {
+		m.trail = append(m.trail, fmt.Sprintf("    -> act=%d client=%d chan=%d %.60q", a.Kind, a.Client, a.Channel, a.Data))
+		m.apply(t, a)
+	}
+	if ev.Kind == EvShutdown {
+		m.stopped = true
+		for _, c := range m.clients {
+			if c.open() {
+				m.fatalf(t, "shutdown left client %d open", c.id)
+			}
+		}
+		for _, ch := range m.chans {
+			if !ch.closed() {
+				m.fatalf(t, "shutdown left channel %d open", ch.id)
+			}
+		}
+	}
+	m.check(t)
+}
+
+func (m *pmModel) apply(t *rapid.T, a Action) {
+	t.Helper()
+	switch a.Kind {
+	case ActDial:
+		if int(a.Channel) != len(m.chans)+1 {
+			m.fatalf(t, "dial of channel %d, want %d", a.Channel, len(m.chans)+1)
+		}
+		m.chans = append(m.chans, &pmChan{id: a.Channel})
+	case ActWriteChannel, ActPauseChannel, ActResumeChannel, ActCloseChannel:
+		if a.Channel == 0 || int(a.Channel) > len(m.chans) {
+			m.fatalf(t, "action %d names channel %d, never dialled", a.Kind, a.Channel)
+		}
+		ch := m.chans[a.Channel-1]
+		switch {
+		case ch.closedByModel:
+			m.fatalf(t, "action %d on channel %d after the driver reported it closed", a.Kind, ch.id)
+		case ch.closedByCore && a.Kind != ActCloseChannel:
+			// A repeated close is harmless; the stopped core answers a
+			// late EvChannelConnected with one.
+			m.fatalf(t, "action %d on channel %d after ActCloseChannel", a.Kind, ch.id)
+		}
+		switch a.Kind {
+		case ActWriteChannel:
+			m.written(t, ch, a.Data)
+		case ActPauseChannel, ActResumeChannel:
+			if ch.paused == (a.Kind == ActPauseChannel) {
+				m.fatalf(t, "channel %d: pause/resume %d while paused=%v", ch.id, a.Kind, ch.paused)
+			}
+			ch.paused = a.Kind == ActPauseChannel
+		case ActCloseChannel:
+			ch.closedByCore = true
+		}
+	case ActWriteClient, ActCloseClient:
+		if a.Client == 0 || int(a.Client) > len(m.clients) || !m.clients[a.Client-1].open() {
+			m.fatalf(t, "action %d for client %d, which is not open", a.Kind, a.Client)
+		}
+		c := m.clients[a.Client-1]
+		if a.Kind == ActCloseClient {
+			c.closed = true
+		} else {
+			c.out = append(c.out, a.Data...)
+			c.unacked += len(a.Data)
+			m.wrote[c.id] = true
+		}
+	case ActLog:
+	default:
+		m.fatalf(t, "unknown action %+v", a)
+	}
+}
+
+// written checks one request the core writes on a channel: the channel is
+// connected and owes no answer, and the request is the heartbeat or a
+// client's query, forwarded once, exactly as the protocol wants it.
+func (m *pmModel) written(t *rapid.T, ch *pmChan, data []byte) {
+	t.Helper()
+	if !ch.connected {
+		m.fatalf(t, "write on channel %d before it connected", ch.id)
+	}
+	for _, r := range ch.queue {
+		if !ch.tainted && (r == nil || !r.isCommand()) {
+			m.fatalf(t, "write %q on channel %d, which still owes an answer", data, ch.id)
+		}
+	}
+	if string(data) == pmHeartbeat {
+		ch.queue = append(ch.queue, nil)
+		return
+	}
+	first, _, _ := strings.Cut(string(data), "\n")
+	_, tag, _ := strings.Cut(first, "_")
+	r := m.reqs[tag]
+	if r == nil {
+		m.fatalf(t, "channel %d: unknown request %q", ch.id, data)
+	}
+	kind, lines, _, _ := r.view(m.cfg.MaxQueryBytes)
+	switch {
+	case kind != pmGet && kind != pmCommand:
+		m.fatalf(t, "request %s (%v) forwarded", tag, kind)
+	case r.forwarded:
+		m.fatalf(t, "request %s forwarded twice", tag)
+	case !r.c.open():
+		m.fatalf(t, "request %s forwarded for client %d, which is not open", tag, r.c.id)
+	case string(data) != pmUpstream(kind, lines):
+		m.fatalf(t, "request %s upstream %q, want %q", tag, data, pmUpstream(kind, lines))
+	}
+	r.forwarded = true
+	ch.queue = append(ch.queue, r)
+}
+
+func (m *pmModel) check(t *rapid.T) {
+	t.Helper()
+	if err := m.site.CheckInvariants(); err != nil {
+		m.fatalf(t, "CheckInvariants: %v", err)
+	}
+	for _, c := range m.clients {
+		if err := m.checkStream(c); err != nil {
+			m.fatalf(t, "%v", err)
+		}
+	}
+	if m.started && !m.stopped {
+		if d := m.site.NextDeadline(); !d.After(m.now) {
+			m.fatalf(t, "NextDeadline %v is not after now %v: a driver ticking at it would spin", d, m.now)
+		}
+	}
+	// Backpressure: a channel that has just fed a client beyond HighWater
+	// unflushed bytes, with more of the answer to come, must be paused.
+	for _, ch := range m.chans {
+		if ch.closed() || ch.paused || len(ch.resp) == 0 || ch.queue[0] == nil {
+			continue
+		}
+		if c := ch.queue[0].c; c.open() && m.wrote[c.id] && c.unacked > m.cfg.HighWater {
+			m.fatalf(t, "channel %d streams to client %d with %d unflushed bytes (high water %d) and is not paused",
+				ch.id, c.id, c.unacked, m.cfg.HighWater)
+		}
+	}
+}
+
+func canConnect(ch *pmChan) bool { return !ch.connected && !ch.closed() }
+func canReply(ch *pmChan) bool   { return ch.connected && !ch.closed() && !ch.paused && !ch.tainted }
+
+func TestPropSite(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		ms := func(lo, hi int) time.Duration {
+			return time.Duration(rapid.IntRange(lo, hi).Draw(t, "ms")) * time.Millisecond
+		}
+		cfg := Config{
+			Name: "t", Channels: rapid.IntRange(1, 3).Draw(t, "channels"),
+			ChannelTimeout: ms(20, 100), QueryTimeout: ms(100, 400), ConnectTimeout: ms(50, 150),
+			ConnectRetry: ms(50, 200), HeartbeatInterval: ms(50, 300), HeartbeatTimeout: ms(30, 100),
+			HeartbeatPercent: 50, MaxQueryBytes: 512, HighWater: rapid.IntRange(16, 128).Draw(t, "highwater"),
+			CapacityRetry: ms(200, 1000),
+			// Every request is unique: the cache stores answers, never hits.
+			Cache: rapid.Bool().Draw(t, "cache"), CacheBytes: 4096,
+		}
+		m := &pmModel{site: NewSite(cfg), cfg: cfg.WithDefaults(), now: epoch, reqs: map[string]*pmReq{},
+			wrote: map[ClientID]bool{}}
+		if !m.site.NextDeadline().IsZero() {
+			t.Fatalf("a new site must want a tick at once")
+		}
+		if rapid.IntRange(0, 3).Draw(t, "start (0: cold)") != 0 { // warm: alive at once
+			m.step(t, Event{Kind: EvTick})
+			for _, ch := range m.chans {
+				m.connect(t, ch)
+			}
+			for _, ch := range m.chans {
+				if canReply(ch) && len(ch.queue) > 0 {
+					m.reply(t, ch, 1<<20)
+				}
+			}
+		}
+		t.Repeat(m.actions())
+	})
+}
+
+// The cases below are the shrunk findings of TestPropSite, spelled out so
+// that each shows on its own (the property stops at the first it meets).
+
+type pmRepro struct {
+	t   *testing.T
+	s   *Site
+	now time.Time
+}
+
+func newRepro(t *testing.T, cfg Config) *pmRepro {
+	r := &pmRepro{t: t, s: NewSite(cfg), now: epoch}
+	r.step(Event{Kind: EvTick})
+	return r
+}
+
+func (r *pmRepro) step(ev Event) []Action {
+	ev.Now = r.now
+	return r.s.Step(ev)
+}
+
+// alive connects channels 1..n and answers the probes of the channels in
+// answer.
+func (r *pmRepro) alive(n int, answer ...ChannelID) {
+	for ch := ChannelID(1); ch <= ChannelID(n); ch++ {
+		r.step(Event{Kind: EvChannelConnected, Channel: ch})
+	}
+	for _, ch := range answer {
+		r.step(Event{Kind: EvChannelData, Channel: ch, Data: []byte("200          11\n1700000000\n")})
+	}
+	if st := r.s.Snapshot().State; st != SiteAlive {
+		r.t.Fatalf("site %v, want alive", st)
+	}
+}
+
+func TestPropFindingReconfigureWhileProbing(t *testing.T) {
+	cfg := testConfig()
+	r := newRepro(t, cfg)
+	r.step(Event{Kind: EvChannelConnected, Channel: 1})
+	r.step(Event{Kind: EvChannelConnected, Channel: 2})
+	cfg.Channels = 1
+	r.step(Event{Kind: EvReconfigure, Config: &cfg})
+	// Reconfigure keeps a probing surplus channel (it goes when free);
+	// CheckInvariants once refused more channels than the target.
+	if err := r.s.CheckInvariants(); err != nil {
+		t.Errorf("after shrinking the pool while its channels probe: %v", err)
+	}
+}
+
+func TestPropFindingStallClockStartsAtTheQuery(t *testing.T) {
+	cfg := testConfig() // heartbeat every 3 s, timeout 2 s
+	cfg.Channels = 1
+	r := newRepro(t, cfg)
+	r.alive(1, 1)
+	// Idle for 2.9 s, then a query that takes the site 2.5 s to render
+	// (PROTOCOL.md: big Icinga answers take 1.3-2.9 s).
+	r.now = r.now.Add(2900 * time.Millisecond)
+	r.step(Event{Kind: EvTick})
+	r.step(Event{Kind: EvClientAccepted, Client: 1})
+	r.step(Event{Kind: EvClientData, Client: 1, Data: []byte(q16)})
+	r.now = r.now.Add(2500 * time.Millisecond)
+	r.step(Event{Kind: EvTick})
+	// Silence counts from when the site was asked, not from the last byte
+	// it sent while idle: this site was once declared dead here.
+	if st := r.s.Snapshot(); st.State != SiteAlive {
+		t.Errorf("site %v after 2.5 s of a query (%s)", st.State, st.LastError)
+	}
+}
+
+func TestPropFindingNoDeadlineWhilePaused(t *testing.T) {
+	cfg := testConfig()
+	cfg.Channels, cfg.HighWater = 1, 16
+	r := newRepro(t, cfg)
+	r.alive(1, 1)
+	r.step(Event{Kind: EvClientAccepted, Client: 1})
+	r.step(Event{Kind: EvClientData, Client: 1, Data: []byte(q16)})
+	acts := r.step(Event{Kind: EvChannelData, Channel: 1, Data: []byte("200          40\n0123456789")})
+	if len(acts) == 0 || acts[len(acts)-1].Kind != ActPauseChannel {
+		t.Fatalf("channel not paused: %+v", acts)
+	}
+	r.now = r.s.NextDeadline() // the periodic heartbeat is due
+	r.step(Event{Kind: EvTick})
+	// Once NextDeadline returned the zero time ("now") here: a driver
+	// spun until the client read.
+	if d := r.s.NextDeadline(); !d.After(r.now) {
+		t.Errorf("NextDeadline %v, now %v", d, r.now)
+	}
+}
+
+func TestPropFindingGrowDeadlineDuringRedialCoolDown(t *testing.T) {
+	cfg := testConfig() // connect_retry 4 s, capacity retry 60 s
+	cfg.Channels, cfg.HeartbeatInterval = 3, 100*time.Second
+	r := newRepro(t, cfg)
+	r.alive(3, 1, 2)
+	r.now = r.s.NextDeadline() // channel 3 never answers its probe
+	r.step(Event{Kind: EvTick})
+	if tg := r.s.Snapshot().Target; tg != 2 {
+		t.Fatalf("target %d after a silent probe, want 2", tg)
+	}
+	r.now = epoch.Add(59 * time.Second)
+	r.step(Event{Kind: EvChannelClosed, Channel: 1, Err: "idle timeout"}) // redials: channel 4
+	r.step(Event{Kind: EvChannelClosed, Channel: 4, Err: "connection refused"})
+	r.now = r.s.NextDeadline()
+	r.step(Event{Kind: EvTick})
+	// NextDeadline once offered growAt, which maintainPool ignores until
+	// redialAt: a driver spun for up to connect_retry.
+	if d := r.s.NextDeadline(); !d.After(r.now) {
+		t.Errorf("NextDeadline %v, now %v", d.Sub(epoch), r.now.Sub(epoch))
+	}
+}

@@ -1,0 +1,253 @@
+package fuzz
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"liveproxyd/core"
+)
+
+// FuzzSite feeds the whole core with arbitrary client and channel bytes.
+// The fuzz input is a little program (see the op constants); it runs
+// against one Site with small limits. After every step the core's own
+// invariants hold, and the actions are ones a driver can carry out: no
+// write to a client it closed or that is gone, no action on a channel it
+// never dialled or already closed, dials numbered 1, 2, 3..., and the next
+// deadline lies in the future.
+
+// Opcodes: a program byte modulo numOps; its operands follow it.
+const (
+	opAccept       = iota // a new client
+	opClientData          // client, n, n bytes
+	opClientQuery         // client, which canned query
+	opClientEOF           // client
+	opClientGone          // client
+	opAck                 // client: all its written bytes flushed
+	opConnected           // channel
+	opChannelData         // channel, n, n bytes
+	opAnswer              // channel, n, n bytes behind a valid fixed16 header
+	opChannelDown         // channel
+	opTick                // k: k milliseconds pass
+	opTickDeadline        // time jumps to NextDeadline
+	opReconfigure         // c: 1 + c%3 channels
+	opShutdown
+	numOps
+)
+
+const maxSteps = 400
+
+// cannedQueries are what real clients send, so the fuzzer reaches
+// forwarding without having to invent a query first.
+var cannedQueries = []string{
+	"GET hosts\nColumns: name state\nOutputFormat: python3\nKeepAlive: on\nResponseHeader: fixed16\n\n",
+	"GET services\nColumns: host_name description state\nFilter: state > 0\nOutputFormat: json\nResponseHeader: fixed16\n\n",
+	"GET status\nColumns: program_start\n\n",
+	"COMMAND [1700000000] SCHEDULE_FORCED_HOST_CHECK;h1;1700000000\n\n",
+	"GET hosts\nCache: reload\nKeepAlive: on\nResponseHeader: fixed16\n\nGET hosts\nCache: reload\nKeepAlive: on\nResponseHeader: fixed16\n\n",
+	"GET hosts\r\nColumns: name\r\nKeepAlive: on\r\n\r\n",
+}
+
+type siteRun struct {
+	t       *testing.T
+	site    *core.Site
+	now     time.Time
+	clients []core.ClientID
+	closed  map[core.ClientID]bool // closed by the core or gone
+	unacked map[core.ClientID]int
+	chans   []core.ChannelID
+	down    map[core.ChannelID]bool // closed by the core or reported closed
+	cfg     core.Config
+	stopped bool
+}
+
+func (r *siteRun) step(ev core.Event) {
+	ev.Now = r.now
+	for _, a := range r.site.Step(ev) {
+		r.check(a)
+	}
+	if err := r.site.CheckInvariants(); err != nil {
+		r.t.Fatalf("after %+v: %v", ev, err)
+	}
+	// A deadline at or before now would make the driver tick in a loop.
+	if d := r.site.NextDeadline(); !r.stopped && !d.After(r.now) {
+		r.t.Fatalf("after %+v: NextDeadline %v, now %v", ev, d, r.now)
+	}
+}
+
+func (r *siteRun) check(a core.Action) {
+	switch a.Kind {
+	case core.ActDial:
+		if int(a.Channel) != len(r.chans)+1 {
+			r.t.Fatalf("dial of channel %d after %d", a.Channel, len(r.chans))
+		}
+		r.chans = append(r.chans, a.Channel)
+	case core.ActWriteChannel, core.ActPauseChannel, core.ActResumeChannel:
+		if a.Channel == 0 || int(a.Channel) > len(r.chans) || r.down[a.Channel] {
+			r.t.Fatalf("action %d on channel %d, not open", a.Kind, a.Channel)
+		}
+	case core.ActCloseChannel:
+		if a.Channel == 0 || int(a.Channel) > len(r.chans) {
+			r.t.Fatalf("close of channel %d, never dialled", a.Channel)
+		}
+		r.down[a.Channel] = true
+	case core.ActWriteClient, core.ActCloseClient:
+		if a.Client == 0 || int(a.Client) > len(r.clients) || r.closed[a.Client] {
+			r.t.Fatalf("action %d for client %d, not open", a.Kind, a.Client)
+		}
+		r.unacked[a.Client] += len(a.Data)
+		if a.Kind == core.ActCloseClient {
+			r.closed[a.Client] = true
+		}
+	}
+}
+
+func FuzzSite(f *testing.F) {
+	for _, prog := range siteSeeds() {
+		f.Add(prog)
+	}
+	f.Fuzz(func(t *testing.T, prog []byte) {
+		channels := 2
+		if len(prog) > 0 {
+			channels = 1 + int(prog[0])%3
+		}
+		cfg := core.Config{
+			Name: "fz", Channels: channels, ChannelTimeout: 50 * time.Millisecond,
+			QueryTimeout: 300 * time.Millisecond, ConnectTimeout: 100 * time.Millisecond,
+			ConnectRetry: 150 * time.Millisecond, HeartbeatInterval: 100 * time.Millisecond,
+			HeartbeatTimeout: 40 * time.Millisecond, MaxQueryBytes: 256, HighWater: 64,
+			CapacityRetry: 500 * time.Millisecond, Cache: true, CacheEntries: 4, CacheBytes: 1024,
+		}
+		r := &siteRun{
+			t: t, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), site: core.NewSite(cfg), cfg: cfg,
+			closed: map[core.ClientID]bool{}, unacked: map[core.ClientID]int{}, down: map[core.ChannelID]bool{},
+		}
+		r.step(core.Event{Kind: core.EvTick})
+		r.run(prog)
+	})
+}
+
+// run interprets the program; missing operands read as zero.
+func (r *siteRun) run(prog []byte) {
+	pc := 0
+	arg := func() int {
+		if pc >= len(prog) {
+			return 0
+		}
+		pc++
+		return int(prog[pc-1])
+	}
+	data := func() []byte {
+		end := min(pc+arg(), len(prog))
+		d := append([]byte(nil), prog[pc:end]...)
+		pc = end
+		return d
+	}
+	client := func() (core.ClientID, bool) {
+		if len(r.clients) == 0 {
+			return 0, false
+		}
+		return r.clients[arg()%len(r.clients)], true
+	}
+	channel := func() (core.ChannelID, bool) {
+		if len(r.chans) == 0 {
+			return 0, false
+		}
+		return r.chans[arg()%len(r.chans)], true
+	}
+	for steps := 0; pc < len(prog) && steps < maxSteps; steps++ {
+		op := prog[pc] % numOps
+		pc++
+		var ev core.Event
+		switch op {
+		case opAccept:
+			r.clients = append(r.clients, core.ClientID(len(r.clients)+1))
+			ev = core.Event{Kind: core.EvClientAccepted, Client: r.clients[len(r.clients)-1]}
+		case opClientData, opClientQuery:
+			id, ok := client()
+			if !ok {
+				continue
+			}
+			ev = core.Event{Kind: core.EvClientData, Client: id}
+			if op == opClientData {
+				ev.Data = data()
+			} else {
+				ev.Data = []byte(cannedQueries[arg()%len(cannedQueries)])
+			}
+		case opClientEOF, opClientGone, opAck:
+			id, ok := client()
+			if !ok {
+				continue
+			}
+			ev = core.Event{Kind: map[byte]core.EventKind{opClientEOF: core.EvClientEOF, opClientGone: core.EvClientGone, opAck: core.EvClientWritten}[op], Client: id}
+			if op == opClientGone {
+				r.closed[id] = true
+			}
+			if op == opAck {
+				ev.N, r.unacked[id] = r.unacked[id], 0
+			}
+		case opConnected, opChannelData, opAnswer, opChannelDown:
+			id, ok := channel()
+			if !ok {
+				continue
+			}
+			switch op {
+			case opConnected:
+				ev = core.Event{Kind: core.EvChannelConnected, Channel: id}
+			case opChannelData:
+				ev = core.Event{Kind: core.EvChannelData, Channel: id, Data: data()}
+			case opAnswer:
+				body := data()
+				ev = core.Event{Kind: core.EvChannelData, Channel: id, Data: append(core.FormatHeader(200, int64(len(body))), body...)}
+			default:
+				ev = core.Event{Kind: core.EvChannelClosed, Channel: id, Err: "connection reset by peer"}
+				r.down[id] = true
+			}
+		case opTick:
+			r.now = r.now.Add(time.Duration(arg()) * time.Millisecond)
+			ev = core.Event{Kind: core.EvTick}
+		case opTickDeadline:
+			if d := r.site.NextDeadline(); d.After(r.now) {
+				r.now = d
+			}
+			ev = core.Event{Kind: core.EvTick}
+		case opReconfigure:
+			cfg := r.cfg
+			cfg.Channels = 1 + arg()%3
+			ev = core.Event{Kind: core.EvReconfigure, Config: &cfg}
+		case opShutdown:
+			ev = core.Event{Kind: core.EvShutdown}
+			r.stopped = true
+		default:
+			panic(fmt.Sprintf("opcode %d", op))
+		}
+		r.step(ev)
+	}
+}
+
+// siteSeeds are programs for real situations: a site coming up and serving
+// a Checkmk query, pipelining, an Icinga header with a separator, naemon's
+// garbage after a COMMAND, a dead site, a query timeout.
+func siteSeeds() [][]byte {
+	up := []byte{1, opConnected, 0, opConnected, 1,
+		opAnswer, 0, 11, '1', '7', '0', '0', '0', '0', '0', '0', '0', '0', '\n',
+		opAnswer, 1, 11, '1', '7', '0', '0', '0', '0', '0', '0', '0', '0', '\n',
+		opAccept}
+	seq := func(parts ...[]byte) []byte {
+		var p []byte
+		for _, x := range parts {
+			p = append(p, x...)
+		}
+		return p
+	}
+	icinga := []byte("200          11;h1;0;h2;1;\n")
+	return [][]byte{
+		seq(up, []byte{opClientQuery, 0, 0, opAnswer, 0, 6, 'h', '1', ';', '0', '\n', '\n', opAck, 0}),
+		seq(up, []byte{opClientQuery, 0, 4, opAnswer, 0, 2, '[', ']', opAnswer, 0, 2, '[', ']', opClientEOF, 0}),
+		seq(up, []byte{opClientQuery, 0, 1, opChannelData, 0, byte(len(icinga))}, icinga),
+		seq(up, []byte{opClientQuery, 0, 3, opChannelData, 0, 21}, []byte("400: Invalid command\n"), []byte{opTickDeadline}),
+		{0, opChannelDown, 0, opAccept, opClientQuery, 0, 0, opTickDeadline, opTickDeadline},
+		seq(up, []byte{opClientQuery, 0, 0, opTick, 200, opTick, 200, opTickDeadline}),
+		seq(up, []byte{opClientData, 0, 9}, []byte("GET hosts"), []byte{opClientEOF, 0}),
+	}
+}
