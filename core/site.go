@@ -23,6 +23,7 @@ type Site struct {
 	redialAt time.Time // no dial before this (after a failed connect)
 	retryAt  time.Time // dead: when the cool-down ends
 	growAt   time.Time // shrunk: when to try one channel more
+	retries  int       // reconnect attempts since the site died
 
 	clients map[ClientID]*client
 	waitQ   []*client // waiting for a channel, first come first served
@@ -173,7 +174,12 @@ func (s *Site) markAlive() {
 	if s.state == SiteAlive {
 		return
 	}
-	s.logf(LevelInfo, "site %s is alive", s.cfg.Name)
+	if s.state == SiteDead {
+		s.logf(LevelInfo, "site %s is alive again after %s", s.cfg.Name, s.now.Sub(s.since))
+	} else {
+		s.logf(LevelInfo, "site %s is alive", s.cfg.Name)
+	}
+	s.retries = 0
 	s.setState(SiteAlive)
 	s.cause = ""
 	s.hbDue = s.now.Add(s.cfg.HeartbeatInterval)

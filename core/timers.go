@@ -34,13 +34,13 @@ func (s *Site) expireChannels() {
 			if ch.paused {
 				// The client, not the site, stopped for QueryTimeout: it
 				// loses its answer, the channel drains and is reused.
-				s.logf(LevelInfo, "site %s: client %d read nothing for %s, dropping it", s.cfg.Name, ch.client.id, s.cfg.QueryTimeout)
+				s.logf(LevelDebug, "site %s: client %d read nothing for %s, dropping it", s.cfg.Name, ch.client.id, s.cfg.QueryTimeout)
 				c := ch.client
 				s.abortClient(c)
 				s.closeClient(c)
 				continue
 			}
-			s.logf(LevelWarn, "site %s: channel %d: no answer within %s, closing it", s.cfg.Name, ch.id, s.cfg.QueryTimeout)
+			s.logf(LevelInfo, "site %s: channel %d: no answer within %s, closing it", s.cfg.Name, ch.id, s.cfg.QueryTimeout)
 			if c := ch.client; c != nil {
 				s.failClient(c, CodeTimeout, s.siteErr("query timeout after %s", s.cfg.QueryTimeout))
 			}
@@ -67,8 +67,10 @@ func (s *Site) heartbeatLost(ch *channel) {
 			}
 		}
 		if proven < s.target {
-			s.logf(LevelWarn, "site %s: a new channel got no answer within %s; keeping %d channels (server capacity)", s.cfg.Name, s.hbTimeout(), proven)
+			s.logf(LevelWarn, "site %s: new channel %d got no answer within %s; keeping %d channels (server capacity)", s.cfg.Name, ch.id, s.hbTimeout(), proven)
 			s.target = proven
+		} else {
+			s.logf(LevelInfo, "site %s: new channel %d got no answer within %s, closed", s.cfg.Name, ch.id, s.hbTimeout())
 		}
 		s.growAt = s.now.Add(s.cfg.CapacityRetry)
 		return
@@ -135,7 +137,14 @@ func (s *Site) maintainPool() {
 		if len(s.channels) > 0 || s.now.Before(s.retryAt) {
 			return
 		}
-		s.logf(LevelInfo, "site %s: reconnecting", s.cfg.Name)
+		// The first attempt after a death is news; every later one (each
+		// connect_retry, for as long as the site stays away) is not.
+		level := LevelDebug
+		if s.retries == 0 {
+			level = LevelInfo
+		}
+		s.retries++
+		s.logf(level, "site %s: reconnecting (attempt %d)", s.cfg.Name, s.retries)
 	} else if s.now.Before(s.redialAt) {
 		return
 	}

@@ -42,6 +42,9 @@ type Site struct {
 type Config struct {
 	Sites []Site   // sorted by Name
 	Files []string // files read, in evaluation order, for logs
+	// MetricsAddress is where to serve Prometheus metrics (host:port), from
+	// the global liveproxyd_metrics_address; "" means off.
+	MetricsAddress string
 }
 
 // Error is every configuration problem. Line is 0 when unknown. Site and Key
@@ -162,7 +165,11 @@ func Load(root, mainPath string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Config{Sites: sites, Files: ev.order}, nil
+	metrics, err := metricsAddress(ev)
+	if err != nil {
+		return nil, err
+	}
+	return &Config{Sites: sites, Files: ev.order, MetricsAddress: metrics}, nil
 }
 
 // globalFiles lists the *.mk files under dir, recursively, sorted by path.

@@ -10,7 +10,7 @@ import (
 const Namespace = "liveproxyd"
 
 // Query outcomes, the values of the "outcome" label of
-// liveproxyd_queries_total and liveproxyd_query_duration_seconds.
+// liveproxyd_queries_total.
 const (
 	OutcomeOK           = "ok"            // answered by the site (any status code)
 	OutcomeSiteDead     = "site_dead"     // 502 from the proxy
@@ -36,7 +36,7 @@ type Collector struct {
 	up, state, channels, target, clients               *prometheus.Desc
 	queries, commands, heartbeats, connectFailures     *prometheus.Desc
 	rtt, hbTimeout, cacheHits, cacheMisses, cacheItems *prometheus.Desc
-	bytesFromSite, bytesToClients                      *prometheus.Desc
+	bytesFromSite, bytesToClients, duration            *prometheus.Desc
 }
 
 // NewCollector returns a Collector over snapshots. The function is called
@@ -65,13 +65,15 @@ func NewCollector(snapshots func() []core.Snapshot) *Collector {
 		cacheItems:      d("cache_entries", "Answers held by the query cache."),
 		bytesFromSite:   d("bytes_from_site_total", "Bytes read from the site's channels."),
 		bytesToClients:  d("bytes_to_clients_total", "Bytes written to clients."),
+		duration: d("query_duration_seconds", "Time from a complete client query to the end of its answer "+
+			"(by the site, the cache or a 502/503/504 of the proxy)."),
 	}
 }
 
 func (c *Collector) descs() []*prometheus.Desc {
 	return []*prometheus.Desc{c.up, c.state, c.channels, c.target, c.clients, c.queries, c.commands,
 		c.heartbeats, c.connectFailures, c.rtt, c.hbTimeout, c.cacheHits, c.cacheMisses, c.cacheItems,
-		c.bytesFromSite, c.bytesToClients}
+		c.bytesFromSite, c.bytesToClients, c.duration}
 }
 
 // Describe implements prometheus.Collector.
@@ -148,6 +150,27 @@ func (c *Collector) collectSite(ch chan<- prometheus.Metric, s core.Snapshot) {
 	gauge(c.cacheItems, float64(s.CacheEntries))
 	counter(c.bytesFromSite, st.BytesFromSite)
 	counter(c.bytesToClients, st.BytesToClients)
+	c.collectDuration(ch, s)
+}
+
+// collectDuration turns the core's per-bucket counts (non-cumulative, the
+// last slot over the last bound) into a const histogram. The core keeps the
+// histogram itself so the scrape needs nothing but the snapshot, and a site
+// removed by a reload takes its histogram with it.
+func (c *Collector) collectDuration(ch chan<- prometheus.Metric, s core.Snapshot) {
+	st := s.Stats
+	buckets := make(map[float64]uint64, len(core.LatencyBuckets))
+	var cum uint64
+	for i, bound := range core.LatencyBuckets {
+		cum += st.Latency[i]
+		buckets[bound.Seconds()] = cum
+	}
+	count := cum + st.Latency[len(core.LatencyBuckets)]
+	m, err := prometheus.NewConstHistogram(c.duration, count, st.LatencySum.Seconds(), buckets, s.Name)
+	if err != nil {
+		m = prometheus.NewInvalidMetric(c.duration, err)
+	}
+	ch <- m
 }
 
 func boolValue(b bool) float64 {

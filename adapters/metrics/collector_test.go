@@ -29,6 +29,10 @@ func fakeSnapshots() []core.Snapshot {
 				QueriesOK: 101, QueriesDead: 2, QueriesBusy: 3, QueriesTimeout: 4, QueriesBad: 5,
 				QueriesGone: 6, Commands: 7, Heartbeats: 80, HeartbeatsLost: 9, ConnectFailures: 10,
 				CacheHits: 11, CacheMisses: 12, BytesFromSite: 123456, BytesToClients: 654321,
+				// Per bucket, not cumulative: 3 queries ≤ 0.5 ms, 2 in
+				// (2.5 ms, 5 ms], 4 in (1 s, 2.5 s], 1 over the last bound.
+				Latency:    latency(map[int]uint64{0: 3, 3: 2, 11: 4, 16: 1}),
+				LatencySum: 90*time.Second + 500*time.Millisecond,
 			},
 		},
 		{
@@ -39,6 +43,14 @@ func fakeSnapshots() []core.Snapshot {
 			Stats:            core.Stats{QueriesDead: 17, HeartbeatsLost: 1, ConnectFailures: 42},
 		},
 	}
+}
+
+// latency builds core.Stats.Latency from counts by bucket index.
+func latency(counts map[int]uint64) (out [len(core.LatencyBuckets) + 1]uint64) {
+	for i, n := range counts {
+		out[i] = n
+	}
+	return out
 }
 
 const wantFake = `
@@ -135,6 +147,46 @@ liveproxyd_bytes_from_site_total{site="beta"} 0
 # TYPE liveproxyd_bytes_to_clients_total counter
 liveproxyd_bytes_to_clients_total{site="alpha"} 654321
 liveproxyd_bytes_to_clients_total{site="beta"} 0
+# HELP liveproxyd_query_duration_seconds Time from a complete client query to the end of its answer (by the site, the cache or a 502/503/504 of the proxy).
+# TYPE liveproxyd_query_duration_seconds histogram
+liveproxyd_query_duration_seconds_bucket{site="alpha",le="0.0005"} 3
+liveproxyd_query_duration_seconds_bucket{site="alpha",le="0.001"} 3
+liveproxyd_query_duration_seconds_bucket{site="alpha",le="0.0025"} 3
+liveproxyd_query_duration_seconds_bucket{site="alpha",le="0.005"} 5
+liveproxyd_query_duration_seconds_bucket{site="alpha",le="0.01"} 5
+liveproxyd_query_duration_seconds_bucket{site="alpha",le="0.025"} 5
+liveproxyd_query_duration_seconds_bucket{site="alpha",le="0.05"} 5
+liveproxyd_query_duration_seconds_bucket{site="alpha",le="0.1"} 5
+liveproxyd_query_duration_seconds_bucket{site="alpha",le="0.25"} 5
+liveproxyd_query_duration_seconds_bucket{site="alpha",le="0.5"} 5
+liveproxyd_query_duration_seconds_bucket{site="alpha",le="1"} 5
+liveproxyd_query_duration_seconds_bucket{site="alpha",le="2.5"} 9
+liveproxyd_query_duration_seconds_bucket{site="alpha",le="5"} 9
+liveproxyd_query_duration_seconds_bucket{site="alpha",le="10"} 9
+liveproxyd_query_duration_seconds_bucket{site="alpha",le="30"} 9
+liveproxyd_query_duration_seconds_bucket{site="alpha",le="60"} 9
+liveproxyd_query_duration_seconds_bucket{site="alpha",le="+Inf"} 10
+liveproxyd_query_duration_seconds_sum{site="alpha"} 90.5
+liveproxyd_query_duration_seconds_count{site="alpha"} 10
+liveproxyd_query_duration_seconds_bucket{site="beta",le="0.0005"} 0
+liveproxyd_query_duration_seconds_bucket{site="beta",le="0.001"} 0
+liveproxyd_query_duration_seconds_bucket{site="beta",le="0.0025"} 0
+liveproxyd_query_duration_seconds_bucket{site="beta",le="0.005"} 0
+liveproxyd_query_duration_seconds_bucket{site="beta",le="0.01"} 0
+liveproxyd_query_duration_seconds_bucket{site="beta",le="0.025"} 0
+liveproxyd_query_duration_seconds_bucket{site="beta",le="0.05"} 0
+liveproxyd_query_duration_seconds_bucket{site="beta",le="0.1"} 0
+liveproxyd_query_duration_seconds_bucket{site="beta",le="0.25"} 0
+liveproxyd_query_duration_seconds_bucket{site="beta",le="0.5"} 0
+liveproxyd_query_duration_seconds_bucket{site="beta",le="1"} 0
+liveproxyd_query_duration_seconds_bucket{site="beta",le="2.5"} 0
+liveproxyd_query_duration_seconds_bucket{site="beta",le="5"} 0
+liveproxyd_query_duration_seconds_bucket{site="beta",le="10"} 0
+liveproxyd_query_duration_seconds_bucket{site="beta",le="30"} 0
+liveproxyd_query_duration_seconds_bucket{site="beta",le="60"} 0
+liveproxyd_query_duration_seconds_bucket{site="beta",le="+Inf"} 0
+liveproxyd_query_duration_seconds_sum{site="beta"} 0
+liveproxyd_query_duration_seconds_count{site="beta"} 0
 `
 
 func TestCollectorExportsEverySnapshotField(t *testing.T) {
@@ -143,8 +195,10 @@ func TestCollectorExportsEverySnapshotField(t *testing.T) {
 		t.Fatal(err)
 	}
 	// CollectAndCompare with no names compares every family: make sure no
-	// family beyond the expected ones is produced either.
-	if n, want := testutil.CollectAndCount(c), strings.Count(wantFake, "\nliveproxyd_"); n != want {
+	// family beyond the expected ones is produced either. A histogram is
+	// one metric but several lines: count its _count line only.
+	want := strings.Count(wantFake, "\nliveproxyd_") - strings.Count(wantFake, "_bucket{") - strings.Count(wantFake, "_sum{")
+	if n := testutil.CollectAndCount(c); n != want {
 		t.Fatalf("collected %d samples, want %d", n, want)
 	}
 }

@@ -80,7 +80,7 @@ func TestScrapeRealSiteThroughItsLife(t *testing.T) {
 	const rtt = 10 * time.Millisecond
 	l := newLiveSite(t, core.Config{Name: "s1", Channels: 2, HeartbeatInterval: 3 * time.Second,
 		HeartbeatTimeout: 2 * time.Second, ConnectRetry: 4 * time.Second})
-	url, _ := serveSnapshots(t, l.snapshots)
+	url := serveSnapshots(t, l.snapshots)
 
 	// Start: the site dials its channels; nothing is proven yet.
 	l.step(core.Event{Kind: core.EvTick})
@@ -138,19 +138,24 @@ func TestScrapeRealSiteThroughItsLife(t *testing.T) {
 		`liveproxyd_channels{site="s1",state="free"}`:    1,
 	})
 	const body = "h1\nh2\n"
+	l.advance(20 * time.Millisecond) // the site takes 20 ms: the 0.025 s bucket
 	l.reply(busy, body)
 	if got := string(l.toUser[1]); got != body || !l.closed[1] {
 		t.Fatalf("client got %q (closed %v)", got, l.closed[1])
 	}
 	expectSamples(t, scrape(t, url), map[string]float64{
-		`liveproxyd_clients{site="s1",state="inflight"}`:              0,
-		`liveproxyd_queries_total{outcome="ok",site="s1"}`:            1,
-		`liveproxyd_queries_total{outcome="site_dead",site="s1"}`:     0,
-		`liveproxyd_bytes_from_site_total{site="s1"}`:                 float64(l.fromNet),
-		`liveproxyd_bytes_to_clients_total{site="s1"}`:                float64(len(l.toUser[1])),
-		`liveproxyd_channels{site="s1",state="free"}`:                 2,
-		`liveproxyd_heartbeats_total{result="lost",site="s1"}`:        0,
-		`liveproxyd_queries_total{outcome="channels_busy",site="s1"}`: 0,
+		`liveproxyd_clients{site="s1",state="inflight"}`:                 0,
+		`liveproxyd_queries_total{outcome="ok",site="s1"}`:               1,
+		`liveproxyd_queries_total{outcome="site_dead",site="s1"}`:        0,
+		`liveproxyd_bytes_from_site_total{site="s1"}`:                    float64(l.fromNet),
+		`liveproxyd_bytes_to_clients_total{site="s1"}`:                   float64(len(l.toUser[1])),
+		`liveproxyd_channels{site="s1",state="free"}`:                    2,
+		`liveproxyd_heartbeats_total{result="lost",site="s1"}`:           0,
+		`liveproxyd_queries_total{outcome="channels_busy",site="s1"}`:    0,
+		`liveproxyd_query_duration_seconds_count{site="s1"}`:             1,
+		`liveproxyd_query_duration_seconds_sum{site="s1"}`:               0.02,
+		`liveproxyd_query_duration_seconds_bucket{site="s1",le="0.01"}`:  0,
+		`liveproxyd_query_duration_seconds_bucket{site="s1",le="0.025"}`: 1,
 	})
 
 	// The site falls silent: the next heartbeats go unanswered until the
@@ -179,6 +184,10 @@ func TestScrapeRealSiteThroughItsLife(t *testing.T) {
 		`liveproxyd_queries_total{outcome="ok",site="s1"}`:        1,
 		`liveproxyd_queries_total{outcome="site_dead",site="s1"}`: 1,
 		`liveproxyd_bytes_to_clients_total{site="s1"}`:            float64(len(l.toUser[1]) + len(l.toUser[2])),
+		// The 502 is answered at once: it lands in the first bucket.
+		`liveproxyd_query_duration_seconds_count{site="s1"}`:              2,
+		`liveproxyd_query_duration_seconds_bucket{site="s1",le="0.0005"}`: 1,
+		`liveproxyd_query_duration_seconds_bucket{site="s1",le="0.025"}`:  2,
 	})
 	if lost := got[`liveproxyd_heartbeats_total{result="lost",site="s1"}`]; lost < 1 {
 		t.Fatalf("heartbeats lost %v, want at least 1", lost)

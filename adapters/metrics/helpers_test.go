@@ -19,18 +19,16 @@ import (
 const hangGuard = 10 * time.Second
 
 // serveSnapshots starts Serve on a free loopback port with a registry over
-// snaps and returns the scrape URL and the latency histogram. The server
-// stops when the test ends.
-func serveSnapshots(t *testing.T, snaps func() []core.Snapshot) (string, *Latency) {
+// snaps and returns the scrape URL. The server stops when the test ends.
+func serveSnapshots(t *testing.T, snaps func() []core.Snapshot) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	reg, lat := NewRegistry(snaps)
-	addr, err := Serve(ctx, "127.0.0.1:0", reg, slog.New(slog.DiscardHandler))
+	srv, err := Serve(ctx, "127.0.0.1:0", NewRegistry(snaps), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("Serve: %v", err)
 	}
-	return "http://" + addr.String() + Path, lat
+	return "http://" + srv.Addr().String() + Path
 }
 
 // scrapeText fetches url and returns the text exposition.

@@ -19,20 +19,17 @@ import (
 // Path is where Serve answers scrapes.
 const Path = "/metrics"
 
-// NewRegistry returns a registry with the site collector over snapshots,
-// the query latency histogram (returned, for the site loops to feed) and
-// the Go runtime and process collectors. A private registry rather than
-// prometheus.DefaultRegisterer keeps tests and reloads independent.
-func NewRegistry(snapshots func() []core.Snapshot) (*prometheus.Registry, *Latency) {
+// NewRegistry returns a registry with the site collector over snapshots
+// and the Go runtime and process collectors. A private registry rather
+// than prometheus.DefaultRegisterer keeps tests and reloads independent.
+func NewRegistry(snapshots func() []core.Snapshot) *prometheus.Registry {
 	reg := prometheus.NewRegistry()
-	lat := NewLatency()
 	reg.MustRegister(
 		NewCollector(snapshots),
-		lat,
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
-	return reg, lat
+	return reg
 }
 
 // Timeouts of the metrics HTTP server: a scraper that stalls must not hold
@@ -44,11 +41,25 @@ const (
 	shutdownTimeout   = 5 * time.Second
 )
 
+// Server is a running metrics endpoint.
+type Server struct {
+	addr net.Addr
+	done chan struct{}
+}
+
+// Addr is the bound address (the real port when Serve was given port 0).
+func (s *Server) Addr() net.Addr { return s.addr }
+
+// Done is closed once the server has stopped after its context ended: the
+// listener is closed, so the same port can be bound again (a reload that
+// moves the endpoint waits for it).
+func (s *Server) Done() <-chan struct{} { return s.done }
+
 // Serve listens on addr (host:port; port 0 picks a free one) and answers
 // scrapes of reg on Path until ctx is cancelled. It returns once the
-// listener is bound, with the bound address, so a bad address is reported
-// at start-up rather than lost in a goroutine.
-func Serve(ctx context.Context, addr string, reg *prometheus.Registry, logger *slog.Logger) (net.Addr, error) {
+// listener is bound, so a bad address is reported at start-up rather than
+// lost in a goroutine.
+func Serve(ctx context.Context, addr string, reg *prometheus.Registry, logger *slog.Logger) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -76,7 +87,9 @@ func Serve(ctx context.Context, addr string, reg *prometheus.Registry, logger *s
 			logger.Error("metrics server stopped", "err", err)
 		}
 	}()
+	s := &Server{addr: ln.Addr(), done: make(chan struct{})}
 	go func() {
+		defer close(s.done)
 		<-ctx.Done()
 		// ctx is already done; the shutdown needs a deadline of its own.
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
@@ -84,9 +97,10 @@ func Serve(ctx context.Context, addr string, reg *prometheus.Registry, logger *s
 		if err := srv.Shutdown(sctx); err != nil {
 			srv.Close() // a scrape still running past the deadline is cut
 		}
+		logger.Info("metrics endpoint stopped", "addr", s.addr.String())
 	}()
-	logger.Info("metrics listening", "addr", ln.Addr().String(), "path", Path)
-	return ln.Addr(), nil
+	logger.Info("metrics endpoint listening", "addr", s.addr.String(), "path", Path)
+	return s, nil
 }
 
 // slogPrinter adapts a slog.Logger to promhttp's Logger interface.

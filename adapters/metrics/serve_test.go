@@ -17,20 +17,19 @@ import (
 )
 
 func TestServeExposesSitesLatencyAndRuntime(t *testing.T) {
-	url, lat := serveSnapshots(t, fakeSnapshots)
-	lat.Observe("alpha", 0.004, OutcomeOK)
+	url := serveSnapshots(t, fakeSnapshots)
 	got := scrape(t, url)
 	expectSamples(t, got, map[string]float64{
-		`liveproxyd_site_up{site="alpha"}`:                                   1,
-		`liveproxyd_site_up{site="beta"}`:                                    0,
-		`liveproxyd_queries_total{outcome="site_dead",site="beta"}`:          17,
-		`liveproxyd_channels{site="alpha",state="busy"}`:                     2,
-		`liveproxyd_query_duration_seconds_count{outcome="ok",site="alpha"}`: 1,
-		`liveproxyd_query_duration_seconds_sum{outcome="ok",site="alpha"}`:   0.004,
-		// 0.004 s falls in the 0.005 bucket, not in the 0.0025 one.
-		`liveproxyd_query_duration_seconds_bucket{outcome="ok",site="alpha",le="0.0025"}`: 0,
-		`liveproxyd_query_duration_seconds_bucket{outcome="ok",site="alpha",le="0.005"}`:  1,
-		`liveproxyd_query_duration_seconds_bucket{outcome="ok",site="alpha",le="+Inf"}`:   1,
+		`liveproxyd_site_up{site="alpha"}`:                          1,
+		`liveproxyd_site_up{site="beta"}`:                           0,
+		`liveproxyd_queries_total{outcome="site_dead",site="beta"}`: 17,
+		`liveproxyd_channels{site="alpha",state="busy"}`:            2,
+		`liveproxyd_query_duration_seconds_count{site="alpha"}`:     10,
+		`liveproxyd_query_duration_seconds_sum{site="alpha"}`:       90.5,
+		// Cumulative: the 2 in (2.5 ms, 5 ms] join the 3 below 0.5 ms.
+		`liveproxyd_query_duration_seconds_bucket{site="alpha",le="0.0025"}`: 3,
+		`liveproxyd_query_duration_seconds_bucket{site="alpha",le="0.005"}`:  5,
+		`liveproxyd_query_duration_seconds_bucket{site="alpha",le="+Inf"}`:   10,
 	})
 	// The runtime and process collectors of NewRegistry.
 	for _, name := range []string{"go_goroutines", "process_start_time_seconds", "promhttp_metric_handler_errors_total{cause=\"gathering\"}"} {
@@ -41,7 +40,7 @@ func TestServeExposesSitesLatencyAndRuntime(t *testing.T) {
 }
 
 func TestServeMatchesCollectorExactly(t *testing.T) {
-	url, _ := serveSnapshots(t, fakeSnapshots)
+	url := serveSnapshots(t, fakeSnapshots)
 	names := []string{"liveproxyd_site_state", "liveproxyd_queries_total", "liveproxyd_heartbeat_rtt_seconds"}
 	var want strings.Builder
 	// Keep the blocks of wantFake that belong to names: the HTTP endpoint
@@ -59,7 +58,7 @@ func TestServeMatchesCollectorExactly(t *testing.T) {
 }
 
 func TestServeOnlyAnswersMetricsPath(t *testing.T) {
-	url, _ := serveSnapshots(t, fakeSnapshots)
+	url := serveSnapshots(t, fakeSnapshots)
 	client := &http.Client{Timeout: hangGuard}
 	resp, err := client.Get(strings.TrimSuffix(url, Path) + "/other")
 	if err != nil {
@@ -72,7 +71,7 @@ func TestServeOnlyAnswersMetricsPath(t *testing.T) {
 }
 
 func TestServeReportsBadAddress(t *testing.T) {
-	reg, _ := NewRegistry(func() []core.Snapshot { return nil })
+	reg := NewRegistry(func() []core.Snapshot { return nil })
 	// Occupy a port, then ask Serve for the same one.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -90,32 +89,29 @@ func TestServeReportsBadAddress(t *testing.T) {
 func TestServeStopsOnCancel(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	reg, _ := NewRegistry(fakeSnapshots)
-	addr, err := Serve(ctx, "127.0.0.1:0", reg, slog.New(slog.DiscardHandler))
+	srv, err := Serve(ctx, "127.0.0.1:0", NewRegistry(fakeSnapshots), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
+	addr := srv.Addr()
 	// Up before the cancel...
 	if got := scrape(t, "http://"+addr.String()+Path); got[`liveproxyd_site_up{site="alpha"}`] != 1 {
 		t.Fatal("no site_up before cancel")
 	}
 	cancel()
-	// ...and the port refuses connections soon after. Bounded polling: the
-	// shutdown runs in Serve's goroutine.
-	deadline := time.Now().Add(hangGuard)
-	for i := 0; ; i++ {
-		conn, err := net.DialTimeout("tcp", addr.String(), time.Second)
-		switch {
-		case err == nil:
-			conn.Close() // not closed yet
-		case errors.Is(err, syscall.ECONNREFUSED):
-			return
-		case !errors.Is(err, syscall.ECONNRESET): // reset: closed while our dial was queued
-			t.Fatalf("dial after cancel: %v, want connection refused", err)
-		}
-		if time.Now().After(deadline) || i > 1000 {
-			t.Fatalf("metrics server still accepting %v after cancel", hangGuard)
-		}
-		time.Sleep(10 * time.Millisecond)
+	// ...and Done reports the stop.
+	select {
+	case <-srv.Done():
+	case <-time.After(hangGuard):
+		t.Fatalf("Done not closed %v after cancel", hangGuard)
+	}
+	// Shutdown closed the listener before Done: nothing may accept now.
+	conn, err := net.DialTimeout("tcp", addr.String(), hangGuard)
+	if err == nil {
+		conn.Close()
+		t.Fatal("metrics port still accepts after Done")
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("dial after Done: %v, want connection refused", err)
 	}
 }

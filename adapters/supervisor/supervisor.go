@@ -111,7 +111,7 @@ func (s *Supervisor) Apply(cfg *config.Config) error {
 		case e.loop != nil && e.site.Equal(site):
 			continue
 		case e.loop != nil && onlyCoreChanged(e.site, site):
-			s.log.Info("site reconfigured", "site", site.Name)
+			s.log.Info("site reconfigured", "site", site.Name, "changed", changes(e.site, site))
 			e.site = site
 			if !e.loop.Reconfigure(site.Core) {
 				s.log.Error("site loop did not take the new configuration", "site", site.Name)
@@ -119,7 +119,7 @@ func (s *Supervisor) Apply(cfg *config.Config) error {
 			continue
 		default:
 			if e.loop != nil {
-				s.log.Info("site changed, restarting it", "site", site.Name)
+				s.log.Info("site changed, restarting it", "site", site.Name, "changed", changes(e.site, site))
 			}
 			s.stopEntry(e)
 			e.site = site
@@ -132,7 +132,8 @@ func (s *Supervisor) Apply(cfg *config.Config) error {
 }
 
 func onlyCoreChanged(old, new config.Site) bool {
-	new.Core = old.Core
+	// The cache switch lives in the core too (Site.Cache mirrors Core.Cache).
+	new.Core, new.Cache = old.Core, old.Cache
 	return new.Equal(old)
 }
 
@@ -156,6 +157,8 @@ func (s *Supervisor) startEntry(e *entry) error {
 		Recover:  !s.opts.Debug,
 	})
 	e.loop, e.err = loop, nil
+	s.log.Info("serving site", "site", site.Name, "socket", SocketPath(s.opts.Root, site.Name),
+		"upstream", site.Socket.Network+":"+site.Socket.Address, "channels", site.Core.Channels)
 	s.wg.Add(1)
 	go s.watch(e, loop)
 	return nil
@@ -212,40 +215,6 @@ func (s *Supervisor) watch(e *entry, loop *driver.Loop) {
 			return
 		}
 	}
-}
-
-// Snapshot collects the state of every configured site, sorted by name.
-func (s *Supervisor) Snapshot(ctx context.Context) []statefile.Site {
-	s.mu.Lock()
-	type item struct {
-		name string
-		loop *driver.Loop
-		err  error
-	}
-	items := make([]item, 0, len(s.sites))
-	for name, e := range s.sites {
-		items = append(items, item{name, e.loop, e.err})
-	}
-	s.mu.Unlock()
-	sort.Slice(items, func(i, j int) bool { return items[i].name < items[j].name })
-	out := make([]statefile.Site, 0, len(items))
-	for _, it := range items {
-		var snap core.Snapshot
-		ok := false
-		if it.loop != nil {
-			snap, ok = it.loop.Snapshot(ctx)
-		}
-		if ok {
-			out = append(out, statefile.FromSnapshot(snap))
-			continue
-		}
-		site := statefile.Site{Name: it.name, State: statefile.StateUnavailable, Channels: []statefile.Channel{}}
-		if it.err != nil {
-			site.LastError = it.err.Error()
-		}
-		out = append(out, site)
-	}
-	return out
 }
 
 // WriteState dumps every site's state to ROOT/var/log/liveproxyd.state.

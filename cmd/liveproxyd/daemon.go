@@ -49,6 +49,9 @@ func daemonize(o options, stderr io.Writer) int {
 	if o.debug {
 		args = append(args, "--debug")
 	}
+	if o.metricsSet {
+		args = append(args, "--metrics-listen="+o.metricsListen)
+	}
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), daemonEnv+"=3")
 	cmd.Dir = "/"

@@ -2,7 +2,7 @@
 // channels to every remote site and serves one local UNIX socket per site
 // under ROOT/tmp/run/liveproxy/.
 //
-//	liveproxyd [-g] [--debug] [--root DIR] [--config FILE]
+//	liveproxyd [-g] [--debug] [--root DIR] [--config FILE] [--metrics-listen ADDR]
 //	liveproxyd status [--root DIR] [--json]
 //	liveproxyd write-config [--root DIR]
 package main
@@ -41,6 +41,10 @@ type options struct {
 	debug      bool
 	root       string
 	config     string
+	// metricsListen overrides liveproxyd_metrics_address when metricsSet
+	// (even when empty: that switches the endpoint off).
+	metricsListen string
+	metricsSet    bool
 }
 
 func main() {
@@ -72,8 +76,10 @@ func parseFlags(args []string, stdout, stderr io.Writer) (options, int, bool) {
 	fs.BoolVar(&o.debug, "debug", false, "log at debug level and let panics crash the daemon")
 	fs.StringVar(&o.root, "root", defaultRoot(), "site root (default $OMD_ROOT, else the current directory)")
 	fs.StringVar(&o.config, "config", "", "main configuration file (default ROOT/"+defaultConfig+")")
+	fs.Func("metrics-listen", "serve Prometheus metrics on `ADDR` (host:port); overrides liveproxyd_metrics_address, '' switches them off",
+		func(v string) error { o.metricsListen, o.metricsSet = v, true; return nil })
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: liveproxyd [-g] [--debug] [--root DIR] [--config FILE]\n"+
+		fmt.Fprintf(fs.Output(), "Usage: liveproxyd [-g] [--debug] [--root DIR] [--config FILE] [--metrics-listen ADDR]\n"+
 			"       liveproxyd status [--root DIR] [--json]\n"+
 			"       liveproxyd write-config [--root DIR]\n\n"+
 			"Livestatus proxy daemon: keeps persistent channels to remote sites and\n"+
@@ -156,12 +162,15 @@ func serve(o options, stdout io.Writer) int {
 	if err := sup.WriteState(); err != nil {
 		log.Warn("cannot write the state file", "err", err)
 	}
+	mx := newMetricsEndpoint(sup, log)
+	mx.apply(metricsAddress(o, cfg))
+	defer mx.stop(false)
 	log.Info("liveproxyd started", "pid", os.Getpid(), "root", o.root, "sites", len(cfg.Sites))
 	notify(nil)
 
 	for sig := range sigs {
 		if sig == syscall.SIGHUP {
-			reload(o, log, logFile, sup)
+			reload(o, log, logFile, sup, mx)
 			continue
 		}
 		log.Info("liveproxyd stopping", "signal", sig.String())
@@ -176,7 +185,7 @@ func serve(o options, stdout io.Writer) int {
 
 // reload reopens the log (logrotate sends SIGHUP too) and applies the
 // configuration again; a broken configuration keeps the running one.
-func reload(o options, log *slog.Logger, logFile *logging.File, sup *supervisor.Supervisor) {
+func reload(o options, log *slog.Logger, logFile *logging.File, sup *supervisor.Supervisor, mx *metricsEndpoint) {
 	if logFile != nil {
 		if err := logFile.Reopen(); err != nil {
 			log.Error("cannot reopen the log file", "err", err)
@@ -188,6 +197,7 @@ func reload(o options, log *slog.Logger, logFile *logging.File, sup *supervisor.
 		return
 	}
 	_ = sup.Apply(cfg)
+	mx.apply(metricsAddress(o, cfg))
 	log.Info("configuration reloaded", "sites", len(cfg.Sites))
 	// Show the new state at once rather than at the next periodic dump.
 	if err := sup.WriteState(); err != nil {

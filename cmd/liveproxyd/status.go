@@ -2,10 +2,12 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -14,28 +16,51 @@ import (
 	"liveproxyd/core"
 )
 
-// status prints the state file as a table. It exits non-zero when there is
-// no state file, the daemon that wrote it is gone, or a site is not
-// serving (dead, stopped, unavailable), so scripts and monitoring can use
-// it as a check.
+// staleAfter: the daemon rewrites the state file every 2 s; a file this
+// old from a running daemon means its state writer is stuck, and the
+// table would show an old truth.
+const staleAfter = 30 * time.Second
+
+// maxErrorText keeps one long error (Icinga's 452 carries a stack trace)
+// from stretching every row of the table; --json has the full text.
+const maxErrorText = 100
+
+// status prints the state file as a table, or unchanged with --json. It
+// exits 1 when there is no state file, the daemon that wrote it is gone,
+// the file is stale, or a site is not serving (dead, stopped,
+// unavailable), so scripts and monitoring can use it as a check; 2 on a
+// usage error.
 func status(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("liveproxyd status", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	root := fs.String("root", defaultRoot(), "site root (default $OMD_ROOT, else the current directory)")
 	asJSON := fs.Bool("json", false, "print the state file as JSON")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: liveproxyd status [--root DIR] [--json]\n\n"+
+			"Shows every site from ROOT/%s; exits 1 if the daemon is not running\n"+
+			"or a site is not serving.\n\n", statefile.Path)
+		fs.PrintDefaults()
+	}
 	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fs.Usage()
 			return 0
 		}
 		return 2
 	}
-	path := filepath.Join(*root, statefile.Path)
-	f, err := statefile.Read(path)
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "liveproxyd status: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	f, err := statefile.Read(filepath.Join(*root, statefile.Path))
 	if err != nil {
 		fmt.Fprintf(stderr, "liveproxyd status: %v\n", err)
 		return 1
 	}
 	running := f.PID > 0 && pidfile.Alive(f.PID)
+	age := time.Since(f.Written)
+	stale := running && age > staleAfter
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -44,9 +69,13 @@ func status(args []string, stdout, stderr io.Writer) int {
 			return 1
 		}
 	} else {
-		printTable(stdout, f, running)
+		printTable(stdout, f, running, age)
 	}
-	if !running {
+	if stale {
+		fmt.Fprintf(stderr, "liveproxyd status: the state file is %s old; the daemon (pid %d) may be stuck\n",
+			age.Round(time.Second), f.PID)
+	}
+	if !running || stale {
 		return 1
 	}
 	for _, s := range f.Sites {
@@ -62,30 +91,59 @@ func serving(state string) bool {
 	return state == core.SiteAlive.String() || state == core.SiteStarting.String()
 }
 
-func printTable(w io.Writer, f *statefile.File, running bool) {
+func printTable(w io.Writer, f *statefile.File, running bool, age time.Duration) {
 	if running {
-		fmt.Fprintf(w, "liveproxyd pid %d, state written %s ago\n\n", f.PID, time.Since(f.Written).Round(time.Second))
+		fmt.Fprintf(w, "liveproxyd pid %d, state written %s ago\n\n", f.PID, age.Round(time.Second))
 	} else {
 		fmt.Fprintf(w, "liveproxyd is not running (state file of pid %d, written %s)\n\n", f.PID, f.Written.Format(time.RFC3339))
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SITE\tSTATE\tFREE\tBUSY\tCONNECTING\tWAITING\tRTT\tLAST ERROR")
+	fmt.Fprintln(tw, "SITE\tSTATE\tSINCE\tFREE\tBUSY\tCONNECTING\tWAITING\tRTT\tLAST ERROR")
 	for _, s := range f.Sites {
 		free, busy, connecting := countChannels(s.Channels)
-		rtt := "-"
-		if s.TypicalRTTMillis > 0 {
-			rtt = fmt.Sprintf("%.1fms", s.TypicalRTTMillis)
-		}
-		lastErr := s.LastError
-		if lastErr == "" {
-			lastErr = "-"
-		} else if s.LastErrorAt != nil {
-			lastErr = s.LastErrorAt.Format("15:04:05") + " " + lastErr
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n",
-			s.Name, s.State, free, busy, connecting, s.ClientsWaiting, rtt, lastErr)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n",
+			s.Name, s.State, since(s.Since, f.Written), free, busy, connecting, s.ClientsWaiting,
+			formatRTT(s.TypicalRTTMillis), lastError(s))
 	}
 	tw.Flush()
+}
+
+// since is how long the site had been in its state when the file was
+// written (not now: a stopped daemon's file must not keep counting).
+func since(t, written time.Time) string {
+	if t.IsZero() || t.After(written) {
+		return "-"
+	}
+	d := written.Sub(t)
+	if d < time.Minute {
+		return d.Round(time.Second).String()
+	}
+	return strings.TrimSuffix(d.Round(time.Minute).String(), "0s") // 3h21m, not 3h21m0s
+}
+
+func formatRTT(ms float64) string {
+	switch {
+	case ms <= 0:
+		return "-" // no heartbeat answered yet
+	case ms < 10:
+		return fmt.Sprintf("%.2fms", ms)
+	default:
+		return fmt.Sprintf("%.0fms", ms)
+	}
+}
+
+func lastError(s statefile.Site) string {
+	text := strings.Join(strings.Fields(s.LastError), " ") // one line, whatever the site sent
+	if text == "" {
+		return "-"
+	}
+	if r := []rune(text); len(r) > maxErrorText {
+		text = string(r[:maxErrorText-1]) + "…"
+	}
+	if s.LastErrorAt != nil {
+		text = s.LastErrorAt.Local().Format("15:04:05") + " " + text
+	}
+	return text
 }
 
 // countChannels groups channel states: heartbeats count as busy, a
