@@ -13,6 +13,7 @@ type channel struct {
 	proven   bool      // answered a heartbeat: the server serves this connection
 	client   *client   // busy: whose query this is (nil while draining)
 	draining bool      // busy, but the client left: discard the rest
+	command  bool      // busy with a COMMAND: the answer awaited is the probe's
 	paused   bool      // reading stopped for backpressure
 	deadline time.Time // connecting, heartbeat, busy (unless paused)
 	sentAt   time.Time // when the heartbeat went out
@@ -111,23 +112,30 @@ func (s *Site) sendHeartbeat(ch *channel) {
 func (s *Site) assign(c *client, ch *channel) {
 	up := Upstream(c.query)
 	s.emit(Action{Kind: ActWriteChannel, Channel: ch.id, Data: up})
-	if c.query.Method == "COMMAND" {
-		// No reply will come. Probe the channel at once, so that anything
-		// the server writes after a failed COMMAND (naemon's "400: ...")
-		// is caught as a bad header instead of reaching the next client.
-		s.stats.Commands++
-		s.sendHeartbeat(ch)
-		s.queryDone(c)
-		return
-	}
 	ch.state, ch.since, ch.client, ch.draining = ChanBusy, s.now, c, false
+	ch.command = c.query.Method == "COMMAND"
+	if ch.command {
+		// No reply will come. A probe right behind the COMMAND catches
+		// anything the server writes after a failed one (naemon's
+		// "400: ...") as a bad header instead of letting it reach the next
+		// client, and its answer proves the server has read the COMMAND:
+		// the client's next query goes out only then, so it sees the
+		// command's effect.
+		s.stats.Commands++
+		s.emit(Action{Kind: ActWriteChannel, Channel: ch.id, Data: heartbeatQuery})
+	}
 	ch.deadline = s.now.Add(s.cfg.QueryTimeout)
 	ch.resetResponse()
-	ch.cacheWrite = s.cacheable(c.query)
+	ch.cacheWrite = !ch.command && s.cacheable(c.query)
 	if ch.cacheWrite {
 		ch.cacheKey, ch.cacheAt = string(up), s.programStart
 	}
 	c.state, c.channel = clientInFlight, ch
+	if c.unacked > s.cfg.HighWater {
+		// A pipelining client still has the last answer unread: its next
+		// one waits in the channel, not in our memory.
+		s.pause(ch)
+	}
 }
 
 func (s *Site) channelData(id ChannelID, data []byte) {
@@ -170,7 +178,7 @@ func (s *Site) consume(ch *channel, data []byte) {
 		} else {
 			ch.cacheWrite = false
 		}
-		if c := ch.client; c != nil && c.query.Fixed16 {
+		if c := ch.reader(); c != nil && c.query.Fixed16 {
 			s.writeClient(c, append([]byte(nil), ch.hdr[:]...))
 		}
 	}
@@ -183,12 +191,12 @@ func (s *Site) consume(ch *channel, data []byte) {
 	if ch.cacheWrite {
 		ch.cacheBuf = append(ch.cacheBuf, body...)
 	}
-	if c := ch.client; c != nil {
+	if c := ch.reader(); c != nil {
 		s.writeClient(c, body)
 		if c.unacked > s.cfg.HighWater && !ch.paused && ch.remaining > 0 {
 			s.pause(ch)
 		}
-	} else if ch.state != ChanBusy && len(ch.hbBody) < maxHeartbeatBody {
+	} else if len(ch.hbBody) < maxHeartbeatBody {
 		ch.hbBody = append(ch.hbBody, body[:min(len(body), maxHeartbeatBody-len(ch.hbBody))]...)
 	}
 	if ch.remaining > 0 {
@@ -201,8 +209,28 @@ func (s *Site) consume(ch *channel, data []byte) {
 	}
 }
 
+// reader is the client that reads the channel's answer: nobody for a
+// heartbeat, a drained answer or the probe behind a COMMAND.
+func (ch *channel) reader() *client {
+	if ch.command {
+		return nil
+	}
+	return ch.client
+}
+
 // badResponse handles a channel that sent something other than fixed16.
 func (s *Site) badResponse(ch *channel, why string) {
+	if ch.command {
+		// What came back is the server's word on the COMMAND itself
+		// (naemon: "400: <why>"): the COMMAND was delivered and gets no
+		// reply, as from the server; the channel is out of step: closed.
+		s.logf(LevelInfo, "site %s: COMMAND answered with %q, closing channel %d", s.cfg.Name, ch.hdr[:ch.hn], ch.id)
+		if c := ch.client; c != nil {
+			s.queryDone(c)
+		}
+		s.closeChannel(ch)
+		return
+	}
 	s.noteError("invalid response: " + why)
 	s.logf(LevelInfo, "site %s: channel %d: invalid response (%s), closing it", s.cfg.Name, ch.id, why)
 	if c := ch.client; c != nil {
@@ -223,7 +251,9 @@ func (s *Site) responseDone(ch *channel) {
 			s.cache.put(ch.cacheKey, ch.cacheBuf)
 		}
 		ch.cacheBuf = nil
-		if c := ch.client; c != nil {
+		if c := ch.client; c != nil && ch.command {
+			s.queryDone(c)
+		} else if c != nil {
 			s.stats.QueriesOK++
 			s.stats.observe(s.now.Sub(c.started))
 			s.queryDone(c)
@@ -235,7 +265,7 @@ func (s *Site) responseDone(ch *channel) {
 // release makes a channel free again, or closes it when the pool is over
 // its target (after a reconfigure or a capacity shrink).
 func (s *Site) release(ch *channel) {
-	ch.client, ch.draining, ch.deadline = nil, false, time.Time{}
+	ch.client, ch.draining, ch.command, ch.deadline = nil, false, false, time.Time{}
 	if ch.paused {
 		s.resume(ch)
 	}
@@ -265,8 +295,8 @@ func (s *Site) heartbeatAnswered(ch *channel) {
 
 func (s *Site) noteProgramStart(body []byte) {
 	ps, err := strconv.ParseInt(string(bytes.TrimSpace(body)), 10, 64)
-	if err != nil || ps == s.programStart {
-		return
+	if err != nil || ps == s.programStart || ps == 0 {
+		return // Icinga answers 0 for a moment after its start
 	}
 	if s.programStart != 0 {
 		s.logf(LevelInfo, "site %s: monitoring core restarted (program_start %d -> %d)", s.cfg.Name, s.programStart, ps)

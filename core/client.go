@@ -124,7 +124,7 @@ func (s *Site) dequeue(c *client) {
 // a client may pipeline many of them.
 func (s *Site) nextQuery(c *client) {
 	for s.takeQuery(c) {
-		if c.query.KeepAlive {
+		if c.query.KeepAlive || c.query.Method == "COMMAND" {
 			continue
 		}
 		s.closeClient(c)
@@ -132,8 +132,9 @@ func (s *Site) nextQuery(c *client) {
 	}
 }
 
-// takeQuery handles the next query and reports whether it was answered at
-// once from the cache, so the client reads on.
+// takeQuery handles the next query and reports whether it was dealt with
+// at once (answered from the cache, or a COMMAND dropped), so the client
+// reads on.
 func (s *Site) takeQuery(c *client) bool {
 	q, ok, err := c.framer.Next(c.eof)
 	switch {
@@ -161,10 +162,20 @@ func (s *Site) takeQuery(c *client) bool {
 		s.replyError(c, CodeBadRequest, s.siteErr("invalid request method %.40q", q.Method))
 		return false
 	}
-	if s.state == SiteDead {
+	if q.Method == "COMMAND" && (s.state == SiteDead || s.state == SiteStopped) {
+		// No reply to a COMMAND, not even an error: only the log tells.
+		s.stats.QueriesDead++
+		s.logf(LevelInfo, "site %s: COMMAND dropped, site is %s: %.80s", s.cfg.Name, s.state, q.Lines[0])
+		return true
+	}
+	if s.state == SiteDead || s.state == SiteStopped {
 		s.stats.QueriesDead++
 		s.stats.observe(0)
-		s.replyError(c, CodeBadGateway, s.siteErr("site is dead: %s", s.cause))
+		text := s.siteErr("site is dead: %s", s.cause)
+		if s.state == SiteStopped {
+			text = s.siteErr("liveproxyd is shutting down")
+		}
+		s.replyError(c, CodeBadGateway, text)
 		return false
 	}
 	// A client that does not read its answers is not fed from the cache:
@@ -245,6 +256,16 @@ func (s *Site) failClient(c *client, code int, text string) {
 		s.stats.QueriesBusy++
 	case CodeTimeout:
 		s.stats.QueriesTimeout++
+	}
+	if c.query.Method == "COMMAND" {
+		// A COMMAND never gets a reply, not even an error: the text would
+		// be read as the answer to the client's next query. That query is
+		// taken now and answered (with an error, if the site is gone).
+		if c.state == clientWaiting {
+			s.dequeue(c)
+		}
+		s.queryDone(c)
+		return
 	}
 	s.replyError(c, code, text)
 }

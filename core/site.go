@@ -207,6 +207,7 @@ func (s *Site) reconfigure(c Config) {
 }
 
 func (s *Site) shutdown() {
+	s.setState(SiteStopped) // first: pipelined queries behind a COMMAND get the error too
 	text := s.siteErr("liveproxyd is shutting down")
 	ids := make([]ClientID, 0, len(s.clients))
 	for id := range s.clients {
@@ -215,16 +216,16 @@ func (s *Site) shutdown() {
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	for _, id := range ids {
 		c := s.clients[id]
-		if c.state == clientReading {
-			s.closeClient(c)
-		} else {
+		if c.state != clientReading {
 			s.failClient(c, CodeBadGateway, text)
+		}
+		if s.clients[id] == c { // a COMMAND's client reads on after it
+			s.closeClient(c)
 		}
 	}
 	for _, ch := range s.channels {
 		s.emit(Action{Kind: ActCloseChannel, Channel: ch.id})
 	}
 	s.channels, s.waitQ = nil, nil
-	s.setState(SiteStopped)
 	s.logf(LevelInfo, "site %s stopped", s.cfg.Name)
 }

@@ -155,8 +155,10 @@ func (m *pmModel) checkStream(c *pmClient) error {
 			continue
 		}
 		kind, _, fixed16, keepAlive := r.view(m.cfg.MaxQueryBytes)
-		if kind == pmCommand && r.forwarded {
-			continue // no answer; what follows answers a later request
+		if kind == pmCommand {
+			// No answer, not even an error (it would be read as the next
+			// query's): what follows answers a later request.
+			continue
 		}
 		rest := out[pos:]
 		// Once the site sent a whole answer, the client gets exactly that

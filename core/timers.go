@@ -94,7 +94,8 @@ func (s *Site) expireWaiting() {
 
 // detectStall covers a site that hangs while every channel is busy: no
 // heartbeat can be sent, so silence on all channels stands in for one.
-// A channel paused for a slow client is silent by our choice, not the site's.
+// A channel paused for a slow client is silent by our choice, not the site's:
+// it is not counted.
 func (s *Site) detectStall() {
 	if !s.stallWatched() || s.now.Before(s.stallAt()) {
 		return
@@ -102,34 +103,43 @@ func (s *Site) detectStall() {
 	s.markDead("no answer on any channel for " + s.now.Sub(s.lastRx).String())
 }
 
-// stallAt is when a site whose channels are all busy and silent counts as
-// hung: interval + timeout after the last byte from the site, the newest
-// query sent, or the site's becoming alive, whichever is latest — a query
-// sent just now has had no time to be answered.
+// stallAt is when a site that cannot be probed counts as hung: when its
+// oldest pending query has waited heartbeat interval + timeout and the site
+// sent no byte on any channel for as long. A query sent just now has had no
+// time to be answered; a site that talks on some channel is not hung.
 func (s *Site) stallAt() time.Time {
-	base := s.lastRx
-	if base.Before(s.since) {
-		base = s.since
-	}
+	var oldest time.Time
 	for _, ch := range s.channels {
-		if ch.since.After(base) {
-			base = ch.since
+		if ch.state == ChanBusy && !ch.paused && (oldest.IsZero() || ch.since.Before(oldest)) {
+			oldest = ch.since
+		}
+	}
+	base := s.lastRx
+	for _, t := range []time.Time{s.since, oldest} {
+		if t.After(base) {
+			base = t
 		}
 	}
 	return base.Add(s.cfg.HeartbeatInterval + s.hbTimeout())
 }
 
-// stallWatched: the site is alive and every channel is busy and reading.
+// stallWatched: the site is alive but no heartbeat can prove it: no proven
+// channel is free or carries a heartbeat, and queries are pending on
+// channels we read (new channels still on probation prove nothing).
 func (s *Site) stallWatched() bool {
-	if s.state != SiteAlive || len(s.channels) == 0 {
+	if s.state != SiteAlive {
 		return false
 	}
+	busy := false
 	for _, ch := range s.channels {
-		if ch.state != ChanBusy || ch.paused {
+		switch {
+		case ch.state == ChanFree, ch.state == ChanHeartbeat:
 			return false
+		case ch.state == ChanBusy && !ch.paused:
+			busy = true
 		}
 	}
-	return true
+	return busy
 }
 
 func (s *Site) maintainPool() {
