@@ -1,0 +1,46 @@
+#!/usr/bin/perl
+# Drives the real Perl client Monitoring::Livestatus for the e2e tests.
+#
+#   perl mlclient.pl SOCKET KEEPALIVE < steps.json
+#
+# steps.json is a list of {"op": "all"|"row"|"scalar"|"do", "q": "..."};
+# the answer on stdout is one JSON list with, per step, either
+# {"ok": 1, "result": ..., "seconds": ...} or
+# {"ok": 0, "code": ..., "message": ..., "seconds": ...}.
+# Errors are not fatal so that every step reports how the client saw it.
+use strict;
+use warnings;
+use JSON::PP;
+use Monitoring::Livestatus;
+use Time::HiRes qw(time);
+
+my ($socket, $keepalive) = @ARGV;
+die "usage: $0 SOCKET KEEPALIVE < steps.json\n" unless defined $keepalive;
+my $steps = decode_json(do { local $/; <STDIN> });
+
+my $ml = Monitoring::Livestatus->new(
+    socket           => $socket,
+    keepalive        => $keepalive,
+    errors_are_fatal => 0,
+    warnings         => 0,
+);
+
+my @out;
+for my $step (@$steps) {
+    my ($op, $q) = ($step->{op}, $step->{q});
+    my $start = time();
+    my $result;
+    if    ($op eq 'all')    { $result = $ml->selectall_arrayref($q, { Slice => {} }); }
+    elsif ($op eq 'row')    { $result = $ml->selectrow_arrayref($q); }
+    elsif ($op eq 'scalar') { $result = $ml->selectscalar_value($q); }
+    elsif ($op eq 'do')     { $result = $ml->do($q); }
+    else                    { die "unknown op $op\n"; }
+    my $seconds = time() - $start;
+    if ($Monitoring::Livestatus::ErrorCode) {
+        push @out, { ok => 0, code => 0 + $Monitoring::Livestatus::ErrorCode,
+                     message => '' . ($Monitoring::Livestatus::ErrorMessage // ''), seconds => $seconds };
+    } else {
+        push @out, { ok => 1, result => $result, seconds => $seconds };
+    }
+}
+print JSON::PP->new->canonical->encode(\@out), "\n";
