@@ -4,7 +4,7 @@ FUZZTIME ?= 30s
 SEEDS    ?= 500
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: all setup build test sim fuzz lint demo clean
+.PHONY: all setup build test sim fuzz lint demo bench clean
 
 all: build
 
@@ -17,7 +17,9 @@ build:
 # The README's test command: unit, property, simulator, fuzz seeds, daemon
 # and end-to-end tests (real Icinga 2 and Perl client), plus lint.
 test: setup lint
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 $$($(GO) list ./... | grep -v /e2e)
+	@# Alone, so the CPU-heavy simulator cannot slow the real Icinga's heartbeats.
+	$(GO) test -count=1 ./e2e
 
 # More simulator seeds than the default test run.
 sim:
@@ -34,6 +36,11 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt: $$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
+
+# Every benchmark scenario in one bounded run (at most 10 minutes); prints
+# the table and writes BENCHMARKS.md. Icinga's row needs `make setup`.
+bench:
+	$(GO) run ./bench/cmd/benchall -out BENCHMARKS.md
 
 demo: setup build
 	bash scripts/demo.sh
