@@ -286,23 +286,36 @@ func TestPropFindingReconfigureWhileProbing(t *testing.T) {
 	}
 }
 
-func TestPropFindingStallClockStartsAtTheQuery(t *testing.T) {
+// A site whose only channel is busy cannot be probed: the heartbeat due
+// meanwhile counts as sent when due, and any byte from the site answers it
+// (DESIGN.md: a hang is detected within interval + timeout). An earlier
+// rule counted from the last byte only and killed queries sent just
+// before the heartbeat; one counting from the oldest query missed the
+// bound when clients took the channels right after a hang (sim seed 79).
+func TestPropFindingStallCountsFromTheDueHeartbeat(t *testing.T) {
 	cfg := testConfig() // heartbeat every 3 s, timeout 2 s
 	cfg.Channels = 1
 	r := newRepro(t, cfg)
 	r.alive(1, 1)
-	// Idle for 2.9 s, then a query that takes the site 2.5 s to render
-	// (PROTOCOL.md: big Icinga answers take 1.3-2.9 s).
 	r.now = r.now.Add(2900 * time.Millisecond)
 	r.step(Event{Kind: EvTick})
 	r.step(Event{Kind: EvClientAccepted, Client: 1})
 	r.step(Event{Kind: EvClientData, Client: 1, Data: []byte(q16)})
-	r.now = r.now.Add(2500 * time.Millisecond)
+	// The heartbeat due at 3 s cannot go out; a byte at 4.5 s answers it.
+	r.now = r.now.Add(1600 * time.Millisecond)
+	r.step(Event{Kind: EvChannelData, Channel: 1, Data: []byte("200")})
+	r.now = r.now.Add(2400 * time.Millisecond) // 6.9 s: within the next heartbeat's slot
 	r.step(Event{Kind: EvTick})
-	// Silence counts from when the site was asked, not from the last byte
-	// it sent while idle: this site was once declared dead here.
 	if st := r.s.Snapshot(); st.State != SiteAlive {
-		t.Errorf("site %v after 2.5 s of a query (%s)", st.State, st.LastError)
+		t.Fatalf("site %v although it spoke 2.4 s ago (%s)", st.State, st.LastError)
+	}
+	// Silent from then on: the heartbeat due at 7.5 s times out at 9.5 s.
+	r.now = r.s.NextDeadline()
+	r.step(Event{Kind: EvTick})
+	r.now = r.s.NextDeadline()
+	r.step(Event{Kind: EvTick})
+	if st := r.s.Snapshot(); st.State != SiteDead || r.now.Sub(epoch) > 9600*time.Millisecond {
+		t.Fatalf("site %v at %v, want dead by 9.5 s", st.State, r.now.Sub(epoch))
 	}
 }
 

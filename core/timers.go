@@ -92,35 +92,22 @@ func (s *Site) expireWaiting() {
 	}
 }
 
-// detectStall covers a site that hangs while every channel is busy: no
-// heartbeat can be sent, so silence on all channels stands in for one.
-// A channel paused for a slow client is silent by our choice, not the site's:
-// it is not counted.
+// detectStall covers a site that hangs while no heartbeat can be sent
+// (every proven channel busy). A due heartbeat that cannot go out counts
+// as sent when it was due, and any byte from the site on any channel
+// answers it; no byte within the heartbeat timeout and the site is dead —
+// the same bound as for a real heartbeat (interval + timeout after a hang).
 func (s *Site) detectStall() {
-	if !s.stallWatched() || s.now.Before(s.stallAt()) {
+	if !s.stallWatched() || s.now.Before(s.hbDue) {
 		return
 	}
-	s.markDead("no answer on any channel for " + s.now.Sub(s.lastRx).String())
-}
-
-// stallAt is when a site that cannot be probed counts as hung: when its
-// oldest pending query has waited heartbeat interval + timeout and the site
-// sent no byte on any channel for as long. A query sent just now has had no
-// time to be answered; a site that talks on some channel is not hung.
-func (s *Site) stallAt() time.Time {
-	var oldest time.Time
-	for _, ch := range s.channels {
-		if ch.state == ChanBusy && !ch.paused && (oldest.IsZero() || ch.since.Before(oldest)) {
-			oldest = ch.since
-		}
+	if !s.lastRx.Before(s.hbDue) {
+		s.hbDue = s.lastRx.Add(s.cfg.HeartbeatInterval) // answered by a busy channel
+		return
 	}
-	base := s.lastRx
-	for _, t := range []time.Time{s.since, oldest} {
-		if t.After(base) {
-			base = t
-		}
+	if !s.now.Before(s.hbDue.Add(s.hbTimeout())) {
+		s.markDead("no answer on any channel for " + s.now.Sub(s.hbDue).String() + " with all channels busy")
 	}
-	return base.Add(s.cfg.HeartbeatInterval + s.hbTimeout())
 }
 
 // stallWatched: the site is alive but no heartbeat can prove it: no proven
@@ -237,10 +224,11 @@ func (s *Site) NextDeadline() time.Time {
 			at(s.retryAt)
 		}
 	case SiteAlive:
-		if s.stallWatched() {
-			at(s.stallAt())
-		} else if s.hbDue.After(s.now) {
+		switch {
+		case s.hbDue.After(s.now):
 			at(s.hbDue)
+		case s.stallWatched():
+			at(s.hbDue.Add(s.hbTimeout())) // the unsendable heartbeat's timeout
 		}
 	}
 	if s.state != SiteDead && len(s.channels) < s.target {

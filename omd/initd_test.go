@@ -44,18 +44,33 @@ func newSite(t *testing.T) *site {
 // by the fake remote) and runs write-config; it returns its output.
 func (s *site) setSites(t *testing.T, names ...string) string {
 	t.Helper()
-	var b strings.Builder
-	b.WriteString("sites.update({'local': {'socket': ('local', None), 'proxy': None},\n")
-	for _, n := range names {
-		fmt.Fprintf(&b, " %q: {'socket': 'unix:%s', 'proxy': {'params': {'heartbeat': (1, 1.0)}}},\n", n, s.remote)
-	}
-	b.WriteString("})\n")
-	writeFile(t, filepath.Join(s.root, omdconfig.SitesFile), b.String())
+	return s.setSitesParams(t, "{'heartbeat': (1, 1.0)}", names...)
+}
+
+// setSitesParams is setSites with params, a Python dict literal, as every
+// site's proxy parameters ('proxy': {'params': PARAMS}).
+func (s *site) setSitesParams(t *testing.T, params string, names ...string) string {
+	t.Helper()
+	s.writeSites(t, params, names...)
 	var out bytes.Buffer
 	if err := omdconfig.WriteConfig(s.root, &out); err != nil {
 		t.Fatalf("write-config: %v\n%s", err, out.String())
 	}
 	return out.String()
+}
+
+// writeSites writes the GUI's sites.mk (and nothing else) with these
+// proxied sites, all served by the fake remote with params as their
+// proxy parameters.
+func (s *site) writeSites(t *testing.T, params string, names ...string) {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("sites.update({'local': {'socket': ('local', None), 'proxy': None},\n")
+	for _, n := range names {
+		fmt.Fprintf(&b, " %q: {'socket': 'unix:%s', 'proxy': {'params': %s}},\n", n, s.remote, params)
+	}
+	b.WriteString("})\n")
+	writeFile(t, filepath.Join(s.root, omdconfig.SitesFile), b.String())
 }
 
 func (s *site) sock(name string) string { return filepath.Join(s.root, "tmp/run/liveproxy", name) }

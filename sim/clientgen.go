@@ -1,0 +1,299 @@
+package sim
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Client behaviours, drawn per client from the seed.
+
+// spawnRandom starts one client of a random kind.
+func (s *siteSim) spawnRandom() {
+	w := s.w
+	on := func(k ClientKind) bool { return !w.opts.DisabledClients.Has(k) }
+	switch r := w.rng.IntN(100); {
+	case r < 48 && r >= 40 && on(ClientPipelined):
+		s.spawnNormal("pipelined", w.intn(2, 5), true, s.sizeNormal)
+	case r < 56 && r >= 48 && on(ClientCommand):
+		s.spawnCommand()
+	case r < 64 && r >= 56:
+		s.spawnSlow()
+	case r < 69 && r >= 64:
+		s.spawnGoneQuery()
+	case r < 74 && r >= 69:
+		s.spawnGoneResponse()
+	case r < 78 && r >= 74 && on(ClientNoSuch):
+		s.spawnOne("nosuch", qNoSuch)
+	case r < 82 && r >= 78 && on(ClientBadMethod):
+		s.spawnOne("bad-method", qBad)
+	case r < 86 && r >= 82 && on(ClientHalfLine):
+		s.spawnOne("half-line", qHalf)
+	case r < 90 && r >= 86 && on(ClientOversize):
+		s.spawnOne("oversize", qOversize)
+	case r >= 90 && on(ClientBulky):
+		s.spawnNormal("bulky", w.intn(1, 2), false, func() int { return w.intn(8<<10, 32<<10) })
+	default:
+		s.spawnNormal("normal", w.intn(1, 4), false, s.sizeNormal)
+	}
+}
+
+// newClient makes a fast, well-behaved client and connects it.
+func (s *siteSim) newClient(label string) *client {
+	w := s.w
+	c := &client{
+		w: w, s: s, label: label, readSize: 64 << 10,
+		readLo: 20 * time.Microsecond, readHi: 200 * time.Microsecond,
+		think: w.between(0, 100*time.Millisecond), endAbort: w.chance(0.3),
+	}
+	c.start()
+	if w.enabled(FaultOneByte) && w.chance(0.04) {
+		w.fired(s, FaultOneByte, uint64(c.id))
+		c.up.oneByte = true
+	}
+	return c
+}
+
+// begin sends the first query after a moment.
+func (c *client) begin() { c.w.after(c.w.between(0, 5*time.Millisecond), c.sendNext) }
+
+func (s *siteSim) sizeNormal() int {
+	w := s.w
+	switch r := w.rng.IntN(100); {
+	case r < 70:
+		return w.intn(1, 500)
+	case r < 95:
+		return w.intn(500, 8<<10)
+	}
+	return w.intn(8<<10, 32<<10)
+}
+
+// serviceTime is how long the site will take for a client query.
+func (s *siteSim) serviceTime() time.Duration {
+	w := s.w
+	switch r := w.rng.IntN(100); {
+	case r < 85:
+		return w.between(500*time.Microsecond, 30*time.Millisecond)
+	case r < 97:
+		return w.between(50*time.Millisecond, time.Second)
+	}
+	return w.between(time.Second, 4*time.Second)
+}
+
+// spawnNormal: n GETs, KeepAlive on all but maybe the last, sent one after
+// another or all in one write.
+func (s *siteSim) spawnNormal(label string, n int, pipelined bool, size func() int) *client {
+	w := s.w
+	c := s.newClient(label)
+	c.pipelined = pipelined
+	fixed := w.chance(0.75)
+	for i := 0; i < n; i++ {
+		ka := i < n-1 || w.chance(0.5)
+		c.script = append(c.script, c.get(qGet, size(), fixed, ka, s.serviceTime()))
+	}
+	c.begin()
+	return c
+}
+
+// spawnBurst starts more clients with slow queries than there are
+// channels, so that some must wait and may get "all channels busy".
+func (s *siteSim) spawnBurst() {
+	for i := s.cfg.Channels + s.w.intn(1, 3); i > 0; i-- {
+		c := s.newClient("burst")
+		c.script = append(c.script, c.get(qGet, s.w.intn(1, 200), true, false, s.w.between(time.Second, 3*time.Second)))
+		c.begin()
+	}
+}
+
+// spawnProbe: a small plain query; probes show when a site works again.
+func (s *siteSim) spawnProbe() {
+	c := s.newClient("probe")
+	c.probe = true
+	c.script = append(c.script, c.get(qGet, s.w.intn(10, 200), true, false, time.Millisecond))
+	c.begin()
+}
+
+func (s *siteSim) spawnCommand() {
+	w := s.w
+	c := s.newClient("command")
+	c.pipelined = w.chance(0.3)
+	c.script = append(c.script, c.command())
+	follow := w.intn(0, 2)
+	for i := 0; i < follow; i++ {
+		c.script = append(c.script, c.get(qGet, s.sizeNormal(), w.chance(0.75), i < follow-1 || w.chance(0.5), s.serviceTime()))
+	}
+	c.begin()
+}
+
+// spawnSlow: a big answer read in small pieces with pauses, so the core
+// must stop reading the channel (backpressure).
+func (s *siteSim) spawnSlow() {
+	w := s.w
+	if !w.enabled(FaultSlowClient) {
+		s.spawnNormal("normal", 1, false, s.sizeNormal)
+		return
+	}
+	c := s.newClient("slow")
+	w.fired(s, FaultSlowClient, uint64(c.id))
+	c.readSize = w.intn(256, 2048)
+	c.readLo, c.readHi = 5*time.Millisecond, 50*time.Millisecond
+	n := 1
+	if w.chance(0.3) {
+		n, c.pipelined = 2, true
+	}
+	for i := 0; i < n; i++ {
+		c.script = append(c.script, c.get(qGet, w.intn(16<<10, 48<<10), w.chance(0.5), i < n-1, s.serviceTime()))
+	}
+	c.begin()
+}
+
+// spawnGoneQuery: part of a query, then the client vanishes.
+func (s *siteSim) spawnGoneQuery() {
+	w := s.w
+	if !w.enabled(FaultClientGoneQuery) {
+		s.spawnNormal("normal", 1, false, s.sizeNormal)
+		return
+	}
+	c := s.newClient("gone-query")
+	w.fired(s, FaultClientGoneQuery, uint64(c.id))
+	q := c.get(qGet, 10, true, false, time.Millisecond)
+	q.done = true // never complete, never answered
+	c.up.write(q.raw[:w.intn(1, len(q.raw)-2)])
+	w.after(w.between(0, 20*time.Millisecond), c.abort)
+}
+
+// spawnGoneResponse: the client vanishes after part of a big answer.
+func (s *siteSim) spawnGoneResponse() {
+	w := s.w
+	if !w.enabled(FaultClientGoneResponse) {
+		s.spawnNormal("normal", 1, false, s.sizeNormal)
+		return
+	}
+	c := s.newClient("gone-response")
+	q := c.get(qGet, w.intn(4<<10, 24<<10), w.chance(0.5), false, s.serviceTime())
+	c.script = append(c.script, q)
+	c.abortAt = w.intn(1, q.own.len()-1)
+	c.begin()
+}
+
+// spawnOne: a client with a single query of the given kind.
+func (s *siteSim) spawnOne(label string, kind qKind) {
+	w := s.w
+	c := s.newClient(label)
+	fixed := w.chance(0.6)
+	var q *query
+	switch kind {
+	case qNoSuch:
+		q = c.get(qNoSuch, 0, fixed, w.chance(0.3), s.serviceTime())
+	default:
+		q = c.malformed(kind, fixed)
+	}
+	c.script = append(c.script, q)
+	c.begin()
+}
+
+func (c *client) newID() string {
+	return fmt.Sprintf("q%d-%d-%d", c.s.idx, c.id, len(c.script)+1)
+}
+
+// get builds a GET whose answer is derived from its id and Limit. The
+// headers the proxy owns are placed anywhere, as clients do.
+func (c *client) get(kind qKind, size int, fixed, ka bool, delay time.Duration) *query {
+	w := c.w
+	q := &query{id: c.newID(), c: c, kind: kind, fixed16: fixed, keepAlive: ka, delay: delay}
+	if !fixed && size < 1 {
+		size = 1 // without a header an empty answer cannot be told from none
+	}
+	first := "GET hosts"
+	if kind == qNoSuch {
+		first = "GET nosuch_" + strconv.Itoa(w.intn(1, 99))
+	}
+	lines := []string{"Columns: name state", "Filter: name = " + q.id, "Limit: " + strconv.Itoa(size)}
+	var proxy []string
+	switch {
+	case fixed:
+		proxy = append(proxy, "ResponseHeader: fixed16")
+	case w.chance(0.3):
+		proxy = append(proxy, "ResponseHeader: off")
+	}
+	switch {
+	case ka:
+		proxy = append(proxy, "KeepAlive: on")
+	case w.chance(0.3):
+		proxy = append(proxy, "KeepAlive: off")
+	}
+	if w.chance(0.2) {
+		proxy = append(proxy, "Cache: reload")
+	}
+	if w.chance(0.3) {
+		lines = append(lines, "OutputFormat: csv")
+	}
+	if w.chance(0.2) {
+		lines = append(lines, "AuthUser: omdadmin")
+	}
+	up := first + "\nResponseHeader: fixed16\nKeepAlive: on\n" + strings.Join(lines, "\n") + "\n\n"
+	q.upstream = []byte(up)
+	for _, p := range proxy {
+		i := w.intn(0, len(lines))
+		lines = append(lines[:i], append([]string{p}, lines[i:]...)...)
+	}
+	q.raw = c.render(append([]string{first}, lines...))
+	q.own = answer{unit: q.id + ".", n: size}
+	code := 200
+	if kind == qNoSuch {
+		text := noSuchTable(strings.TrimPrefix(first, "GET "), q.id)
+		q.own, code = answer{unit: string(text), n: len(text)}, 404
+	}
+	if fixed {
+		q.own.head = fixed16(code, q.own.n)
+		q.own.n += len(q.own.head)
+	}
+	return q
+}
+
+// render joins request lines; a few clients end lines with CRLF, which the
+// proxy must not pass on (naemon hangs on it).
+func (c *client) render(lines []string) []byte {
+	sep := "\n"
+	if c.w.chance(0.05) {
+		sep = "\r\n"
+	}
+	return []byte(strings.Join(lines, sep) + sep + sep)
+}
+
+func (c *client) command() *query {
+	q := &query{id: c.newID(), c: c, kind: qCommand}
+	ts := epoch.Unix() + int64(c.w.now/time.Second)
+	line := fmt.Sprintf("COMMAND [%d] SCHEDULE_FORCED_HOST_CHECK;%s;%d", ts, q.id, ts)
+	q.raw = c.render([]string{line})
+	q.upstream = []byte(line + "\n\n")
+	return q
+}
+
+// malformed builds what the proxy must refuse itself.
+func (c *client) malformed(kind qKind, fixed bool) *query {
+	w := c.w
+	q := &query{id: c.newID(), c: c, kind: kind, fixed16: fixed}
+	head := ""
+	if fixed {
+		head = "ResponseHeader: fixed16\n"
+	}
+	switch kind {
+	case qBad:
+		junk := []string{"PUT /hosts HTTP/1.1", "get hosts", "HELLO", "\x16\x03\x01 tls?", "SELECT * FROM hosts"}
+		q.raw = []byte(junk[w.intn(0, len(junk)-1)] + "\n" + head + "\n")
+	case qHalf:
+		q.raw = []byte("GET hosts\n" + head + "Columns: na")
+	case qOversize:
+		b := []byte("GET hosts\n" + head)
+		for len(b) <= c.s.cfg.MaxQueryBytes+100 {
+			b = append(b, "Filter: name = "+strings.Repeat("x", w.intn(10, 200))+"\n"...)
+		}
+		if w.chance(0.5) {
+			b = append(b, '\n')
+		}
+		q.raw = b
+	}
+	return q
+}

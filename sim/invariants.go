@@ -1,0 +1,152 @@
+package sim
+
+import (
+	"time"
+
+	"liveproxyd/core"
+)
+
+// World-level invariants. The core's own CheckInvariants runs after every
+// step in siteSim.step; these compare the core's view with the world's.
+
+// checkSnapshot runs after every step: the core's picture of channels and
+// clients must match what the driver has open, and a program_start it
+// reports must be one the site really served (a query's bytes taken as a
+// heartbeat answer would show up here).
+func (s *siteSim) checkSnapshot() {
+	w := s.w
+	snap := s.core.Snapshot()
+	if snap.State != s.snap.State {
+		s.states = append(s.states, stateChange{at: w.now, state: snap.State})
+	}
+	s.snap = snap
+	if snap.HeartbeatTimeout > s.hbMax {
+		s.hbMax = snap.HeartbeatTimeout
+	}
+	if ps := snap.ProgramStart; ps != 0 && !s.srv.knownStart(ps) {
+		w.fail("site %s: core reports program_start %d, the site never had it", s.name, ps)
+		return
+	}
+	if len(snap.Channels) != s.openChans {
+		w.fail("site %s: core lists %d channels, the driver has %d open", s.name, len(snap.Channels), s.openChans)
+		return
+	}
+	if len(snap.Channels) > s.cfg.Channels {
+		w.fail("site %s: %d channels, configured %d", s.name, len(snap.Channels), s.cfg.Channels)
+		return
+	}
+	for _, ch := range snap.Channels {
+		c := s.chans[ch.ID]
+		if c == nil || c.closed {
+			w.fail("site %s: core lists channel %d that is not open", s.name, ch.ID)
+			return
+		}
+		if ch.Client != 0 {
+			if cl := s.cls[ch.Client]; cl == nil || cl.coreClosed || cl.goneSent {
+				w.fail("site %s: channel %d busy for client %d that is not open", s.name, ch.ID, ch.Client)
+				return
+			}
+		}
+	}
+	if n := snap.ClientsReading + snap.ClientsWaiting + snap.ClientsInFlight; n != s.openCls {
+		w.fail("site %s: core knows %d clients, the driver has %d open", s.name, n, s.openCls)
+	}
+}
+
+// stateChange is one change of the core's site state.
+type stateChange struct {
+	at    time.Duration
+	state core.SiteState
+}
+
+func down(st core.SiteState) bool { return st == core.SiteDead || st == core.SiteStopped }
+
+// diedSince: the core declared the site dead (or stopped) at or after t, so
+// an answer in flight then may be cut short or replaced by a 502.
+func (s *siteSim) diedSince(t time.Duration) bool {
+	for i := len(s.states) - 1; i >= 0 && s.states[i].at >= t; i-- {
+		if down(s.states[i].state) {
+			return true
+		}
+	}
+	return false
+}
+
+// downAt: the core held the site dead (or stopped) at time t.
+func (s *siteSim) downAt(t time.Duration) bool {
+	for i := len(s.states) - 1; i >= 0; i-- {
+		if s.states[i].at <= t {
+			return down(s.states[i].state)
+		}
+	}
+	return false
+}
+
+// answerBound: no query may wait longer than this for its next byte:
+// a channel wait, a query timeout, a heartbeat interval and timeout, a
+// connect, and slack.
+func (s *siteSim) answerBound() time.Duration {
+	c := s.cfg
+	return c.ChannelTimeout + c.QueryTimeout + c.HeartbeatInterval + s.hbMax + c.ConnectTimeout + 5*time.Second
+}
+
+// audit runs every simulated second: no client waits too long for an
+// answer, or for the close that must follow its last one.
+func (s *siteSim) audit() {
+	w := s.w
+	if w.err != nil || s.stopped {
+		return
+	}
+	bound := s.answerBound()
+	live := s.active[:0]
+	for _, c := range s.active {
+		if c.aborted || c.closedSeen {
+			continue
+		}
+		live = append(live, c)
+		if q := c.pending(); q != nil {
+			since := max(q.sentAt, q.progressAt, c.lastAnswer())
+			if w.now-since > bound {
+				w.fail("client %d (%s) query %s: no answer for %v (bound %v; site got it %d times, site state %s)",
+					c.id, c.label, q.id, w.now-since, bound, q.siteSeen, s.snap.State)
+				return
+			}
+		} else if c.allDoneAt != 0 && w.now-c.allDoneAt > bound {
+			w.fail("client %d (%s): all answered at +%v, still not closed after %v", c.id, c.label, c.allDoneAt, w.now-c.allDoneAt)
+			return
+		}
+	}
+	clear(s.active[len(live):])
+	s.active = live
+	w.after(time.Second, s.audit)
+}
+
+// lastAnswer is when the client's latest answered query finished; a
+// pipelined query waits for those before it.
+func (c *client) lastAnswer() time.Duration {
+	var t time.Duration
+	for _, q := range c.script[:c.cur] {
+		t = max(t, q.progressAt)
+	}
+	return t
+}
+
+// finalCheck runs after shutdown and drain: every client was closed and
+// every query answered, or mooted by its client's end.
+func (w *World) finalCheck() {
+	for _, c := range w.clients {
+		if w.err != nil {
+			return
+		}
+		if !c.aborted && !c.closedSeen {
+			w.fail("client %d (%s) of site %s never closed", c.id, c.label, c.s.name)
+			return
+		}
+		for _, q := range c.script {
+			if !q.done {
+				w.fail("query %s never answered", q.id)
+				return
+			}
+		}
+	}
+}
