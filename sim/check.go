@@ -30,6 +30,7 @@ type rxState struct {
 	code   int // 0 for a plain-text error
 	errLen int // fixed16 error body length
 	text   []byte
+	cands  []cand // qCached: the answers still possible (cache.go)
 }
 
 // receive checks bytes read from the proxy.
@@ -80,8 +81,13 @@ func (c *client) feed(b []byte) int {
 	q := rx.q
 	w := c.w
 	if rx.mode == rxIdle {
-		if q.own.n > 0 && b[0] == q.own.at(0) {
+		// A cached-kind answer may be another user's: without fixed16,
+		// anything but an error text ("site ...") is judged as the answer.
+		if q.own.n > 0 && (b[0] == q.own.at(0) || q.kind == qCached && !q.fixed16 && b[0] != 's') {
 			rx.mode = rxOwn
+			if q.kind == qCached {
+				rx.cands = c.cachedCands(q)
+			}
 		} else if q.fixed16 {
 			rx.mode = rxErrHdr
 		} else {
@@ -94,7 +100,11 @@ func (c *client) feed(b []byte) int {
 		if c.abortAt > 0 {
 			n = min(n, c.abortAt-rx.got)
 		}
-		if i := q.own.mismatch(rx.got, b[:n]); i >= 0 {
+		if rx.cands != nil {
+			if !c.matchCached(b[:n]) {
+				return len(b)
+			}
+		} else if i := q.own.mismatch(rx.got, b[:n]); i >= 0 {
 			w.fail("client %d query %s: answer byte %d is %q, want %q; got %q..., want %q... (another query's bytes?)",
 				c.id, q.id, rx.got+i, b[i], q.own.at(rx.got+i), clip(b[i:]), q.own.excerpt(rx.got+i))
 			return len(b)
@@ -107,6 +117,9 @@ func (c *client) feed(b []byte) int {
 			return len(b)
 		}
 		if rx.got == q.own.len() {
+			if rx.cands != nil {
+				c.judgeCached(q)
+			}
 			c.answered(q)
 		}
 		return n
@@ -176,7 +189,7 @@ func (c *client) errorDone(q *query) {
 			"the core did not hold the site dead, no connection was cut since it was sent at +%v", c.id, q.id, text, q.siteSeen, q.siteAt, q.sentAt)
 	case rx.code == core.CodeTimeout && !c.timeoutFair(q):
 		w.fail("client %d query %s: 504 though the site got it %d times, at +%v, and answered at +%v (query timeout %v)",
-			c.id, q.id, q.siteSeen, q.siteAt, q.siteDoneAt, c.s.cfg.QueryTimeout)
+			c.id, q.id, q.siteSeen, q.siteAt, q.siteDoneAt, c.s.minSince(q.sentAt).QueryTimeout)
 	}
 	q.done = true
 	rx.mode = rxErrDone
@@ -226,11 +239,11 @@ func (c *client) errorFair(q *query, code int, text string) bool {
 	}
 	switch code {
 	case core.CodeBusy:
-		return c.w.now-q.sentAt >= s.cfg.ChannelTimeout
+		return c.w.now-q.sentAt >= s.minSince(q.sentAt).ChannelTimeout
 	case core.CodeTimeout:
 		return true // judged by timeoutFair
 	case 0:
-		if c.w.now-q.sentAt >= s.cfg.ChannelTimeout {
+		if c.w.now-q.sentAt >= s.minSince(q.sentAt).ChannelTimeout {
 			return true // may be the plain text of a 503 or 504
 		}
 	}
@@ -247,7 +260,7 @@ func (c *client) timeoutFair(q *query) bool {
 	if q.siteSeen == 0 || q.siteDoneAt == 0 {
 		return false
 	}
-	return q.siteDoneAt-q.siteAt >= c.s.cfg.QueryTimeout-time.Second
+	return q.siteDoneAt-q.siteAt >= c.s.minSince(q.sentAt).QueryTimeout-time.Second
 }
 
 // onClose judges the state the client is in when the proxy closes it.

@@ -17,6 +17,7 @@ const (
 	qBad                   // invalid method: 400
 	qHalf                  // half a line, then EOF: 451
 	qOversize              // over MaxQueryBytes: 413
+	qCached                // "Cache: reload" GET shared by many clients: see cache.go
 )
 
 // query is one request of a simulated client, with everything needed to
@@ -27,6 +28,7 @@ type query struct {
 	kind      qKind
 	fixed16   bool // the client asked for fixed16 (also for its error)
 	keepAlive bool
+	user      string        // qCached: its AuthUser
 	raw       []byte        // what the client writes
 	upstream  []byte        // what the site must receive for it
 	own       answer        // the exact answer the site gives, as the client must see it (n 0: none)
@@ -35,6 +37,12 @@ type query struct {
 	sentAt     time.Duration
 	progressAt time.Duration // last byte of its answer seen by the client
 	done       bool
+	upEnd      int // offset of its end in the client's byte stream
+
+	// qCached: the highest program_start the core had been told by a
+	// heartbeat answer when the query's last byte reached it (see cache.go).
+	knownPS int64
+	knownAt time.Duration
 
 	// Written by the simulated site.
 	siteSeen   int
@@ -82,6 +90,9 @@ type client struct {
 	think     time.Duration
 
 	up          *pipe
+	upSent      int // bytes of queries written to up
+	upGot       int // bytes of up delivered to the core
+	arrived     int // queries whose last byte reached the core
 	readSize    int
 	readLo      time.Duration
 	readHi      time.Duration
@@ -107,6 +118,12 @@ func (c *client) start() {
 	s.cls[c.id] = c
 	s.openCls++
 	c.up = newPipe(c.w, c.w.between(10*time.Microsecond, 100*time.Microsecond), 50*time.Microsecond, func(b []byte) {
+		c.upGot += len(b)
+		for c.arrived < c.sent && c.script[c.arrived].upEnd <= c.upGot {
+			q := c.script[c.arrived]
+			q.knownPS, q.knownAt = s.hbPS, s.hbAt
+			c.arrived++
+		}
 		if !c.coreClosed && !c.goneSent {
 			s.step(core.Event{Kind: core.EvClientData, Client: c.id, Data: b})
 		}
@@ -131,12 +148,16 @@ func (c *client) sendNext() {
 	for ; c.sent < n; c.sent++ {
 		q := c.script[c.sent]
 		buf = append(buf, q.raw...)
-		q.sentAt = c.w.now
+		c.upSent += len(q.raw)
+		q.sentAt, q.upEnd = c.w.now, c.upSent
 		c.w.queries[q.id] = q
+		if q.kind == qCached {
+			c.s.noteCached(q)
+		}
 		switch q.kind {
 		case qCommand:
 			c.w.res.Queries.Commands++
-		case qGet, qNoSuch:
+		case qGet, qNoSuch, qCached:
 			c.w.res.Queries.Sent++
 		}
 	}
@@ -212,7 +233,7 @@ func (c *client) checkDone() {
 		c.allDoneAt = c.w.now
 	}
 	last := c.script[len(c.script)-1]
-	if last.kind == qGet || last.kind == qNoSuch {
+	if last.kind == qGet || last.kind == qNoSuch || last.kind == qCached {
 		if !last.keepAlive {
 			return // the proxy closes after the answer
 		}

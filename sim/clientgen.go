@@ -14,6 +14,8 @@ func (s *siteSim) spawnRandom() {
 	w := s.w
 	on := func(k ClientKind) bool { return !w.opts.DisabledClients.Has(k) }
 	switch r := w.rng.IntN(100); {
+	case r < 12 && on(ClientCached):
+		s.spawnCached()
 	case r < 48 && r >= 40 && on(ClientPipelined):
 		s.spawnNormal("pipelined", w.intn(2, 5), true, s.sizeNormal)
 	case r < 56 && r >= 48 && on(ClientCommand):

@@ -14,7 +14,10 @@ type siteSim struct {
 	w     *World
 	idx   int
 	name  string
-	cfg   core.Config
+	cfg   core.Config // in force now
+	cfgs  []cfgAt     // every configuration given, with its time (reconfig.go)
+	hi    core.Config // the largest timeouts ever configured, for bounds
+	peak  int         // the most channels ever configured
 	core  Core
 	check invariantChecker // nil when the core cannot check itself
 	srv   *server
@@ -43,6 +46,13 @@ type siteSim struct {
 	watch   *watch
 	hangAt  time.Duration // start of the current hang episode, -1 if none
 	lastRx  time.Duration // last EvChannelData given
+
+	// The query cache (cache.go): the highest program_start that a
+	// heartbeat answer delivered to the core reported, and when; the
+	// cached-kind queries sent, by upstream request.
+	hbPS     int64
+	hbAt     time.Duration
+	cachedQs map[string][]*query
 }
 
 // chanConn is the driver's side of one channel.
@@ -58,6 +68,8 @@ type chanConn struct {
 	held      [][]byte // read while paused: delivered on resume
 	heldClose bool
 	heldErr   string
+	got       int      // bytes delivered to the core
+	hbs       []hbMark // heartbeat answers written by the server, not yet delivered
 }
 
 // step hands one event to the core, carries out its actions and checks
@@ -171,6 +183,10 @@ func (s *siteSim) dial(id core.ChannelID) {
 		w.fail("site %s: dial after shutdown", s.name)
 		return
 	}
+	if s.openChans >= s.cfg.Channels {
+		w.fail("site %s: dial of channel %d with %d channels open, configured %d", s.name, id, s.openChans, s.cfg.Channels)
+		return
+	}
 	s.lastChan = id
 	c := &chanConn{s: s, id: id}
 	s.chans[id] = c
@@ -257,8 +273,21 @@ func (c *chanConn) arrive(b []byte) {
 		c.held = append(c.held, b)
 		return
 	}
-	c.s.lastRx = c.s.w.now
-	c.s.step(core.Event{Kind: core.EvChannelData, Channel: c.id, Data: b})
+	c.deliver(b)
+}
+
+// deliver hands bytes read from the channel to the core.
+func (c *chanConn) deliver(b []byte) {
+	s := c.s
+	s.lastRx = s.w.now
+	c.got += len(b)
+	for len(c.hbs) > 0 && c.hbs[0].end <= c.got {
+		if ps := c.hbs[0].ps; ps > s.hbPS {
+			s.hbPS, s.hbAt = ps, s.w.now
+		}
+		c.hbs = c.hbs[1:]
+	}
+	s.step(core.Event{Kind: core.EvChannelData, Channel: c.id, Data: b})
 }
 
 // arriveClose: the connection ended (refused, EOF, reset). A paused
@@ -294,8 +323,7 @@ func (c *chanConn) drain() {
 		if len(c.held) > 0 {
 			b := c.held[0]
 			c.held = c.held[1:]
-			c.s.lastRx = c.s.w.now
-			c.s.step(core.Event{Kind: core.EvChannelData, Channel: c.id, Data: b})
+			c.deliver(b)
 		} else if c.heldClose {
 			c.heldClose = false
 			c.arriveClose(c.heldErr)

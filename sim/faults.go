@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"time"
 
 	"liveproxyd/core"
@@ -29,11 +30,14 @@ func newSite(w *World, idx int) *siteSim {
 		MaxQueryBytes:     4096,
 		HighWater:         w.intn(4<<10, 16<<10),
 		CapacityRetry:     w.between(20*time.Second, 60*time.Second),
+		Cache:             w.chance(0.85),
 	}
+	cfg.CacheEntries, cfg.CacheBytes = drawCache(w)
 	s := &siteSim{
-		w: w, idx: idx, name: cfg.Name, cfg: cfg, hangAt: -1,
+		w: w, idx: idx, name: cfg.Name, hangAt: -1,
 		chans: map[core.ChannelID]*chanConn{}, cls: map[core.ClientID]*client{},
 	}
+	s.setConfig(cfg)
 	s.core = w.opts.NewCore(cfg)
 	s.check, _ = s.core.(invariantChecker)
 	s.srv = newServer(s, w.chance(0.5))
@@ -60,6 +64,8 @@ func (s *siteSim) begin() {
 	s.nextArrival()
 	s.nextBurst()
 	s.nextEpisode(w.between(30*time.Second, 90*time.Second))
+	s.nextReload()
+	s.nextReconfigure()
 	w.after(time.Second, s.audit)
 }
 
@@ -92,14 +98,14 @@ func (s *siteSim) nextBurst() {
 // cool-down, one connect, a heartbeat interval and timeout, and a client
 // may wait for a channel; five seconds of slack on top.
 func (s *siteSim) recoveryBound() time.Duration {
-	c := s.cfg
+	c := s.hi
 	return c.ConnectRetry + c.ConnectTimeout + c.HeartbeatInterval + 2*s.hbMax + c.ChannelTimeout + 5*time.Second
 }
 
 // detectBound: a hung site must be found dead within one heartbeat
 // interval plus the (adaptive) heartbeat timeout, plus a tick of slack.
 func (s *siteSim) detectBound() time.Duration {
-	return s.cfg.HeartbeatInterval + s.hbMax + time.Second
+	return s.hi.HeartbeatInterval + s.hbMax + time.Second
 }
 
 // nextEpisode plans the next site-wide fault at +after.
@@ -224,10 +230,27 @@ func (s *siteSim) openWatch(what string) {
 func (s *siteSim) cancelWatch() { s.watch = nil }
 
 // recovered: a query was answered correctly; it ends the watch if the site
-// got it after the watch began.
+// got it after the watch began. Cached-kind queries do not count: the site
+// cannot tell whose request it got.
 func (s *siteSim) recovered(q *query) {
-	if wt := s.watch; wt != nil && q.siteSeen > 0 && q.siteAt >= wt.from {
+	if wt := s.watch; wt != nil && q.kind != qCached && q.siteSeen > 0 && q.siteAt >= wt.from {
 		wt.ok = true
 		s.watch = nil
 	}
+}
+
+// garbageHeader is what a confused or foreign server sends instead of a
+// fixed16 header: an HTTP status line, a header that is too short, noise.
+func garbageHeader(w *World, code, length int) []byte {
+	switch w.intn(0, 2) {
+	case 0:
+		return []byte("HTTP/1.1 200 OK\r\n\r\n")
+	case 1:
+		return fmt.Appendf(nil, "%d %d\n", code, length)
+	}
+	b := make([]byte, 16)
+	for i := range b {
+		b[i] = byte('a' + w.rng.IntN(26))
+	}
+	return b
 }

@@ -31,8 +31,20 @@ func (s *siteSim) checkSnapshot() {
 		w.fail("site %s: core lists %d channels, the driver has %d open", s.name, len(snap.Channels), s.openChans)
 		return
 	}
-	if len(snap.Channels) > s.cfg.Channels {
-		w.fail("site %s: %d channels, configured %d", s.name, len(snap.Channels), s.cfg.Channels)
+	// After a shrink, busy channels may stay until they are free, but no
+	// more channels than ever configured, nor more free ones than now.
+	if len(snap.Channels) > s.peak {
+		w.fail("site %s: %d channels, at most %d ever configured", s.name, len(snap.Channels), s.peak)
+		return
+	}
+	free := 0
+	for _, ch := range snap.Channels {
+		if ch.State == core.ChanFree {
+			free++
+		}
+	}
+	if free > s.cfg.Channels {
+		w.fail("site %s: %d free channels, configured %d", s.name, free, s.cfg.Channels)
 		return
 	}
 	for _, ch := range snap.Channels {
@@ -86,7 +98,7 @@ func (s *siteSim) downAt(t time.Duration) bool {
 // a channel wait, a query timeout, a heartbeat interval and timeout, a
 // connect, and slack.
 func (s *siteSim) answerBound() time.Duration {
-	c := s.cfg
+	c := s.hi
 	return c.ChannelTimeout + c.QueryTimeout + c.HeartbeatInterval + s.hbMax + c.ConnectTimeout + 5*time.Second
 }
 

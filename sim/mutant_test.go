@@ -1,8 +1,10 @@
 package sim
 
 import (
+	"bytes"
 	"errors"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,4 +142,155 @@ func TestMutantsAreCaught(t *testing.T) {
 			}
 		})
 	}
+}
+
+// hider plants a bug the query cache check must catch: it hides reloads of
+// the monitoring core from a real core by writing the first program_start
+// it saw into every heartbeat answer, so the core keeps cache entries the
+// site has outdated.
+type hider struct {
+	site  *core.Site
+	first []byte                 // digits of the first program_start seen
+	left  map[core.ChannelID]int // bytes of a heartbeat answer still to come
+}
+
+// hbAnswerLen: "200          11\n" and ten digits and a newline.
+const hbAnswerLen = core.HeaderLen + 11
+
+func newHider(c core.Config) Core {
+	return &hider{site: core.NewSite(c), left: map[core.ChannelID]int{}}
+}
+
+func (h *hider) Step(ev core.Event) []core.Action {
+	if ev.Kind == core.EvChannelData {
+		for i := range ev.Data {
+			left := h.left[ev.Channel]
+			if left == 0 {
+				break
+			}
+			h.left[ev.Channel] = left - 1
+			if p := hbAnswerLen - left - core.HeaderLen; p >= 0 && p < 10 {
+				if len(h.first) < 10 {
+					h.first = append(h.first, ev.Data[i])
+				} else {
+					ev.Data[i] = h.first[p]
+				}
+			}
+		}
+	}
+	acts := h.site.Step(ev)
+	for _, a := range acts {
+		if a.Kind == core.ActWriteChannel && bytes.HasPrefix(a.Data, []byte("GET status\n")) {
+			h.left[a.Channel] = hbAnswerLen
+		}
+	}
+	return acts
+}
+
+func (h *hider) NextDeadline() time.Time { return h.site.NextDeadline() }
+func (h *hider) Snapshot() core.Snapshot { return h.site.Snapshot() }
+func (h *hider) CheckInvariants() error  { return h.site.CheckInvariants() }
+
+func TestStaleCacheIsCaught(t *testing.T) {
+	// Quiet but for reloads (which keep the connections, so only program_start
+	// tells), and without COMMAND clients, so that every status answer the
+	// hider rewrites is a heartbeat's.
+	var quiet FaultSet
+	for f := range NumFaults {
+		if f != FaultReload {
+			quiet = quiet.With(f)
+		}
+	}
+	for seed := uint64(1); seed <= 10; seed++ {
+		_, err := Run(seed, Options{Duration: 5 * time.Minute, NewCore: newHider, Disabled: quiet,
+			DisabledClients: ClientSet(0).With(ClientCommand)})
+		if err == nil {
+			continue
+		}
+		var f *Failure
+		if !errors.As(err, &f) || !strings.Contains(f.Msg, "stale answer") {
+			t.Fatalf("seed %d: caught, but by the wrong check: %v", seed, err)
+		}
+		t.Logf("seed %d caught: %s", seed, f.Msg)
+		return
+	}
+	t.Fatal("a core that never learns of a reload went unnoticed in 10 seeds")
+}
+
+// TestCacheCheckJudgesBodies feeds the check hand-made answers: the site's
+// own under the program_start the core was told, an older one it was not
+// told of, a stale one, and another user's.
+func TestCacheCheckJudgesBodies(t *testing.T) {
+	const lines = "GET hosts\nResponseHeader: fixed16\nKeepAlive: on\nColumns: name\n"
+	judge := func(user string, psIdx, knownIdx int, fixed bool) (*World, *Failure) {
+		w := newWorld(5, Options{}.withDefaults())
+		s := newSite(w, 0)
+		s.srv.reload() // two program_starts: starts[0] < starts[1]
+		c := &client{w: w, s: s, id: 1}
+		q := &query{id: "q0-1-1", c: c, kind: qCached, fixed16: fixed, user: "alice",
+			upstream: []byte(lines + "AuthUser: alice\n\n"), knownPS: s.srv.starts[knownIdx]}
+		q.own = q.cachedAt(s.srv.starts[0])
+		c.script, c.sent = []*query{q}, 1
+		// The site renders the answer to user's request.
+		raw := []byte(lines + "AuthUser: " + user + "\n\n")
+		unit, n := cachedAnswer(raw, user, s.srv.starts[psIdx])
+		body := repeatUnit(unit, n)
+		if fixed {
+			body = append(fixed16(200, n), body...)
+		}
+		for len(body) > 0 { // in pieces, as a socket gives them
+			k := min(len(body), w.intn(1, 50))
+			c.receive(body[:k])
+			body = body[k:]
+		}
+		return w, w.err
+	}
+	for _, fixed := range []bool{true, false} {
+		if w, f := judge("alice", 1, 1, fixed); f != nil || w.res.Cache.Checked != 1 {
+			t.Fatalf("fixed16=%v: the current answer was refused: %v", fixed, f)
+		}
+		if w, f := judge("alice", 0, 0, fixed); f != nil || w.res.Cache.Behind != 1 {
+			t.Fatalf("fixed16=%v: an answer the core could not know to be old was refused: %v", fixed, f)
+		}
+		if _, f := judge("alice", 0, 1, fixed); f == nil || !strings.Contains(f.Msg, "stale answer") {
+			t.Fatalf("fixed16=%v: a stale answer passed: %v", fixed, f)
+		}
+		if _, f := judge("bob", 1, 1, fixed); f == nil || !strings.Contains(f.Msg, "another user's") {
+			t.Fatalf("fixed16=%v: another user's answer passed: %v", fixed, f)
+		}
+	}
+}
+
+// deaf plants a bug the reconfigure checks must catch: the core never
+// hears of a new configuration, so it keeps a pool sized for the old one.
+type deaf struct{ *core.Site }
+
+func (d deaf) Step(ev core.Event) []core.Action {
+	if ev.Kind == core.EvReconfigure {
+		return nil
+	}
+	return d.Site.Step(ev)
+}
+
+func TestIgnoredReconfigureIsCaught(t *testing.T) {
+	var quiet FaultSet
+	for f := range NumFaults {
+		if f != FaultReconfigure {
+			quiet = quiet.With(f)
+		}
+	}
+	for seed := uint64(1); seed <= 10; seed++ {
+		_, err := Run(seed, Options{Duration: 5 * time.Minute, Disabled: quiet,
+			NewCore: func(c core.Config) Core { return deaf{core.NewSite(c)} }})
+		if err == nil {
+			continue
+		}
+		var f *Failure
+		if !errors.As(err, &f) || !regexp.MustCompile(`free channels, configured|dial of channel`).MatchString(f.Msg) {
+			t.Fatalf("seed %d: caught, but by the wrong check: %v", seed, err)
+		}
+		t.Logf("seed %d caught: %s", seed, f.Msg)
+		return
+	}
+	t.Fatal("a core that ignores reconfiguration went unnoticed in 10 seeds")
 }

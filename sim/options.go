@@ -31,13 +31,16 @@ const (
 	FaultClientGoneResponse              // a client disconnects in the middle of its answer
 	FaultSlowClient                      // a client reads slowly (backpressure)
 	FaultRestart                         // the monitoring core restarts: resets, refusals, new program_start
+	FaultReload                          // the monitoring core reloads: new program_start, connections kept
+	FaultReconfigure                     // the proxy is reconfigured (EvReconfigure): channels, timeouts, cache
 	NumFaults
 )
 
 var faultNames = [NumFaults]string{
 	"connect-refused", "connect-hang", "site-hang", "reset-mid-response", "one-byte-io",
 	"slow-heartbeat", "garbage-header", "idle-close", "capacity-limit", "command-400",
-	"client-gone-query", "client-gone-response", "slow-client", "site-restart",
+	"client-gone-query", "client-gone-response", "slow-client", "site-restart", "site-reload",
+	"reconfigure",
 }
 
 func (f Fault) String() string {
@@ -69,9 +72,10 @@ const (
 	ClientOversize                    // over MaxQueryBytes: 413
 	ClientBulky                       // big answers
 	ClientBurst                       // more slow queries at once than channels
+	ClientCached                      // repeated identical "Cache: reload" queries (query cache hits)
 )
 
-var clientNames = [...]string{"pipelined", "command", "nosuch", "bad-method", "half-line", "oversize", "bulky", "burst"}
+var clientNames = [...]string{"pipelined", "command", "nosuch", "bad-method", "half-line", "oversize", "bulky", "burst", "cached"}
 
 func (k ClientKind) String() string {
 	if int(k) < len(clientNames) {
@@ -210,6 +214,23 @@ func (q *QueryCounts) Add(o QueryCounts) {
 	q.Commands += o.Commands
 }
 
+// CacheCounts summarise the query cache: the core's own counters, and what
+// the cached clients checked.
+type CacheCounts struct {
+	Hits    uint64 // core: "Cache: reload" queries answered from the cache
+	Misses  uint64 // core: "Cache: reload" queries forwarded
+	Checked uint64 // cached-kind answers received complete and judged
+	Behind  uint64 // of which: for an older program_start than the site's (not yet told to the core)
+}
+
+// Add adds other into c.
+func (c *CacheCounts) Add(o CacheCounts) {
+	c.Hits += o.Hits
+	c.Misses += o.Misses
+	c.Checked += o.Checked
+	c.Behind += o.Behind
+}
+
 // Result describes a finished run.
 type Result struct {
 	Seed      uint64
@@ -219,6 +240,7 @@ type Result struct {
 	Clients   uint64
 	Faults    FaultCounts
 	Queries   QueryCounts
+	Cache     CacheCounts
 	Pauses    uint64 // ActPauseChannel seen (backpressure exercised)
 	TraceHash uint64 // FNV-1a over every event and action, for replay checks
 }

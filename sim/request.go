@@ -17,9 +17,23 @@ type request struct {
 	columns   string
 	id        string // the query id a simulated client planted
 	limit     int
+	authUser  string
 	badHeader string // first header a real server would reject
 	heartbeat bool
-	q         *query // the client query it carries, if known
+	probe     bool     // a status query right behind a COMMAND (the core's resync probe)
+	q         *query   // the client query it carries, if known
+	cached    bool     // a cached-kind request: it carries any of qs
+	qs        []*query // cached: the queries with this upstream pending when it came
+}
+
+// each runs fn for every client query the request may carry.
+func (r *request) each(fn func(*query)) {
+	if r.q != nil {
+		fn(r.q)
+	}
+	for _, q := range r.qs {
+		fn(q)
+	}
 }
 
 // knownHeaders are the request headers Livestatus servers accept. Anything
@@ -76,6 +90,8 @@ func parseRequest(raw []byte) (*request, error) {
 			}
 		case "Limit":
 			r.limit, _ = strconv.Atoi(value)
+		case "AuthUser":
+			r.authUser = value
 		}
 	}
 	r.heartbeat = r.method == "GET" && r.table == "status" && r.columns == "program_start"
@@ -85,11 +101,14 @@ func parseRequest(raw []byte) (*request, error) {
 // bodyFor is the answer to a query with this id and Limit: the id and a dot,
 // repeated to exactly n bytes. A byte from another query's answer, or a
 // shifted one, differs from what the owner expects.
-func bodyFor(id string, n int) []byte {
+func bodyFor(id string, n int) []byte { return repeatUnit(id+".", n) }
+
+// repeatUnit is unit repeated to exactly n bytes.
+func repeatUnit(unit string, n int) []byte {
 	b := make([]byte, n)
-	k := copy(b, id+".")
+	k := copy(b, unit)
 	for k > 0 && k < n {
-		k += copy(b[k:], b[:k]) // doubling: the pattern repeats every len(id)+1
+		k += copy(b[k:], b[:k]) // doubling: the pattern repeats every len(unit)
 	}
 	return b
 }

@@ -34,6 +34,11 @@ func Run(seed uint64, opts Options) (Result, error) {
 	if w.err == nil {
 		w.finalCheck()
 	}
+	for _, s := range w.sites {
+		st := s.core.Snapshot().Stats
+		w.res.Cache.Hits += st.CacheHits
+		w.res.Cache.Misses += st.CacheMisses
+	}
 	w.res.SimTime = w.now
 	w.res.TraceHash = w.hash
 	if w.err != nil {

@@ -30,6 +30,8 @@ type srvConn struct {
 	in        []byte
 	reqs      []*request // parsed, not yet answered, in order
 	busy      bool       // the head request is being rendered
+	afterCmd  bool       // the last request was a COMMAND
+	out       int        // bytes written to the proxy
 	idleGen   uint64
 	capNoted  bool
 	responses int
@@ -107,6 +109,10 @@ func (c *srvConn) onData(b []byte) {
 			c.srv.w.fail("site %s: %v", c.srv.s.name, err)
 			return
 		}
+		// A status query right behind a COMMAND is the core's resync probe,
+		// not a heartbeat: its answer need not teach the core anything.
+		r.probe = r.heartbeat && c.afterCmd
+		c.afterCmd = r.method == "COMMAND"
 		c.srv.admit(r)
 		c.reqs = append(c.reqs, r)
 	}
@@ -128,6 +134,9 @@ func (srv *server) admit(r *request) {
 		return
 	}
 	q := w.queries[r.id]
+	if q == nil && srv.s.admitCached(r) {
+		return
+	}
 	if q == nil {
 		w.fail("site %s: upstream request no client sent: %q", srv.s.name, r.raw)
 		return
@@ -161,7 +170,7 @@ func (srv *server) checkOrder(q *query) {
 		// within channel_timeout, or one lost with a channel the site cut.
 		s := srv.s
 		lost := s.downAt(p.sentAt) || s.diedSince(p.sentAt) || s.cutSeen >= p.sentAt ||
-			srv.w.now-p.sentAt >= s.cfg.ChannelTimeout
+			srv.w.now-p.sentAt >= s.minSince(p.sentAt).ChannelTimeout
 		if p.kind == qCommand && p.siteSeen == 0 && !lost {
 			srv.w.fail("site %s: query %s reached the site before %s, which its client sent first", srv.s.name, q.id, p.id)
 			return
@@ -200,7 +209,7 @@ func (c *srvConn) pump() {
 func (srv *server) command(c *srvConn, r *request) {
 	if srv.naemon && srv.w.enabled(FaultCommand400) && srv.w.chance(0.4) {
 		srv.w.fired(srv.s, FaultCommand400, uint64(c.ch.id))
-		c.ch.down.write([]byte("400: Command failed: no such host or service\n"))
+		c.write([]byte("400: Command failed: no such host or service\n"))
 	}
 }
 
@@ -218,6 +227,8 @@ func (srv *server) serviceTime(r *request) time.Duration {
 		return w.between(100*time.Microsecond, 3*time.Millisecond)
 	case r.q != nil:
 		return r.q.delay
+	case r.cached:
+		return w.between(500*time.Microsecond, 20*time.Millisecond)
 	}
 	return time.Millisecond
 }
@@ -230,9 +241,7 @@ func (c *srvConn) respond(r *request) {
 		return
 	}
 	if srv.hung {
-		if r.q != nil {
-			r.q.hung = true
-		}
+		r.each(func(q *query) { q.hung = true })
 		return // stays at the head; answered when the hang ends
 	}
 	c.reqs = c.reqs[1:]
@@ -241,7 +250,7 @@ func (c *srvConn) respond(r *request) {
 		// Icinga answers nothing if it never saw the fixed16 header.
 		if r.fixed16 {
 			body := fmt.Appendf(nil, "Invalid header %q\n", r.badHeader)
-			c.ch.down.write(append(fixed16(400, len(body)), body...))
+			c.write(append(fixed16(400, len(body)), body...))
 		}
 		c.close("EOF")
 		return
@@ -258,45 +267,28 @@ func (c *srvConn) respond(r *request) {
 	switch {
 	case mayFault && w.enabled(FaultReset) && w.chance(0.015):
 		w.fired(srv.s, FaultReset, uint64(c.ch.id))
-		if r.q != nil {
-			r.q.reset = true
-		}
-		c.ch.down.write(resp[:w.intn(1, len(resp)-1)])
+		r.each(func(q *query) { q.reset = true })
+		c.write(resp[:w.intn(1, len(resp)-1)])
 		c.close("connection reset by peer")
 		return
 	case mayFault && w.enabled(FaultGarbageHeader) && w.chance(0.015):
 		w.fired(srv.s, FaultGarbageHeader, uint64(c.ch.id))
-		if r.q != nil {
-			r.q.garbage = true
-		}
+		r.each(func(q *query) { q.garbage = true })
 		resp = append(garbageHeader(w, code, len(body)), body...)
 	default:
-		if r.q != nil {
-			r.q.siteDoneAt = w.now
+		r.each(func(q *query) { q.siteDoneAt = w.now })
+		if r.heartbeat && !r.probe && r.fixed16 {
+			// Once the core has read this far, it has been told.
+			c.ch.hbs = append(c.ch.hbs, hbMark{end: c.out + len(resp), ps: srv.programStart})
 		}
 	}
+	c.out += len(resp)
 	c.ch.down.writeOwned(resp)
 	if !r.keepAlive {
 		c.close("EOF")
 		return
 	}
 	c.pump()
-}
-
-// garbageHeader is what a confused or foreign server sends instead of a
-// fixed16 header: an HTTP status line, a header that is too short, noise.
-func garbageHeader(w *World, code, length int) []byte {
-	switch w.intn(0, 2) {
-	case 0:
-		return []byte("HTTP/1.1 200 OK\r\n\r\n")
-	case 1:
-		return fmt.Appendf(nil, "%d %d\n", code, length)
-	}
-	b := make([]byte, 16)
-	for i := range b {
-		b[i] = byte('a' + w.rng.IntN(26))
-	}
-	return b
 }
 
 // answer renders the response to a GET: code and body.
@@ -306,6 +298,9 @@ func (srv *server) answer(r *request) (int, []byte) {
 		return 200, fmt.Appendf(nil, "%d\n", srv.programStart)
 	case r.q != nil && r.q.kind == qNoSuch:
 		return 404, noSuchTable(r.table, r.id)
+	case r.cached:
+		unit, n := cachedAnswer(r.raw, r.authUser, srv.programStart)
+		return 200, repeatUnit(unit, n)
 	}
 	return 200, bodyFor(r.id, r.limit)
 }
@@ -351,9 +346,7 @@ func (srv *server) hang(d time.Duration) {
 	srv.hung = true
 	for _, c := range srv.conns {
 		for _, r := range c.reqs {
-			if r.q != nil {
-				r.q.hung = true
-			}
+			r.each(func(q *query) { q.hung = true })
 		}
 	}
 	srv.w.after(d, func() {
@@ -368,18 +361,32 @@ func (srv *server) hang(d time.Duration) {
 func (srv *server) restart(d time.Duration) {
 	for _, c := range append([]*srvConn(nil), srv.conns...) {
 		for _, r := range c.reqs {
-			if r.q != nil {
-				r.q.restarted = true
-			}
+			r.each(func(q *query) { q.restarted = true })
 		}
 		c.close("connection reset by peer")
 	}
 	srv.down = true
 	srv.w.after(d, func() {
 		srv.down = false
-		srv.programStart++
-		srv.starts = append(srv.starts, srv.programStart)
+		srv.newStart()
 		srv.capacity = srv.s.pickCapacity()
 		srv.s.episodeEnded("restart")
 	})
+}
+
+// newStart gives the monitoring core a new program_start, later than all
+// before it.
+func (srv *server) newStart() {
+	srv.programStart++
+	srv.starts = append(srv.starts, srv.programStart)
+}
+
+// reload is a reload of the monitoring core that keeps its Livestatus
+// connections: only program_start tells the proxy.
+func (srv *server) reload() { srv.newStart() }
+
+// write sends bytes the proxy did not ask for (or asked for and gets cut).
+func (c *srvConn) write(b []byte) {
+	c.out += len(b)
+	c.ch.down.write(b)
 }

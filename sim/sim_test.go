@@ -99,6 +99,11 @@ func TestSim(t *testing.T) {
 				}
 			}
 		})
+		t.Run("query cache hit", func(t *testing.T) {
+			if total.Cache.Hits == 0 || total.Cache.Checked == 0 {
+				t.Errorf("query cache: %d hits, %d cached answers checked in %d seeds", total.Cache.Hits, total.Cache.Checked, n)
+			}
+		})
 	}
 }
 
@@ -110,6 +115,7 @@ func (r *Result) add(o Result) {
 	r.Pauses += o.Pauses
 	r.Faults.Add(o.Faults)
 	r.Queries.Add(o.Queries)
+	r.Cache.Add(o.Cache)
 }
 
 func summary(seeds int, r Result, wall time.Duration) string {
@@ -120,6 +126,8 @@ func summary(seeds int, r Result, wall time.Duration) string {
 	q := r.Queries
 	fmt.Fprintf(&b, "queries: sent=%d ok=%d errors=%d (502=%d 503=%d 504=%d 4xx=%d text=%d) truncated=%d moot=%d commands=%d\n",
 		q.Sent, q.OK, q.Errors, q.Err502, q.Err503, q.Err504, q.Err4xx, q.ErrText, q.Truncated, q.Moot, q.Commands)
+	fmt.Fprintf(&b, "query cache: hits=%d misses=%d; cached answers checked=%d, of which for an older program_start than the site's=%d\n",
+		r.Cache.Hits, r.Cache.Misses, r.Cache.Checked, r.Cache.Behind)
 	b.WriteString("faults fired:\n")
 	for f := range NumFaults {
 		fmt.Fprintf(&b, "  %-22s %8d\n", f, r.Faults[f])
