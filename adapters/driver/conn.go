@@ -11,9 +11,6 @@ import (
 )
 
 const (
-	// readSize is the buffer of one Read. Every Read gets a fresh buffer
-	// because the core keeps the slice it is given.
-	readSize = 32 << 10
 	// flushTimeout bounds how long a closing client may take to accept the
 	// rest of its answer without any progress; after that it is dropped so
 	// a client that never reads cannot pin a goroutine forever.
@@ -82,9 +79,11 @@ type sink interface {
 }
 
 // readLoop turns Reads into messages: data, then exactly one EOF or error.
+// Read buffers: see read.go.
 func (c *conn) readLoop(s sink, id uint64) {
 	defer close(c.readerDone)
-	var buf []byte
+	r := newReader(c.nc)
+	defer r.release()
 	for {
 		if c.gate != nil {
 			select {
@@ -95,18 +94,8 @@ func (c *conn) readLoop(s sink, id uint64) {
 				return
 			}
 		}
-		if buf == nil {
-			buf = make([]byte, readSize)
-		}
-		n, err := c.nc.Read(buf)
-		if n > 0 && !c.forgotten.Load() {
-			data := buf[:n:n]
-			if n < readSize/2 {
-				// Don't pin a large buffer for a small read.
-				data = append([]byte(nil), buf[:n]...)
-			} else {
-				buf = nil
-			}
+		data, err := r.read()
+		if len(data) > 0 && !c.forgotten.Load() {
 			if !s.send(dataMsg(c.client, id, data)) {
 				return
 			}
