@@ -15,6 +15,7 @@ import (
 	"liveproxyd/adapters/upstream"
 	"liveproxyd/core"
 	"liveproxyd/internal/fakesite"
+	"liveproxyd/internal/lsclient"
 )
 
 // hangGuard bounds every blocking step of these tests. It only guards
@@ -168,17 +169,9 @@ func askDirect(t *testing.T, s *fakesite.Server, network, req string) []byte {
 // readFixed16 reads one fixed16 answer from r.
 func readFixed16(t *testing.T, r io.Reader) (int, []byte) {
 	t.Helper()
-	hdr := make([]byte, core.HeaderLen)
-	if _, err := io.ReadFull(r, hdr); err != nil {
-		t.Fatalf("reading fixed16 header: %v", err)
-	}
-	h, err := core.ParseHeader(hdr)
+	h, body, err := lsclient.ReadAnswer(r)
 	if err != nil {
 		t.Fatal(err)
-	}
-	body := make([]byte, h.Length)
-	if _, err := io.ReadFull(r, body); err != nil {
-		t.Fatalf("reading %d byte body: %v", h.Length, err)
 	}
 	return h.Code, body
 }

@@ -17,6 +17,7 @@ import (
 	"liveproxyd/adapters/supervisor"
 	"liveproxyd/core"
 	"liveproxyd/internal/fakesite"
+	"liveproxyd/internal/lsclient"
 )
 
 // hangGuard only guards against hangs; nothing here asserts speed.
@@ -76,16 +77,8 @@ func programStart(t *testing.T, nc net.Conn) string {
 	if _, err := io.WriteString(nc, "GET status\nColumns: program_start\nResponseHeader: fixed16\nKeepAlive: on\n\n"); err != nil {
 		t.Fatal(err)
 	}
-	hdr := make([]byte, core.HeaderLen)
-	if _, err := io.ReadFull(nc, hdr); err != nil {
-		t.Fatalf("read header: %v", err)
-	}
-	h, err := core.ParseHeader(hdr)
+	h, body, err := lsclient.ReadAnswer(nc)
 	if err != nil {
-		t.Fatal(err)
-	}
-	body := make([]byte, h.Length)
-	if _, err := io.ReadFull(nc, body); err != nil {
 		t.Fatal(err)
 	}
 	if h.Code != 200 {

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"liveproxyd/adapters/statefile"
-	"liveproxyd/core"
 	"liveproxyd/internal/fakesite"
+	"liveproxyd/internal/lsclient"
 )
 
 // hangGuard bounds every wait; no test asserts how fast anything is.
@@ -119,16 +119,8 @@ func programStart(t *testing.T, nc net.Conn) string {
 	if _, err := io.WriteString(nc, "GET status\nColumns: program_start\nResponseHeader: fixed16\nKeepAlive: on\n\n"); err != nil {
 		t.Fatal(err)
 	}
-	hdr := make([]byte, core.HeaderLen)
-	if _, err := io.ReadFull(nc, hdr); err != nil {
-		t.Fatalf("read: %v", err)
-	}
-	h, err := core.ParseHeader(hdr)
+	h, body, err := lsclient.ReadAnswer(nc)
 	if err != nil {
-		t.Fatal(err)
-	}
-	body := make([]byte, h.Length)
-	if _, err := io.ReadFull(nc, body); err != nil {
 		t.Fatal(err)
 	}
 	if h.Code != 200 {

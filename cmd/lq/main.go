@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"liveproxyd/core"
+	"liveproxyd/internal/lsclient"
 )
 
 func main() {
@@ -69,17 +69,13 @@ func run(sock string, lines []string, fixed16 bool, timeout time.Duration, out i
 		_, err := io.Copy(out, conn)
 		return 200, err
 	}
-	hdr := make([]byte, core.HeaderLen)
-	if _, err := io.ReadFull(conn, hdr); err != nil {
-		return 0, fmt.Errorf("reading header: %w", err)
-	}
-	h, err := core.ParseHeader(hdr)
+	h, body, err := lsclient.ReadAnswer(conn)
 	if err != nil {
 		return 0, err
 	}
 	if h.Code != 200 {
 		fmt.Fprintf(os.Stderr, "lq: status %d\n", h.Code)
 	}
-	_, err = io.CopyN(out, conn, h.Length)
+	_, err = out.Write(body)
 	return h.Code, err
 }
