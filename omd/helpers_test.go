@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"liveproxyd/adapters/pidfile"
 )
 
 // hangGuard bounds every wait; it only fires when something hangs.
@@ -139,20 +141,9 @@ func readPid(root string) int {
 	return pid
 }
 
-// gone reports whether pid has exited. A zombie counts as gone: the
-// daemonized process is re-parented to PID 1, which may never reap it.
-func gone(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return true
-	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	s := string(stat)
-	i := strings.LastIndex(s, ") ")
-	return i >= 0 && i+2 < len(s) && s[i+2] == 'Z'
-}
+// gone reports whether pid has exited (a zombie counts: the daemonized
+// process is re-parented to PID 1, which may never reap it).
+func gone(pid int) bool { return !pidfile.Alive(pid) }
 
 // killDaemon is the cleanup for a failed test: the daemon must not outlive it.
 func killDaemon(root string) {

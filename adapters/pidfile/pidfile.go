@@ -78,9 +78,20 @@ func Read(path string) (int, error) {
 	return pid, nil
 }
 
-// Alive reports whether a process with this pid exists. EPERM means it
-// exists but belongs to someone else, which still makes the pid file live.
+// Alive reports whether a process with this pid exists and has not exited.
+// EPERM means it exists but belongs to someone else, which still makes the
+// pid file live. A zombie has exited: a daemonized liveproxyd is
+// re-parented to PID 1, which in containers may never reap it, and its
+// stale pid must not block the next start.
 func Alive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	return err == nil || errors.Is(err, syscall.EPERM)
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true // no /proc: trust kill(pid, 0)
+	}
+	// The state letter follows the parenthesised command name.
+	i := strings.LastIndexByte(string(stat), ')')
+	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
 }

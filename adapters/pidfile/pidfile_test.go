@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestAcquireAndRelease(t *testing.T) {
@@ -67,5 +68,29 @@ func TestReleaseKeepsAnotherProcessesFile(t *testing.T) {
 	f.Release()
 	if pid, _ := Read(path); pid != 1 {
 		t.Fatal("Release removed a pid file that was not ours")
+	}
+}
+
+func TestAliveTreatsZombieAsGone(t *testing.T) {
+	sleeper := exec.Command("sleep", "30")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() }()
+	if !Alive(sleeper.Process.Pid) {
+		t.Fatal("a running process is not alive")
+	}
+	// A child that exited and is not waited for stays a zombie.
+	z := exec.Command("true")
+	if err := z.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = z.Wait() }()
+	deadline := time.Now().Add(10 * time.Second)
+	for Alive(z.Process.Pid) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if Alive(z.Process.Pid) {
+		t.Fatal("a zombie counts as alive")
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"liveproxyd/adapters/pidfile"
 	"liveproxyd/adapters/statefile"
 	"liveproxyd/internal/fakesite"
 	"liveproxyd/internal/lsclient"
@@ -177,20 +178,8 @@ func readPid(t *testing.T, r *siteRoot) int {
 	return pid
 }
 
-// gone reports whether pid has exited (a zombie counts: it has exited but
-// nobody reaped it, as happens to a daemon whose parent already left).
-func gone(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return true
-	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return true
-	}
-	// The state follows the parenthesised command name.
-	i := bytes.LastIndexByte(stat, ')')
-	return i >= 0 && i+2 < len(stat) && stat[i+2] == 'Z'
-}
+// gone reports whether pid has exited (a zombie counts).
+func gone(pid int) bool { return !pidfile.Alive(pid) }
 
 func decodeJSON(t *testing.T, s string) statefile.File {
 	t.Helper()
