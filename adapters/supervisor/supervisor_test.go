@@ -74,17 +74,11 @@ func newSupervisor(t *testing.T, root string, log *slog.Logger) *supervisor.Supe
 func programStart(t *testing.T, nc net.Conn) string {
 	t.Helper()
 	nc.SetDeadline(time.Now().Add(hangGuard))
-	if _, err := io.WriteString(nc, "GET status\nColumns: program_start\nResponseHeader: fixed16\nKeepAlive: on\n\n"); err != nil {
-		t.Fatal(err)
-	}
-	h, body, err := lsclient.ReadAnswer(nc)
+	ps, err := lsclient.ProgramStart(nc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.Code != 200 {
-		t.Fatalf("status %d %q", h.Code, body)
-	}
-	return strings.TrimSpace(string(body))
+	return ps
 }
 
 func dial(t *testing.T, path string) net.Conn {

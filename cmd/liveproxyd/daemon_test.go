@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -117,17 +116,11 @@ func exists(path string) bool {
 func programStart(t *testing.T, nc net.Conn) string {
 	t.Helper()
 	nc.SetDeadline(time.Now().Add(hangGuard))
-	if _, err := io.WriteString(nc, "GET status\nColumns: program_start\nResponseHeader: fixed16\nKeepAlive: on\n\n"); err != nil {
-		t.Fatal(err)
-	}
-	h, body, err := lsclient.ReadAnswer(nc)
+	ps, err := lsclient.ProgramStart(nc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.Code != 200 {
-		t.Fatalf("status %d: %q", h.Code, body)
-	}
-	return strings.TrimSpace(string(body))
+	return ps
 }
 
 func dialProxy(t *testing.T, path string) net.Conn {

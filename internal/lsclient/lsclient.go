@@ -5,6 +5,7 @@ package lsclient
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"liveproxyd/core"
 )
@@ -25,4 +26,21 @@ func ReadAnswer(r io.Reader) (core.Header, []byte, error) {
 		return h, nil, fmt.Errorf("reading %d-byte body: %w", h.Length, err)
 	}
 	return h, body, nil
+}
+
+// ProgramStart asks for the site's program_start on a KeepAlive
+// connection (it tells sites apart, and restarts of one); an answer other
+// than 200 is an error.
+func ProgramStart(rw io.ReadWriter) (string, error) {
+	if _, err := io.WriteString(rw, "GET status\nColumns: program_start\nResponseHeader: fixed16\nKeepAlive: on\n\n"); err != nil {
+		return "", err
+	}
+	h, body, err := ReadAnswer(rw)
+	if err != nil {
+		return "", err
+	}
+	if h.Code != 200 {
+		return "", fmt.Errorf("status %d: %q", h.Code, body)
+	}
+	return strings.TrimSpace(string(body)), nil
 }
