@@ -18,9 +18,6 @@ import (
 // SitesFile is the GUI's list of sites, relative to the site root.
 const SitesFile = "etc/check_mk/multisite.d/wato/sites.mk"
 
-// localSocket is the site's own Livestatus socket, relative to the root.
-const localSocket = "tmp/run/live"
-
 // maxSteps bounds the evaluation of sites.mk: a declarative file of
 // thousands of sites needs a few hundred thousand steps.
 const maxSteps = 50_000_000
@@ -176,8 +173,13 @@ func (sf *sitesFile) site(root, name string, v starlark.Value) (proxiedSite, boo
 	}
 	sock := get(d, "socket")
 	if isLocal(root, sock) {
-		sf.notes = append(sf.notes, fmt.Sprintf("%s: not proxied, it is this site's own Livestatus", name))
-		return s, false, nil
+		// The GUI asked for its own site through the proxy too: it will
+		// connect to liveproxyd's socket for it, so the proxy must serve it.
+		// Checkmk writes the site's socket as the GUI has it: ('local', None).
+		sf.notes = append(sf.notes, fmt.Sprintf("%s: proxied, it is this site's own Livestatus (%s)", name, config.LocalSocket))
+		if sock == nil {
+			sock = starlark.Tuple{starlark.String("local"), starlark.None}
+		}
 	}
 	// A GUI pointed at the proxy's socket (by hand, in a GUI that does not
 	// switch by itself) must not make the proxy connect to itself.
@@ -249,12 +251,12 @@ func (s *proxiedSite) set(key string, v starlark.Value, from ...string) {
 
 // isLocal reports whether sock is the site's own Livestatus: no socket
 // (Checkmk 1.2's local site), ('local', None), or ROOT/tmp/run/live in
-// any spelling. Proxying a site to itself would only add a hop.
+// any spelling.
 func isLocal(root string, sock starlark.Value) bool {
 	if t, ok := sock.(starlark.Tuple); ok && len(t) == 2 && t[0] == starlark.String("local") {
 		return true
 	}
-	return sock == nil || unixPath(sock) == filepath.Join(root, localSocket)
+	return sock == nil || unixPath(sock) == filepath.Join(root, config.LocalSocket)
 }
 
 // unixPath is the cleaned path of a UNIX socket spec ('/p', 'unix:/p' or

@@ -115,8 +115,11 @@ func TestNotesForm(t *testing.T) {
 	writeFile(t, filepath.Join(root, SitesFile), strings.ReplaceAll(notesSites, "ROOT", root))
 	out := writeConfig(t, root)
 	sites := load(t, root)
-	if len(sites) != 3 {
-		t.Fatalf("want old1, old2, old3, got %v", sites)
+	if len(sites) != 4 {
+		t.Fatalf("want here, old1, old2, old3, got %v", sites)
+	}
+	if s := sites["here"].Socket; s.Network != "unix" || s.Address != filepath.Join(root, config.LocalSocket) {
+		t.Errorf("here (local, proxy checked) socket: %+v", s)
 	}
 	o1 := sites["old1"].Core
 	if o1.Channels != 12 || o1.ChannelTimeout != 6*time.Second || o1.HeartbeatInterval != 4*time.Second ||
@@ -136,8 +139,8 @@ func TestNotesForm(t *testing.T) {
 	if _, ok := sites["off"]; ok {
 		t.Error("a site with 'liveproxy': False is proxied")
 	}
-	if !strings.Contains(out, "here: not proxied") {
-		t.Errorf("output does not explain skipping the local site:\n%s", out)
+	if !strings.Contains(out, "here: proxied, it is this site's own Livestatus") {
+		t.Errorf("output does not explain proxying the local site:\n%s", out)
 	}
 	// The written file must still be Python: no u prefixes, and explicit values.
 	text := readFile(t, filepath.Join(root, config.MainFile))
@@ -148,6 +151,45 @@ func TestNotesForm(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("written file lacks %q:\n%s", want, text)
 		}
+	}
+}
+
+// localProxied is sites.mk as Checkmk 2.x writes its own site when the
+// admin ticks "Use Livestatus Proxy Daemon" for it (params None: the
+// global defaults).
+const localProxied = `sites.update({'central': {'alias': 'Local site central',
+             'disable_wato': True,
+             'disabled': False,
+             'insecure': False,
+             'multisiteurl': '',
+             'persist': False,
+             'proxy': {'params': None},
+             'replicate_ec': False,
+             'replication': None,
+             'socket': ('local', None),
+             'status_host': None,
+             'timeout': 5,
+             'url_prefix': '/central/',
+             'user_login': True}})
+`
+
+// TestLocalSiteProxied: the GUI then asks liveproxyd's socket for its own
+// site, so write-config must emit it and the daemon must load it.
+func TestLocalSiteProxied(t *testing.T) {
+	root := newRoot(t, localProxied)
+	out := writeConfig(t, root)
+	if text := readFile(t, filepath.Join(root, config.MainFile)); !strings.Contains(text, "'socket': ('local', None)") {
+		t.Errorf("written file lacks Checkmk's local socket:\n%s", text)
+	}
+	c, ok := load(t, root)["central"]
+	if !ok {
+		t.Fatalf("central not proxied; output:\n%s", out)
+	}
+	if c.Socket.Network != "unix" || c.Socket.Address != filepath.Join(root, config.LocalSocket) {
+		t.Errorf("central socket %+v, want the site's own %s", c.Socket, config.LocalSocket)
+	}
+	if want := "central: unix:" + filepath.Join(root, config.SocketDir, "central") + "\n"; !strings.Contains(out, want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
 	}
 }
 
