@@ -122,7 +122,6 @@ func TestStarlarkErrors(t *testing.T) {
 		msg        string
 	}{
 		{"python2 print", "# -*- encoding: utf-8 -*-\nprint 'hello'\n", 2, "not valid Starlark"},
-		{"unicode prefix", "sites.update({\n u'a': {'socket': '/s'}})\n", 2, "not valid Starlark"},
 		{"import", "import os\n", 1, "not valid Starlark"},
 		{"unclosed", "sites.update({'a': {'socket': '/s'}\n\n", 3, "not valid Starlark"},
 		{"undefined name", "x = 1\nsites.update(other)\n", 2, "undefined: other"},

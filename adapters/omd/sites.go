@@ -79,7 +79,7 @@ func readSites(root, path string) (*sitesFile, error) {
 	}
 	predeclared := starlark.StringDict{"sites": starlark.NewDict(0)}
 	opts := &syntax.FileOptions{Set: true, While: true, TopLevelControl: true, GlobalReassign: true}
-	f, prog, err := starlark.SourceProgramOptions(opts, path, fromPython2(src), predeclared.Has)
+	f, prog, err := starlark.SourceProgramOptions(opts, path, config.FromPython2(src), predeclared.Has)
 	if err != nil {
 		return nil, evalError(path, err)
 	}
