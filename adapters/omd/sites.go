@@ -7,12 +7,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"go.starlark.net/resolve"
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 
 	"liveproxyd/adapters/config"
+	"liveproxyd/core"
 )
 
 // SitesFile is the GUI's list of sites, relative to the site root.
@@ -45,15 +47,14 @@ type sitesFile struct {
 	notes []string      // sites skipped on purpose, for the admin
 }
 
-// explicitDefaults are the GUI defaults of the design notes, in the order
-// they are written. A site with its own proxy values gets every one of
-// them, so the file shows what applies.
-var explicitDefaults = []param{
-	{"channels", starlark.MakeInt(10)},
-	{"channel_timeout", starlark.Float(5)},
-	{"heartbeat", starlark.Tuple{starlark.MakeInt(3), starlark.Float(2)}},
-	{"heartbeat_percent", starlark.MakeInt(50)},
-	{"query_timeout", starlark.Float(120)},
+// heartbeatDefault fills the half of the heartbeat pair that a design-notes
+// entry leaves out when it sets only heartbeat_interval or
+// heartbeat_timeout: liveproxyd.mk has one (interval, timeout) key, so the
+// other half must be written too. The built-in defaults are used, the same
+// numbers the daemon falls back to.
+var heartbeatDefault = starlark.Tuple{
+	starlark.MakeInt(int(core.DefaultHeartbeatInterval / time.Second)),
+	starlark.Float(core.DefaultHeartbeatTimeout.Seconds()),
 }
 
 // paramOrder is the order of keys in the written file.
@@ -190,9 +191,10 @@ func (sf *sitesFile) site(root, name string, v starlark.Value) (proxiedSite, boo
 	if values == nil {
 		return s, true, nil
 	}
-	for _, p := range explicitDefaults {
-		s.set(p.key, p.value)
-	}
+	// Only the keys the GUI set are written, as Checkmk's GUI does: every
+	// other key stays with liveproxyd_default_connection_params
+	// (liveproxyd.d/) and the daemon's defaults, so the admin's global
+	// settings are not overridden by values nobody chose for this site.
 	if key, msg := onlyKeys(values, valueKeys...); msg != "" {
 		return s, false, fail(msg, append(prefix, key)...)
 	}
@@ -201,7 +203,10 @@ func (sf *sitesFile) site(root, name string, v starlark.Value) (proxiedSite, boo
 		from := append(slices.Clone(prefix), key)
 		switch key {
 		case "heartbeat_interval", "heartbeat_timeout":
-			hb := s.get("heartbeat").(starlark.Tuple)
+			hb, _ := s.get("heartbeat").(starlark.Tuple)
+			if hb == nil {
+				hb = heartbeatDefault
+			}
 			hb = starlark.Tuple{hb[0], hb[1]}
 			if key == "heartbeat_interval" {
 				hb[0] = it[1]

@@ -72,7 +72,8 @@ func TestCheckmkForm(t *testing.T) {
 		t.Errorf("remote2 socket/tcp wrong: %+v %+v", r2.Socket, r2.TCP)
 	}
 	r3 := sites["remote3"]
-	if r3.Core.Channels != 10 || r3.Core.QueryTimeout != 30*time.Second || r3.Core.ConnectRetry != 2500*time.Millisecond {
+	// remote3 set no channels of its own: the global 7 applies to it too.
+	if r3.Core.Channels != 7 || r3.Core.QueryTimeout != 30*time.Second || r3.Core.ConnectRetry != 2500*time.Millisecond {
 		t.Errorf("remote3: %+v", r3.Core)
 	}
 	if r3.Socket.Network != "unix" || r3.Socket.Address != "/var/run/remote3/live" {
@@ -151,6 +152,36 @@ func TestNotesForm(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("written file lacks %q:\n%s", want, text)
 		}
+	}
+}
+
+// TestOnlyTheGUIsKeysAreWritten: a site whose GUI entry sets only channels
+// keeps the admin's global defaults (liveproxyd.d/) for every other key;
+// write-config must not fill them in from built-in defaults.
+func TestOnlyTheGUIsKeysAreWritten(t *testing.T) {
+	root := newRoot(t, `sites.update({'remote1': {'alias': 'Remote one',
+             'proxy': {'params': {'channels': 8}},
+             'socket': ('tcp', {'address': ('10.0.0.1', 6557), 'tls': ('plain_text', {})}),
+             'timeout': 2}})
+`)
+	writeFile(t, filepath.Join(root, config.GlobalsDir, "wato/global.mk"),
+		"liveproxyd_default_connection_params = {'channels': 3, 'channel_timeout': 9.0, 'query_timeout': 60.0,\n"+
+			"    'heartbeat': (4, 1.0), 'heartbeat_percent': 80, 'connect_retry': 7.0, 'cache': False}\n")
+	writeConfig(t, root)
+	text := readFile(t, filepath.Join(root, config.MainFile))
+	for _, key := range []string{"channel_timeout", "query_timeout", "heartbeat", "connect_retry", "cache"} {
+		if strings.Contains(text, "'"+key+"'") {
+			t.Errorf("written file sets %s, which the GUI did not:\n%s", key, text)
+		}
+	}
+	r1 := load(t, root)["remote1"]
+	c := r1.Core
+	if c.Channels != 8 {
+		t.Errorf("channels %d, want the GUI's 8", c.Channels)
+	}
+	if c.ChannelTimeout != 9*time.Second || c.QueryTimeout != 60*time.Second || c.HeartbeatInterval != 4*time.Second ||
+		c.HeartbeatTimeout != time.Second || c.HeartbeatPercent != 80 || c.ConnectRetry != 7*time.Second || r1.Cache {
+		t.Errorf("the global defaults did not apply: %+v cache=%v", c, r1.Cache)
 	}
 }
 
