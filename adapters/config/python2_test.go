@@ -81,6 +81,15 @@ func TestPython2LiteralsLoadInEveryFile(t *testing.T) {
 	}
 }
 
+// TestCheckmk15ConnectTimeout: Checkmk 1.5's GUI wrote 'connect_timeout'
+// (the site's timeout) into every proxied site of liveproxyd.mk.
+func TestCheckmk15ConnectTimeout(t *testing.T) {
+	root := writeRoot(t, "sites.update({u'r': {'socket': 'tcp:10.0.0.1:6557', 'connect_timeout': 2}})\n", nil)
+	if c := siteByName(t, mustLoad(t, root), "r").Core; c.ConnectTimeout != 2*time.Second {
+		t.Errorf("connect_timeout: %v, want 2s", c.ConnectTimeout)
+	}
+}
+
 // TestPython2ErrorsKeepFileAndLine: the rewrite keeps every line where it
 // was, so an error still names the file and line the admin wrote.
 func TestPython2ErrorsKeepFileAndLine(t *testing.T) {
