@@ -17,7 +17,7 @@ func TestBadValuesExactPosition(t *testing.T) {
 		msg        string
 	}{
 		{"typo key", "sites.update({\n 'a': {\n  'socket': '/s',\n  'chanels': 5,\n }})\n", 4, "a", "chanels",
-			"unknown key (known: cache, channel_timeout, channels, connect_retry, heartbeat, heartbeat_percent, max_query_bytes, query_timeout, socket, tcp)"},
+			"unknown key (known: cache, channel_timeout, channels, connect_retry, connect_timeout, heartbeat, heartbeat_percent, max_query_bytes, query_timeout, socket, tcp)"},
 		{"negative channels", "sites.update({'a': {\n  'socket': '/s',\n  'channels': -1,\n}})\n", 3, "a", "channels",
 			"must be an integer from 1 to 1000, got -1"},
 		{"too many channels", "sites.update({'a': {'socket': '/s',\n 'channels': 1001}})\n", 2, "a", "channels",
@@ -122,7 +122,6 @@ func TestStarlarkErrors(t *testing.T) {
 		msg        string
 	}{
 		{"python2 print", "# -*- encoding: utf-8 -*-\nprint 'hello'\n", 2, "not valid Starlark"},
-		{"unicode prefix", "sites.update({\n u'a': {'socket': '/s'}})\n", 2, "not valid Starlark"},
 		{"import", "import os\n", 1, "not valid Starlark"},
 		{"unclosed", "sites.update({'a': {'socket': '/s'}\n\n", 3, "not valid Starlark"},
 		{"undefined name", "x = 1\nsites.update(other)\n", 2, "undefined: other"},

@@ -105,8 +105,9 @@ func readFile(path string) ([]byte, error) {
 	if len(src) > maxFileBytes {
 		return nil, fmt.Errorf("larger than %d bytes", maxFileBytes)
 	}
-	// Python accepts a UTF-8 byte order mark, Starlark does not.
-	return bytes.TrimPrefix(src, []byte("\xef\xbb\xbf")), nil
+	// Python accepts a UTF-8 byte order mark and (Checkmk up to 1.6 wrote
+	// them) Python 2 string literals; Starlark accepts neither.
+	return FromPython2(bytes.TrimPrefix(src, []byte("\xef\xbb\xbf"))), nil
 }
 
 // starlarkError turns a parse, resolve or evaluation error into an *Error

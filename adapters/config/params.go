@@ -67,6 +67,11 @@ var paramKeys = map[string]setter{
 	"connect_retry": func(s *settings, v starlark.Value, _ string) string {
 		return setSeconds(&s.cfg.ConnectRetry, v)
 	},
+	// Checkmk 1.5's GUI wrote the site's connect timeout into liveproxyd.mk
+	// for every proxied site; refusing the key would refuse those files.
+	"connect_timeout": func(s *settings, v starlark.Value, _ string) string {
+		return setSeconds(&s.cfg.ConnectTimeout, v)
+	},
 	"heartbeat": func(s *settings, v starlark.Value, _ string) string {
 		iv, to, ok := pair(v)
 		if !ok {

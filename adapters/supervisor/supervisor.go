@@ -217,12 +217,12 @@ func (s *Supervisor) watch(e *entry, loop *driver.Loop) {
 	}
 }
 
-// WriteState dumps every site's state to ROOT/var/log/liveproxyd.state.
+// WriteState dumps every site's state to the state files (statefile.Save).
 func (s *Supervisor) WriteState() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	f := statefile.File{Written: time.Now(), PID: os.Getpid(), Sites: s.Snapshot(ctx)}
-	return statefile.Write(filepath.Join(s.opts.Root, statefile.Path), f)
+	return statefile.Save(s.opts.Root, f)
 }
 
 func (s *Supervisor) stateWriter() {
@@ -278,7 +278,7 @@ func (s *Supervisor) writeStopped() {
 	}
 	s.mu.Unlock()
 	sort.Slice(f.Sites, func(i, j int) bool { return f.Sites[i].Name < f.Sites[j].Name })
-	if err := statefile.Write(filepath.Join(s.opts.Root, statefile.Path), f); err != nil {
+	if err := statefile.Save(s.opts.Root, f); err != nil {
 		s.log.Warn("cannot write the state file", "err", err)
 	}
 }

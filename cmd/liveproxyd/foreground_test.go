@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"liveproxyd/adapters/statefile"
 )
 
 // syncBuffer collects the daemon's stdout while the test reads it.
@@ -62,7 +64,7 @@ func TestForegroundDaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the reload in the state file", func() bool {
-		f, err := os.ReadFile(r.path("var/log/liveproxyd.state"))
+		f, err := os.ReadFile(r.path(statefile.Path))
 		return err == nil && bytes.Contains(f, []byte(`"target_channels": 3`))
 	})
 	if got := programStart(t, client); got != "4242" {
@@ -115,7 +117,7 @@ func TestForegroundDaemon(t *testing.T) {
 
 func TestStatusWithoutStateFile(t *testing.T) {
 	r := newRoot(t)
-	if out, code := runStatus(t, r); code == 0 || !strings.Contains(out, "liveproxyd.state") {
+	if out, code := runStatus(t, r); code == 0 || !strings.Contains(out, "liveproxyd.status.json") {
 		t.Fatalf("status without a state file: exit %d\n%s", code, out)
 	}
 }
