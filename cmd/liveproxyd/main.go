@@ -141,15 +141,19 @@ func serve(o options, stdout io.Writer) int {
 	if logFile != nil {
 		defer logFile.Close()
 	}
-	cfg, err := config.Load(o.root, o.config)
-	if err != nil {
-		return fail(log, err)
-	}
+	// The pid file's lock comes first: a second daemon must stop before it
+	// touches anything the running one owns (its sockets above all).
 	pid, err := pidfile.Acquire(filepath.Join(o.root, pidfile.Path))
 	if err != nil {
 		return fail(log, err)
 	}
 	defer pid.Release()
+	cfg, err := config.Load(o.root, o.config)
+	if err != nil {
+		// Before the report: the caller may look for the file at once.
+		pid.Release()
+		return fail(log, err)
+	}
 
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
