@@ -66,6 +66,7 @@ func TestCommandFloodToADeadSiteLogsFewLines(t *testing.T) {
 	// The lines already written, and the summary at the window's end.
 	d.waitLog("the summary line", regexp.MustCompile(`COMMAND dropped.* \(\d+ similar lines suppressed\)`))
 	n := strings.Count(d.logs.String(), "COMMAND dropped")
+	t.Logf("%d COMMANDs to a dead site wrote %d COMMAND lines", floodCommands, n)
 	if n > logging.DefaultBurst+1 {
 		t.Fatalf("%d COMMAND lines for %d COMMANDs, want at most %d", n, floodCommands, logging.DefaultBurst+1)
 	}
