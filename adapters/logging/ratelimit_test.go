@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/benbjohnson/clock"
 )
@@ -13,7 +15,7 @@ import (
 // (a pipelined COMMAND flood to a dead site) write DefaultBurst lines, and
 // the end of the window one more that counts the rest.
 func TestFloodOfOneKindIsBounded(t *testing.T) {
-	var buf bytes.Buffer
+	var buf lockedBuffer
 	clk := clock.NewMock()
 	log := NewLogger(&buf, NewLevels(false), clk).With("site", "s1")
 	const flood = 20000
@@ -24,6 +26,8 @@ func TestFloodOfOneKindIsBounded(t *testing.T) {
 		t.Fatalf("%d lines during the window, want %d", n, DefaultBurst)
 	}
 	clk.Add(DefaultWindow)
+	// The summary is written by the window's timer, on its own goroutine.
+	waitFor(t, "the summary line", func() bool { return strings.Contains(buf.String(), "suppressed") })
 	got := lines(buf.String())
 	if len(got) != DefaultBurst+1 {
 		t.Fatalf("%d lines after the window, want %d:\n%s", len(got), DefaultBurst+1, buf.String())
@@ -41,6 +45,37 @@ func TestFloodOfOneKindIsBounded(t *testing.T) {
 
 // TestKindsAndSitesHaveTheirOwnBudget: a flood of one kind about one site
 // must not silence another kind, or the same kind about another site.
+// lockedBuffer is a bytes.Buffer the summary's timer goroutine and the
+// test may use at once.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// waitFor polls cond; the bound only guards against a hang.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
 func TestKindsAndSitesHaveTheirOwnBudget(t *testing.T) {
 	var buf bytes.Buffer
 	clk := clock.NewMock()
