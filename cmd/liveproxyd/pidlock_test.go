@@ -113,3 +113,30 @@ func TestStalePidOfAnotherProgramDoesNotBlockTheStart(t *testing.T) {
 	}
 	stopDaemon(t, r, pid)
 }
+
+// TestStartAfterKill9 is the daemon killed with -9: its pid file and
+// sockets stay behind. The next start takes the pid file over and removes
+// the socket of a site that is no longer configured, so a GUI gets "no
+// such file" instead of "connection refused".
+func TestStartAfterKill9(t *testing.T) {
+	r := newRoot(t)
+	r.writeConfig(r.siteConfig(2) + siteLine("old", r.deadSocket(), 1))
+	first := startForeground(t, r)
+	waitSiteState(t, r, "rs", "alive")
+	first.signal(syscall.SIGKILL)
+	<-first.exited
+	old := r.path("tmp/run/liveproxy/old")
+	if !exists(old) || !exists(r.path("tmp/run/liveproxyd.pid")) {
+		t.Fatal("kill -9 left no socket or pid file; the test proves nothing")
+	}
+
+	r.writeConfig(r.siteConfig(2))
+	second := startForeground(t, r)
+	second.waitLog("the start", regexp.MustCompile(`\] liveproxyd started `))
+	if _, err := os.Lstat(old); !os.IsNotExist(err) {
+		t.Fatalf("the socket of the removed site is still there: %v", err)
+	}
+	if got := programStart(t, dialProxy(t, r.socket())); got != "4242" {
+		t.Fatalf("program_start %q after the restart", got)
+	}
+}
