@@ -45,6 +45,9 @@ type Config struct {
 	// MetricsAddress is where to serve Prometheus metrics (host:port), from
 	// the global liveproxyd_metrics_address; "" means off.
 	MetricsAddress string
+	// LogLevels is Checkmk's liveproxyd_log_levels: logger name -> Python
+	// level; nil when not set.
+	LogLevels map[string]int
 }
 
 // Error is every configuration problem. Line is 0 when unknown. Site and Key
@@ -169,7 +172,11 @@ func Load(root, mainPath string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Config{Sites: sites, Files: ev.order, MetricsAddress: metrics}, nil
+	logLevels, err := logLevels(ev)
+	if err != nil {
+		return nil, err
+	}
+	return &Config{Sites: sites, Files: ev.order, MetricsAddress: metrics, LogLevels: logLevels}, nil
 }
 
 // globalFiles lists the *.mk files under dir, recursively, sorted by path.

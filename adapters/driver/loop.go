@@ -286,24 +286,40 @@ func (l *Loop) shutdown() {
 	}
 }
 
+// Accept back-off bounds, as net/http's Server uses them: a failing
+// accept (out of file descriptors) is retried after 5 ms, doubling up to
+// 1 s while it keeps failing, so the loop neither spins nor stays deaf
+// long after descriptors are free again. The log line is rate-limited by
+// the logger.
+const (
+	acceptDelayMin = 5 * time.Millisecond
+	acceptDelayMax = time.Second
+)
+
+// nextAcceptDelay is the pause after one more failed accept in a row.
+func nextAcceptDelay(d time.Duration) time.Duration {
+	return min(max(2*d, acceptDelayMin), acceptDelayMax)
+}
+
 // acceptLoop hands new clients to the loop until the listener is closed.
 func (l *Loop) acceptLoop() {
+	var delay time.Duration
 	for {
 		nc, err := l.opts.Listener.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			// Out of file descriptors and the like: back off briefly
-			// instead of spinning, and keep serving.
-			l.log.Warn("accept failed", "err", err)
+			delay = nextAcceptDelay(delay)
+			l.log.Warn("accept failed", "err", err, "retry_in", delay)
 			select {
-			case <-time.After(100 * time.Millisecond):
+			case <-time.After(delay):
 				continue
 			case <-l.quit:
 				return
 			}
 		}
+		delay = 0
 		if !l.send(msg{kind: msgAccept, conn: nc}) {
 			nc.Close()
 			return

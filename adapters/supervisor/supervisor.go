@@ -61,6 +61,8 @@ type entry struct {
 	site config.Site
 	loop *driver.Loop
 	err  error
+	// retrying is set while retryStart tries to create its socket.
+	retrying bool
 }
 
 // New returns a Supervisor with no sites and starts its state writer.
@@ -101,6 +103,7 @@ func (s *Supervisor) Apply(cfg *config.Config) error {
 			delete(s.sites, name)
 		}
 	}
+	s.removeStaleSockets(want)
 	var errs []error
 	for _, site := range cfg.Sites {
 		e, ok := s.sites[site.Name]
@@ -126,6 +129,7 @@ func (s *Supervisor) Apply(cfg *config.Config) error {
 		}
 		if err := s.startEntry(e); err != nil {
 			errs = append(errs, err)
+			s.retryStart(e)
 		}
 	}
 	return errors.Join(errs...)

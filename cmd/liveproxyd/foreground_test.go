@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -49,7 +50,15 @@ func TestForegroundDaemon(t *testing.T) {
 		}
 	}()
 
-	waitFor(t, "the site socket", func() bool { return exists(r.socket()) })
+	// The file appears at bind(2), a moment before listen(2): wait until
+	// it accepts, not until it exists.
+	waitFor(t, "the site socket", func() bool {
+		nc, err := net.Dial("unix", r.socket())
+		if err == nil {
+			nc.Close()
+		}
+		return err == nil
+	})
 	if pid := readPid(t, r); pid != cmd.Process.Pid {
 		t.Fatalf("pid file says %d, daemon is %d", pid, cmd.Process.Pid)
 	}
