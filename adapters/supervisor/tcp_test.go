@@ -19,6 +19,7 @@ import (
 	"liveproxyd/adapters/listen"
 	"liveproxyd/adapters/statefile"
 	"liveproxyd/adapters/supervisor"
+	"liveproxyd/internal/lsclient"
 	"liveproxyd/internal/sitecert"
 )
 
@@ -278,5 +279,39 @@ func TestTCPTLSCertificateWithoutOMDSite(t *testing.T) {
 	defer tc.Close()
 	if got := programStart(t, tc); got != "8888" {
 		t.Errorf("over TLS: %s", got)
+	}
+}
+
+// A TCP client of a dead site gets the same immediate 502 as a UNIX
+// client: both reach the one site loop.
+func TestTCPClientOfDeadSiteGets502(t *testing.T) {
+	root := shortDir(t)
+	sup := newSupervisor(t, root, slog.New(slog.DiscardHandler))
+	port := freePort(t)
+	dead := withTCP(siteConfig("s1", startSite(t, 0), 2), port, false)
+	dead.Socket.Address = filepath.Join(shortDir(t), "nothing-listens-here")
+	if err := sup.Apply(&config.Config{Sites: []config.Site{dead}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, network := range []string{"unix", "tcp"} {
+		deadline := time.Now().Add(hangGuard)
+		for {
+			var nc net.Conn
+			if network == "unix" {
+				nc = dial(t, supervisor.SocketPath(root, "s1"))
+			} else {
+				nc = mustDialTCP(t, port)
+			}
+			nc.SetDeadline(time.Now().Add(hangGuard))
+			_, err := lsclient.ProgramStart(nc)
+			nc.Close()
+			if err != nil && strings.Contains(err.Error(), "status 502") && strings.Contains(err.Error(), "s1") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s client: %v, want 502 naming the site", network, err)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
 }
