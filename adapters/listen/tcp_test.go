@@ -281,6 +281,20 @@ func TestTCPServesTLSWithSiteCertificate(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Errorf("TLS client: %v", err)
 	}
+	// The client's check can fail: a client trusting another CA refuses
+	// the listener's certificate.
+	go func() {
+		c, err := l.Accept()
+		if err == nil {
+			c.Read(make([]byte, 1))
+			c.Close()
+		}
+	}()
+	stranger := sitecert.NewCA(t, "elsewhere").ClientConfig()
+	if c, err := tls.DialWithDialer(&net.Dialer{Timeout: ioWait}, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(l.Port())), stranger); err == nil {
+		c.Close()
+		t.Error("a client trusting another CA accepted the site certificate")
+	}
 }
 
 func TestServerTLSNamesAMissingOrBadCertificate(t *testing.T) {
@@ -288,5 +302,12 @@ func TestServerTLSNamesAMissingOrBadCertificate(t *testing.T) {
 	missing := filepath.Join(dir, "etc/ssl/sites/nosite.pem")
 	if _, err := ServerTLS(missing); err == nil || !strings.Contains(err.Error(), missing) {
 		t.Errorf("missing certificate: %v, want an error naming %s", err, missing)
+	}
+	// A PEM with the certificate but without its key (a copy of the CA
+	// bundle put there by mistake) is refused too, naming the file.
+	noKey := filepath.Join(dir, "nokey.pem")
+	sitecert.NewCA(t, "s").WriteBundle(t, noKey)
+	if _, err := ServerTLS(noKey); err == nil || !strings.Contains(err.Error(), noKey) {
+		t.Errorf("certificate without key: %v, want an error naming %s", err, noKey)
 	}
 }
