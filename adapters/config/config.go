@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,12 +22,16 @@ type Socket struct {
 	CAFile  string // CA bundle (TLS only)
 }
 
-// TCP is the `tcp` key of a site: Checkmk's liveproxyd can re-export a site
-// on a TCP port. We keep it so a reload notices changes, but do not serve it.
+// TCP is the `tcp` key of a site ("Allow access via TCP" in Checkmk): the
+// proxy serves the site on this port too, so viewer sites, NagVis or Thruk
+// elsewhere can use the proxy's channels (cascading Livestatus).
 type TCP struct {
-	Port     int
-	OnlyFrom []string
-	TLS      bool
+	Port int
+	// OnlyFrom are the client addresses allowed to connect, each a single
+	// address (a /32 or /128) or a CIDR range; IPv4-mapped IPv6 entries
+	// are stored as IPv4. Empty means every address, as in Checkmk.
+	OnlyFrom []netip.Prefix
+	TLS      bool // serve TLS with the site's own certificate
 }
 
 // Site is one proxied site.

@@ -153,41 +153,6 @@ func setSeconds(dst *time.Duration, v starlark.Value) string {
 	return ""
 }
 
-// parseTCP reads {'port': int, 'only_from': [addr, ...], 'tls': bool}.
-func parseTCP(v starlark.Value) (*TCP, string) {
-	m, msg := strDict(v, "port", "only_from", "tls")
-	if msg != "" {
-		return nil, msg
-	}
-	t := &TCP{}
-	port, ok := intValue(m["port"])
-	if !ok || port < 1 || port > 65535 {
-		return nil, "'port' must be from 1 to 65535, got " + brief(m["port"])
-	}
-	t.Port = int(port)
-	if of := m["only_from"]; of != nil && of != starlark.None {
-		seq, ok := of.(starlark.Indexable)
-		if _, isStr := of.(starlark.String); !ok || isStr {
-			return nil, "'only_from' must be a list of addresses, got " + brief(of)
-		}
-		for i := 0; i < seq.Len(); i++ {
-			a, ok := seq.Index(i).(starlark.String)
-			if !ok {
-				return nil, "'only_from' must be a list of addresses, got " + brief(of)
-			}
-			t.OnlyFrom = append(t.OnlyFrom, string(a))
-		}
-	}
-	if tls := m["tls"]; tls != nil {
-		b, ok := tls.(starlark.Bool)
-		if !ok {
-			return nil, "'tls' must be True or False, got " + brief(tls)
-		}
-		t.TLS = bool(b)
-	}
-	return t, ""
-}
-
 // apply sets every key of d on s; site says whether site-only keys are
 // allowed. fail positions the first problem.
 func apply(s *settings, d *starlark.Dict, site bool, root string, fail func(key, msg string) *Error) *Error {

@@ -2,6 +2,7 @@ package omd
 
 import (
 	"bytes"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -68,7 +69,7 @@ func TestCheckmkForm(t *testing.T) {
 	if r2.Core.Channels != 7 {
 		t.Errorf("remote2 (params None) has %d channels, want the global 7", r2.Core.Channels)
 	}
-	if r2.Socket.Network != "tcp6" || r2.TCP == nil || r2.TCP.Port != 6560 || !slices.Equal(r2.TCP.OnlyFrom, []string{"127.0.0.1"}) {
+	if r2.Socket.Network != "tcp6" || r2.TCP == nil || r2.TCP.Port != 6560 || !slices.Equal(r2.TCP.OnlyFrom, []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}) {
 		t.Errorf("remote2 socket/tcp wrong: %+v %+v", r2.Socket, r2.TCP)
 	}
 	r3 := sites["remote3"]

@@ -63,6 +63,8 @@ type entry struct {
 	err  error
 	// retrying is set while retryStart tries to create its socket.
 	retrying bool
+	set      *listen.Set // the loop's listeners: UNIX socket and TCP
+	tcp      tcpListener
 }
 
 // New returns a Supervisor with no sites and starts its state writer.
@@ -88,7 +90,9 @@ func New(o Options) *Supervisor {
 // Apply makes the running sites match cfg. Unchanged sites keep their loop,
 // channels and clients; a site whose core numbers alone changed is
 // reconfigured in place; any other change restarts it; removed sites are
-// shut down. It returns the sites that could not be started, joined.
+// shut down. A change of only the `tcp` key re-binds the site's TCP
+// listener and keeps its loop. It returns the sites that could not be
+// started and the TCP listeners that could not be served, joined.
 func (s *Supervisor) Apply(cfg *config.Config) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -112,12 +116,19 @@ func (s *Supervisor) Apply(cfg *config.Config) error {
 			e = &entry{site: site}
 			s.sites[site.Name] = e
 		case e.loop != nil && e.site.Equal(site):
+			if e.tcp.err != nil { // say, the port is free now
+				errs = append(errs, s.serveTCP(e))
+			}
 			continue
 		case e.loop != nil && onlyCoreChanged(e.site, site):
 			s.log.Info("site reconfigured", "site", site.Name, "changed", changes(e.site, site))
+			old := e.site
 			e.site = site
-			if !e.loop.Reconfigure(site.Core) {
+			if (old.Core != site.Core || old.Cache != site.Cache) && !e.loop.Reconfigure(site.Core) {
 				s.log.Error("site loop did not take the new configuration", "site", site.Name)
+			}
+			if !tcpEqual(old.TCP, site.TCP) || e.tcp.err != nil {
+				errs = append(errs, s.serveTCP(e))
 			}
 			continue
 		default:
@@ -131,13 +142,16 @@ func (s *Supervisor) Apply(cfg *config.Config) error {
 			errs = append(errs, err)
 			s.retryStart(e)
 		}
+		errs = append(errs, e.tcp.err)
 	}
 	return errors.Join(errs...)
 }
 
+// onlyCoreChanged reports whether a running site can take new as it runs:
+// the core takes new numbers, the TCP listener is re-bound (serveTCP).
 func onlyCoreChanged(old, new config.Site) bool {
 	// The cache switch lives in the core too (Site.Cache mirrors Core.Cache).
-	new.Core, new.Cache = old.Core, old.Cache
+	new.Core, new.Cache, new.TCP = old.Core, old.Cache, old.TCP
 	return new.Equal(old)
 }
 
@@ -145,6 +159,7 @@ func onlyCoreChanged(old, new config.Site) bool {
 // s.mu held.
 func (s *Supervisor) startEntry(e *entry) error {
 	site := e.site
+	e.tcp = tcpListener{} // the TCP listener is served only with a loop
 	l, err := listen.Unix(SocketPath(s.opts.Root, site.Name))
 	if err != nil {
 		e.err = fmt.Errorf("site %s: %w", site.Name, err)
@@ -152,10 +167,11 @@ func (s *Supervisor) startEntry(e *entry) error {
 		return e.err
 	}
 	dial := upstream.New(s.opts.Root, upstream.Target(site.Socket))
+	e.set = listen.NewSet(l)
 	loop := driver.Start(driver.Options{
 		Config:   site.Core,
 		Dial:     driver.Dialer(dial),
-		Listener: l,
+		Listener: e.set,
 		Clock:    s.opts.Clock,
 		Logger:   s.log,
 		Recover:  !s.opts.Debug,
@@ -163,6 +179,7 @@ func (s *Supervisor) startEntry(e *entry) error {
 	e.loop, e.err = loop, nil
 	s.log.Info("serving site", "site", site.Name, "socket", SocketPath(s.opts.Root, site.Name),
 		"upstream", site.Socket.Network+":"+site.Socket.Address, "channels", site.Core.Channels)
+	_ = s.serveTCP(e) // a TCP failure leaves the site served; Apply reports e.tcp.err
 	s.wg.Add(1)
 	go s.watch(e, loop)
 	return nil

@@ -11,6 +11,7 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -86,5 +87,47 @@ func (ca CA) WriteBundle(t testing.TB, path string) {
 	}
 	if err := os.WriteFile(path, ca.PEM, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// WriteSitePEM signs a certificate for siteID and writes its key and the
+// certificate to path in one PEM file, as Checkmk keeps a site's own
+// certificate (etc/ssl/sites/SITE.pem), making its directory.
+func (ca CA) WriteSitePEM(t testing.TB, siteID, path string) {
+	t.Helper()
+	cert := ca.SiteCert(t, siteID, time.Now().Add(time.Hour))
+	keyDER, err := x509.MarshalECPrivateKey(cert.PrivateKey.(*ecdsa.PrivateKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := append(pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: keyDER}),
+		pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]})...)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// ClientConfig is a TLS client configuration that trusts the CA and, like
+// Checkmk's client, checks the chain but not the host name: site
+// certificates carry the site ID as CN and no subjectAltName.
+func (ca CA) ClientConfig() *tls.Config {
+	pool := x509.NewCertPool()
+	pool.AddCert(ca.cert)
+	return &tls.Config{
+		InsecureSkipVerify: true, // replaced by the chain check below
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
+				return errors.New("no server certificate")
+			}
+			opts := x509.VerifyOptions{Roots: pool, Intermediates: x509.NewCertPool()}
+			for _, c := range cs.PeerCertificates[1:] {
+				opts.Intermediates.AddCert(c)
+			}
+			_, err := cs.PeerCertificates[0].Verify(opts)
+			return err
+		},
 	}
 }
