@@ -155,11 +155,11 @@ func (s *Site) takeQuery(c *client) bool {
 	}
 	c.query, c.started = q, s.now
 	c.delivered = 0
-	switch q.Method {
-	case "GET", "COMMAND":
-	default:
+	if q.Bad != "" {
+		// Not forwarded: a line a server could read otherwise than the
+		// proxy (ParseQuery says which) would desynchronise a shared channel.
 		s.stats.QueriesBad++
-		s.replyError(c, CodeBadRequest, s.siteErr("invalid request method %.40q", q.Method))
+		s.replyError(c, CodeBadRequest, s.siteErr("%s", q.Bad))
 		return false
 	}
 	if q.Method == "COMMAND" && (s.state == SiteDead || s.state == SiteStopped) {

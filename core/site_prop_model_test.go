@@ -72,7 +72,7 @@ func (r *pmReq) done() bool      { return r.sent == len(r.text) }
 // KeepAlive in complete lines.
 func (r *pmReq) view(max int) (kind pmKind, lines []string, fixed16, keepAlive bool) {
 	sent := r.text[r.blank:r.sent]
-	if r.done() {
+	if r.done() && !r.isCommand() {
 		sent = sent[:len(sent)-len(r.eol)]
 	}
 	switch {
