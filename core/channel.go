@@ -258,6 +258,15 @@ func (s *Site) responseDone(ch *channel) {
 			s.stats.observe(s.now.Sub(c.started))
 			s.queryDone(c)
 		}
+		if ch.header.Code != 200 {
+			// naemon stops reading a request at a bad header and keeps
+			// the rest of it in its input buffer, in front of the next
+			// request on the connection: after any answer but 200 the
+			// channel is closed and the pool redials.
+			s.logf(LevelDebug, "site %s: channel %d answered %d, closing it", s.cfg.Name, ch.id, ch.header.Code)
+			s.closeChannel(ch)
+			return
+		}
 		s.release(ch)
 	}
 }

@@ -140,3 +140,31 @@ func TestBadHeaderGets400NotForwarded(t *testing.T) {
 	}
 }
 
+// TestChannelClosedAfterNon200Answer: naemon keeps the unread rest of a
+// request after "400 Undefined request header" and reads it in front of
+// the next request, so a channel is reused only after a 200.
+func TestChannelClosedAfterNon200Answer(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.start(100)
+	dials := len(h.dial)
+	h.accept(1)
+	h.send(1, q16)
+	ch := h.busyChannel(1)
+	h.reply(ch, 400, "Undefined request header 'X: y'\n")
+	if !h.gone[ch] {
+		t.Fatalf("channel %d reused after a 400", ch)
+	}
+	h.expectOut(1, string(FormatHeader(400, 32))+"Undefined request header 'X: y'\n", false)
+	h.run(0)
+	if len(h.dial) != dials+1 {
+		t.Fatalf("dials %d, want %d: the pool must redial", len(h.dial), dials+1)
+	}
+	// A 200 keeps the channel.
+	h.accept(2)
+	h.send(2, q16)
+	ch = h.busyChannel(2)
+	h.reply(ch, 200, "x\n")
+	if h.gone[ch] {
+		t.Fatal("channel closed after a 200")
+	}
+}
