@@ -181,7 +181,7 @@ func (s *Site) takeQuery(c *client) bool {
 	// A client that does not read its answers is not fed from the cache:
 	// forwarded queries have backpressure, cached ones would pile up here.
 	if s.cacheable(q) && s.state == SiteAlive && c.unacked <= s.cfg.HighWater {
-		if resp, hit := s.cache.get(string(Upstream(q))); hit {
+		if resp, hit := s.cache.get(cacheKey(q)); hit {
 			s.stats.CacheHits++
 			s.stats.QueriesOK++
 			if !q.Fixed16 {
