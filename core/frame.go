@@ -149,7 +149,7 @@ func blank(line []byte) bool { return len(bytes.Trim(line, space)) == 0 }
 
 // isCommand tells whether a request line is a COMMAND.
 func isCommand(line []byte) bool {
-	m, _, _ := bytes.Cut(bytes.Trim(line, space), []byte{' '})
+	m, _, _ := bytes.Cut(bytes.TrimRight(line, space), []byte{' '})
 	return string(m) == "COMMAND"
 }
 
@@ -157,15 +157,19 @@ func isCommand(line []byte) bool {
 // line), rewrites them in canonical form, notes the headers the proxy acts
 // upon, and sets Bad when a line is one the proxy must not forward.
 //
-// Canonical form is what Icinga 2 and naemon read identically: Icinga trims
-// each line and the value after the first colon; naemon strips line ends
-// and the space after "Name:". So surrounding whitespace carries no
-// meaning to either, and "Name: value" with the value trimmed means the
-// same to both. What they would read differently is refused: a header
-// name with whitespace or control characters (Icinga ignores "Columns :",
-// naemon answers 400), a line without a colon, control characters other
-// than tab in a value, a request line with extra spaces ("GET  hosts":
-// naemon strips, Icinga looks up " hosts"), and a blank line inside.
+// Canonical form is what Icinga 2 and naemon read identically. naemon
+// strips whitespace at the end of every line and after "Name:"; Icinga 2
+// (measured, 2.13) trims a header's value but keeps a line's leading
+// whitespace (" ResponseHeader: fixed16" is an unknown header to it, and
+// "  GET hosts" makes it close). So trailing whitespace and the space
+// around a value carry no meaning to either, and "Name: value" with the
+// value trimmed means the same to both. What they would read differently
+// is refused: leading whitespace on a line (Icinga ignores such a header,
+// naemon answers 400), a header name with whitespace or control
+// characters ("Columns :"), a line without a colon, control characters
+// other than tab in a value, a request line with extra spaces
+// ("GET  hosts"), and a blank line inside. Whitespace inside a value is
+// passed on as it is: it is the same bytes to both servers.
 func ParseQuery(b []byte) Query {
 	var q Query
 	for len(b) > 0 {
@@ -176,7 +180,7 @@ func ParseQuery(b []byte) Query {
 		} else {
 			line, b = b[:i], b[i+1:]
 		}
-		q.Lines = append(q.Lines, bytes.Trim(line, space))
+		q.Lines = append(q.Lines, bytes.TrimRight(line, space))
 	}
 	if len(q.Lines) == 0 {
 		q.Bad = "empty request"

@@ -181,7 +181,8 @@ func propIsProxyHeader(l string) bool {
 	return false
 }
 
-// propTrim is the whitespace both servers strip from a line (C isspace).
+// propTrim strips the whitespace (C isspace) both servers strip from the
+// end of a line and around a header value.
 func propTrim(s string) string { return strings.Trim(s, " \t\r\v\f") }
 
 // propCanonical is the model of what the proxy may send for one line, or
@@ -190,7 +191,10 @@ func propTrim(s string) string { return strings.Trim(s, " \t\r\v\f") }
 // "Name: value" with a name of visible characters and a value without
 // control characters but tab.
 func propCanonical(l string, first bool) (string, bool) {
-	l = propTrim(l)
+	if l != "" && propTrim(l[:1]) == "" {
+		return "", false // leading whitespace: Icinga and naemon differ
+	}
+	l = strings.TrimRight(l, " \t\r\v\f")
 	ctl := func(s string, tab bool) bool {
 		for _, r := range []byte(s) {
 			if (r < ' ' && !(tab && r == '\t')) || r == 0x7f {

@@ -82,7 +82,13 @@ func (r *pmReq) view(max int) (kind pmKind, lines []string, fixed16, keepAlive b
 	case !r.c.eof:
 		return pmPending, nil, false, false
 	case sent[len(sent)-1] != '\n':
-		return pmIncomplete, nil, false, false
+		// A half line of whitespace at EOF ends the query like a blank
+		// line would; any other half line makes it incomplete.
+		nl := strings.LastIndexByte(string(sent), '\n')
+		if nl < 0 || strings.Trim(string(sent[nl+1:]), " \t\r\v\f") != "" {
+			return pmIncomplete, nil, false, false
+		}
+		sent = sent[:nl+1]
 	}
 	for _, l := range strings.SplitAfter(string(sent), "\n") {
 		if l != "" {

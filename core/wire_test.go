@@ -71,10 +71,10 @@ func TestCommandIsOneLine(t *testing.T) {
 	}
 }
 
-// TestUpstreamIsCanonical: surrounding whitespace is dropped, header values
+// TestUpstreamIsCanonical: trailing whitespace is dropped, header values
 // are trimmed (both servers trim them), CRLF becomes LF.
 func TestUpstreamIsCanonical(t *testing.T) {
-	got := frameTexts(t, "  GET hosts \r\nColumns:name state\t\r\nFilter:  name = a b  \r\nLocaltime:\r\n\r\n")
+	got := frameTexts(t, "GET hosts \r\nColumns:name state\t\r\nFilter:  name = a b  \r\nLocaltime:\r\n\r\n")
 	want := "GET hosts\nResponseHeader: fixed16\nKeepAlive: on\nColumns: name state\nFilter: name = a b\nLocaltime:\n\n"
 	if len(got) != 1 || got[0] != want {
 		t.Fatalf("got %q\nwant %q", got, want)
@@ -86,6 +86,9 @@ func TestUpstreamIsCanonical(t *testing.T) {
 func TestMalformedLinesAreRefused(t *testing.T) {
 	for _, bad := range []string{
 		"GET hosts\nno colon here\n\n",
+		"GET hosts\n ResponseHeader: fixed16\n\n", // Icinga: unknown header; naemon: 400
+		"  GET hosts\n\n",                         // Icinga closes at once
+		"\tCOMMAND [1] X\n",
 		"GET hosts\nColumns : name\n\n",
 		"GET hosts\n: value\n\n",
 		"GET hosts\nFilter: name = a\x00b\n\n",

@@ -17,8 +17,9 @@ import (
 // requests it wrote, one per write, under independent models of both
 // servers' request readers (docs/PROTOCOL.md "Requests"):
 //
-//   - Icinga 2 trims every line; a line that is then empty ends the request,
-//     and an empty request closes the connection.
+//   - Icinga 2 ends a request at a line that is blank after trimming
+//     whitespace, and closes the connection on an empty request; it keeps
+//     a line's leading whitespace.
 //   - naemon ends a request only at a truly empty line, strips line ends and
 //     skips lines of whitespace, runs a COMMAND as one line and stops at the
 //     first header it does not know; lines it did not read stay in front of
@@ -215,8 +216,9 @@ func isSpace(c rune) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'
 }
 
-// icingaRead splits a stream as Icinga 2 does: every line trimmed, a line
-// then empty ends the request; an empty request makes Icinga close.
+// icingaRead splits a stream as Icinga 2 does: a line blank after trimming
+// ends the request; an empty request makes Icinga close. Lines are taken
+// without trailing whitespace (Icinga trims header values).
 func icingaRead(stream []byte) (reqs []string, rest []byte, err string) {
 	var cur []string
 	for {
@@ -224,10 +226,10 @@ func icingaRead(stream []byte) (reqs []string, rest []byte, err string) {
 		if i < 0 {
 			return reqs, stream, ""
 		}
-		line := strings.TrimFunc(string(stream[:i]), isSpace)
+		line := strings.TrimRightFunc(string(stream[:i]), isSpace)
 		stream = stream[i+1:]
 		switch {
-		case line != "":
+		case strings.TrimFunc(line, isSpace) != "":
 			cur = append(cur, line)
 		case len(cur) == 0:
 			return reqs, stream, "empty request: Icinga closes"
