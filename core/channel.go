@@ -128,7 +128,7 @@ func (s *Site) assign(c *client, ch *channel) {
 	ch.resetResponse()
 	ch.cacheWrite = !ch.command && s.cacheable(c.query)
 	if ch.cacheWrite {
-		ch.cacheKey, ch.cacheAt = cacheKey(c.query), s.programStart
+		ch.cacheKey, ch.cacheAt = c.cacheKey, s.programStart
 	}
 	c.state, c.channel = clientInFlight, ch
 	if c.unacked > s.cfg.HighWater {
