@@ -201,16 +201,16 @@ func ParseQuery(b []byte) Query {
 			}
 			continue
 		}
-		q.Lines[i+1] = canonicalHeader(name, value)
-		switch name {
+		q.Lines[i+1] = canonicalHeader(l, name, value)
+		switch string(name) { // no allocation: the compiler compares in place
 		case "ResponseHeader":
-			q.Fixed16 = value == "fixed16"
+			q.Fixed16 = string(value) == "fixed16"
 		case "KeepAlive":
-			q.KeepAlive = value == "on"
+			q.KeepAlive = string(value) == "on"
 		case "Cache":
-			q.Cache = value == "reload"
+			q.Cache = string(value) == "reload"
 		case "AuthUser":
-			q.AuthUser = value
+			q.AuthUser = string(value)
 		}
 	}
 	return q
@@ -237,41 +237,39 @@ func checkRequestLine(method string, arg []byte) string {
 // parseHeader splits a trimmed "Name: value" line and validates it: a name
 // without whitespace or control characters, a colon, a value without
 // control characters other than tab. Names are case-sensitive, as on the
-// servers. why is empty for a valid header.
-func parseHeader(l []byte) (name, value, why string) {
+// servers. why is empty for a valid header; name and value alias l.
+func parseHeader(l []byte) (name, value []byte, why string) {
 	n, v, ok := bytes.Cut(l, []byte{':'})
 	switch {
 	case !ok:
-		return "", "", "header line without a colon"
+		return nil, nil, "header line without a colon"
 	case len(n) == 0 || bytes.IndexFunc(n, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0:
-		return "", "", "invalid header name"
+		return nil, nil, "invalid header name"
 	case bytes.IndexFunc(v, func(r rune) bool { return (r < ' ' && r != '\t') || r == 0x7f }) >= 0:
-		return "", "", "control character in header value"
+		return nil, nil, "control character in header value"
 	}
-	return string(n), string(bytes.Trim(v, space)), ""
+	return n, bytes.Trim(v, space), ""
 }
 
-// canonicalHeader renders a header line as sent upstream.
-func canonicalHeader(name, value string) []byte {
-	if value == "" {
-		return []byte(name + ":")
+// canonicalHeader renders header line l as sent upstream: "Name: value",
+// or "Name:" for an empty value. A line already in that form is kept as
+// it is (the common case: no copy).
+func canonicalHeader(l, name, value []byte) []byte {
+	if len(value) == 0 {
+		return l[:len(name)+1]
 	}
-	return []byte(name + ": " + value)
+	if len(l) == len(name)+2+len(value) && l[len(name)+1] == ' ' {
+		return l
+	}
+	out := make([]byte, 0, len(name)+2+len(value))
+	return append(append(append(out, name...), ": "...), value...)
 }
 
-// header splits a canonical "Name: value" line.
-func header(l []byte) (name, value string, ok bool) {
-	n, v, ok := bytes.Cut(l, []byte{':'})
-	if !ok || len(n) == 0 {
-		return "", "", false
-	}
-	return string(n), string(bytes.Trim(v, space)), true
-}
-
-// proxyHeaders are the client headers the proxy owns upstream.
+// proxyHeader tells whether a canonical header line is one of those the
+// proxy owns upstream.
 func proxyHeader(l []byte) bool {
-	name, _, ok := header(l)
-	return ok && (name == "ResponseHeader" || name == "KeepAlive" || name == "Cache")
+	n, _, ok := bytes.Cut(l, []byte{':'})
+	return ok && (string(n) == "ResponseHeader" || string(n) == "KeepAlive" || string(n) == "Cache")
 }
 
 // Upstream renders the request the proxy sends on a channel, in canonical
