@@ -265,7 +265,7 @@ func (c *srvConn) respond(r *request) {
 	if r.badHeader != "" {
 		// Icinga answers nothing if it never saw the fixed16 header.
 		if r.fixed16 {
-			body := fmt.Appendf(nil, "Invalid header %q\n", r.badHeader)
+			body := badHeaderBody(r.badHeader)
 			c.write(append(fixed16(400, len(body)), body...))
 		}
 		c.close("EOF")

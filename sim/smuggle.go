@@ -42,6 +42,9 @@ func (s *siteSim) spawnSmuggler() {
 		q.raw = c.smuggled(q.raw)
 		c.script = append(c.script, q)
 	}
+	if w.chance(0.25) {
+		c.script = append(c.script, c.unknownHeader())
+	}
 	if w.chance(0.3) {
 		q := &query{id: c.newID(), c: c, kind: qBad, fixed16: true}
 		q.raw = []byte("GET hosts\nResponseHeader: fixed16\n" + smuggleBogus[w.intn(0, len(smuggleBogus)-1)] + "\n\n")
@@ -80,7 +83,7 @@ func (c *client) smuggled(raw []byte) []byte {
 // open with the request's unread lines in front of the next request — so
 // a proxy that reuses the channel sends its next query behind them.
 func (c *srvConn) naemonBadHeader(r *request) {
-	body := fmt.Appendf(nil, "Undefined request header %q\n", r.badHeader)
+	body := badHeaderBody(r.badHeader)
 	if r.fixed16 {
 		body = append(fixed16(400, len(body)), body...)
 	}
@@ -94,4 +97,24 @@ func (c *srvConn) naemonBadHeader(r *request) {
 		c.in = append(append([]byte(nil), r.raw[i+len(mark):len(r.raw)-1]...), c.in...)
 	}
 	c.onData(nil)
+}
+
+// unknownHeader is a well-formed GET with a header the servers do not know:
+// the proxy forwards it, the site answers 400 itself, and naemon keeps the
+// line after that header for the next request, so the proxy must not put
+// another query on that channel.
+func (c *client) unknownHeader() *query {
+	id := c.newID()
+	q := &query{id: id, c: c, kind: qNoSuch, fixed16: true, keepAlive: true, delay: c.s.serviceTime()}
+	q.upstream = []byte("GET hosts\nResponseHeader: fixed16\nKeepAlive: on\nFilter: name = " + id +
+		"\nLimit: 10\nX-Bogus: 1\nColumns: name state\n\n")
+	q.raw = q.upstream
+	body := badHeaderBody("X-Bogus: 1")
+	q.own = answer{head: fixed16(400, len(body)), unit: string(body), n: 16 + len(body)}
+	return q
+}
+
+// badHeaderBody is the site's 400 text for a header it does not know.
+func badHeaderBody(line string) []byte {
+	return fmt.Appendf(nil, "Undefined request header %q\n", line)
 }
