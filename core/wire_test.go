@@ -6,7 +6,7 @@ import (
 )
 
 // Wire safety: the proxy sends a server only requests every server frames
-// exactly as the proxy does (docs: PROTOCOL.md "Requests").
+// exactly as the proxy does.
 
 // frameTexts frames a whole stream and returns each query's upstream
 // request, or "400 <why>" for one refused, or the framing error.

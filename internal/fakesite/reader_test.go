@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-// The two request readers (docs/PROTOCOL.md "Requests").
+// The two request readers: Icinga 2 (the default) and naemon.
 
 // TestIcingaReaderEndsRequestAtBlankLine: to Icinga a line of whitespace
 // ends a request, so the text after it is a second request.
