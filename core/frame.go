@@ -9,9 +9,9 @@ import (
 // Query is one complete client request.
 type Query struct {
 	// Lines are the request's lines in canonical form, the request line
-	// first: each trimmed of surrounding whitespace, a header rewritten as
+	// first: each without trailing whitespace, a header rewritten as
 	// "Name: value" (value trimmed). The terminating blank line is not
-	// included.
+	// included. A line of a Bad query may not be canonical.
 	Lines     [][]byte
 	Method    string // "GET", "COMMAND" or whatever the client sent
 	Fixed16   bool   // the client asked for ResponseHeader: fixed16
@@ -34,8 +34,8 @@ var (
 // not yet a complete query, and never more than max bytes of it.
 //
 // A query ends at the first line that is blank after trimming whitespace
-// (space, tab, CR, VT, FF), not only at an empty one: Icinga 2 trims every
-// line, so a line of spaces or a lone "\r\r" ends a request there, and a
+// (space, tab, CR, VT, FF), not only at an empty one: to Icinga 2 such a
+// line ends a request (a line of spaces, a lone "\r\r", VT, FF), and a
 // proxy that forwarded the lines after it would let one client start a
 // second request on a shared channel. A COMMAND is one line: naemon reads
 // the next line as the next request.
