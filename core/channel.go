@@ -128,7 +128,7 @@ func (s *Site) assign(c *client, ch *channel) {
 	ch.resetResponse()
 	ch.cacheWrite = !ch.command && s.cacheable(c.query)
 	if ch.cacheWrite {
-		ch.cacheKey, ch.cacheAt = string(up), s.programStart
+		ch.cacheKey, ch.cacheAt = c.cacheKey, s.programStart
 	}
 	c.state, c.channel = clientInFlight, ch
 	if c.unacked > s.cfg.HighWater {
@@ -257,6 +257,15 @@ func (s *Site) responseDone(ch *channel) {
 			s.stats.QueriesOK++
 			s.stats.observe(s.now.Sub(c.started))
 			s.queryDone(c)
+		}
+		if ch.header.Code != 200 {
+			// naemon stops reading a request at a bad header and keeps
+			// the rest of it in its input buffer, in front of the next
+			// request on the connection: after any answer but 200 the
+			// channel is closed and the pool redials.
+			s.logf(LevelDebug, "site %s: channel %d answered %d, closing it", s.cfg.Name, ch.id, ch.header.Code)
+			s.closeChannel(ch)
+			return
 		}
 		s.release(ch)
 	}

@@ -24,6 +24,7 @@ type client struct {
 	unacked   int       // bytes handed to the driver, not yet written
 	delivered int64     // bytes of the current answer handed to the driver
 	channel   *channel  // in flight
+	cacheKey  string    // the current query's cache key; "" if not cacheable
 }
 
 func (s *Site) clientAccepted(id ClientID) {
@@ -111,6 +112,7 @@ func (s *Site) abortClient(c *client) {
 }
 
 func (s *Site) dequeue(c *client) {
+	s.unfollow(c)
 	for i, w := range s.waitQ {
 		if w == c {
 			s.waitQ = append(s.waitQ[:i], s.waitQ[i+1:]...)
@@ -155,11 +157,11 @@ func (s *Site) takeQuery(c *client) bool {
 	}
 	c.query, c.started = q, s.now
 	c.delivered = 0
-	switch q.Method {
-	case "GET", "COMMAND":
-	default:
+	if q.Bad != "" {
+		// Not forwarded: a line a server could read otherwise than the
+		// proxy (ParseQuery says which) would desynchronise a shared channel.
 		s.stats.QueriesBad++
-		s.replyError(c, CodeBadRequest, s.siteErr("invalid request method %.40q", q.Method))
+		s.replyError(c, CodeBadRequest, s.siteErr("%s", q.Bad))
 		return false
 	}
 	if q.Method == "COMMAND" && (s.state == SiteDead || s.state == SiteStopped) {
@@ -178,24 +180,49 @@ func (s *Site) takeQuery(c *client) bool {
 		s.replyError(c, CodeBadGateway, text)
 		return false
 	}
-	// A client that does not read its answers is not fed from the cache:
-	// forwarded queries have backpressure, cached ones would pile up here.
-	if s.cacheable(q) && s.state == SiteAlive && c.unacked <= s.cfg.HighWater {
-		if resp, hit := s.cache.get(string(Upstream(q))); hit {
-			s.stats.CacheHits++
-			s.stats.QueriesOK++
-			if !q.Fixed16 {
-				resp = resp[HeaderLen:]
-			}
-			s.writeClient(c, resp)
-			s.stats.observe(0)
-			return true
-		}
+	c.cacheKey = ""
+	if s.cacheable(q) {
+		c.cacheKey = cacheKey(q)
+	}
+	if s.answerFromCache(c) {
+		return true
+	}
+	if s.cacheUsable(c) && s.flying(c.cacheKey) {
+		s.follow(c) // the same answer is on its way: wait for it (flight.go)
+		return false
+	}
+	if s.cacheUsable(c) {
 		s.stats.CacheMisses++
 	}
 	c.state, c.since = clientWaiting, s.now
 	s.waitQ = append(s.waitQ, c)
 	return false
+}
+
+// cacheUsable tells whether c's query may be answered from the cache now.
+// A client that does not read its answers is not fed from the cache:
+// forwarded queries have backpressure, cached ones would pile up here.
+func (s *Site) cacheUsable(c *client) bool {
+	return c.cacheKey != "" && s.state == SiteAlive && c.unacked <= s.cfg.HighWater
+}
+
+// answerFromCache answers c's query from the cache, if it may and can.
+func (s *Site) answerFromCache(c *client) bool {
+	if !s.cacheUsable(c) {
+		return false
+	}
+	resp, hit := s.cache.get(c.cacheKey)
+	if !hit {
+		return false
+	}
+	s.stats.CacheHits++
+	s.stats.QueriesOK++
+	if !c.query.Fixed16 {
+		resp = resp[HeaderLen:]
+	}
+	s.writeClient(c, resp)
+	s.stats.observe(0)
+	return true
 }
 
 func (s *Site) cacheable(q Query) bool {

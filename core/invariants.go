@@ -45,7 +45,7 @@ func (s *Site) CheckInvariants() error {
 			return fmt.Errorf("channel %d %s while site %s", ch.id, ch.state, s.state)
 		}
 	}
-	if s.state == SiteStopped && (len(s.channels) > 0 || len(s.waitQ) > 0) {
+	if s.state == SiteStopped && (len(s.channels) > 0 || len(s.waitQ) > 0 || len(s.flights) > 0) {
 		return fmt.Errorf("stopped site still holds channels or waiting clients")
 	}
 	if heartbeats > 1 && s.state == SiteAlive {
@@ -74,13 +74,17 @@ func (s *Site) CheckInvariants() error {
 		}
 		inQ[c.id] = true
 	}
+	inFlight, err := s.checkFlights(inQ)
+	if err != nil {
+		return err
+	}
 	for id, c := range s.clients {
 		if c.id != id || c.unacked < 0 {
 			return fmt.Errorf("client %d bookkeeping broken", id)
 		}
 		switch c.state {
 		case clientWaiting:
-			if !inQ[id] {
+			if !inQ[id] && !inFlight[id] {
 				return fmt.Errorf("client %d waiting but not queued", id)
 			}
 		case clientInFlight:

@@ -27,6 +27,7 @@ type Site struct {
 
 	clients map[ClientID]*client
 	waitQ   []*client // waiting for a channel, first come first served
+	flights []*flight // waiting for an identical query's answer (flight.go)
 
 	hbDue        time.Time     // next periodic heartbeat
 	rtt          time.Duration // typical heartbeat round trip (EWMA)
@@ -158,7 +159,7 @@ func (s *Site) markDead(cause string) {
 		s.emit(Action{Kind: ActCloseChannel, Channel: ch.id})
 	}
 	s.channels = s.channels[:0]
-	waiting := s.waitQ
+	waiting := append(s.waitQ, s.flightWaiters()...)
 	s.waitQ = nil
 	for _, c := range waiting {
 		c.state = clientReading // already off the queue

@@ -15,6 +15,7 @@ func (s *Site) advance() {
 	s.detectStall()
 	s.maintainPool()
 	s.heartbeat()
+	s.land()
 	s.dispatch()
 }
 
