@@ -24,6 +24,10 @@ type client struct {
 	unacked   int       // bytes handed to the driver, not yet written
 	delivered int64     // bytes of the current answer handed to the driver
 	channel   *channel  // in flight
+	// buffered is the framer's size as last counted in Site.queryBytes;
+	// partialSince is when the unfinished query being read began.
+	buffered     int64
+	partialSince time.Time
 }
 
 func (s *Site) clientAccepted(id ClientID) {
@@ -38,7 +42,12 @@ func (s *Site) clientData(id ClientID, data []byte) {
 	if c == nil || c.eof {
 		return
 	}
+	before := c.buffered
 	c.framer.Push(data)
+	defer func() {
+		s.syncBuffered(c)
+		s.overQueryBudget(c, c.buffered > before)
+	}()
 	if c.state == clientReading {
 		s.nextQuery(c)
 		return
@@ -61,6 +70,7 @@ func (s *Site) clientEOF(id ClientID) {
 	if c.state == clientReading {
 		s.nextQuery(c)
 	}
+	s.syncBuffered(c)
 }
 
 func (s *Site) clientGone(id ClientID) {
@@ -69,6 +79,7 @@ func (s *Site) clientGone(id ClientID) {
 		return
 	}
 	s.abortClient(c)
+	s.forgetClient(c)
 	delete(s.clients, id)
 }
 
@@ -77,10 +88,9 @@ func (s *Site) clientWritten(id ClientID, n int) {
 	if c == nil {
 		return
 	}
-	c.unacked -= n
-	if c.unacked < 0 {
-		c.unacked = 0
-	}
+	acked := min(max(n, 0), c.unacked)
+	c.unacked -= acked
+	s.unackedBytes -= int64(acked)
 	if ch := c.channel; ch != nil && ch.paused {
 		if c.unacked <= s.cfg.HighWater/2 {
 			s.resume(ch)
@@ -101,6 +111,7 @@ func (s *Site) abortClient(c *client) {
 		ch := c.channel
 		ch.client = nil
 		ch.draining = true
+		s.dropHold(ch)
 		if ch.paused {
 			s.resume(ch)
 		}
@@ -221,6 +232,7 @@ func (s *Site) queryDone(c *client) {
 		return
 	}
 	s.nextQuery(c)
+	s.syncBuffered(c)
 }
 
 // replyError answers the client's query with a proxy error and closes it.
@@ -275,6 +287,7 @@ func (s *Site) writeClient(c *client, data []byte) {
 		return
 	}
 	c.unacked += len(data)
+	s.unackedBytes += int64(len(data))
 	c.delivered += int64(len(data))
 	s.stats.BytesToClients += uint64(len(data))
 	s.emit(Action{Kind: ActWriteClient, Client: c.id, Data: data})
@@ -282,5 +295,6 @@ func (s *Site) writeClient(c *client, data []byte) {
 
 func (s *Site) closeClient(c *client) {
 	s.emit(Action{Kind: ActCloseClient, Client: c.id})
+	s.forgetClient(c)
 	delete(s.clients, c.id)
 }

@@ -35,6 +35,14 @@ type Site struct {
 
 	cache *queryCache
 
+	// Memory under the global budgets (memory.go).
+	budget       *Budget   // room given with the current event; nil: none
+	stepUse      MemoryUse // what the site held when the event came
+	heldBytes    int64     // room reserved by answers held until complete
+	unackedBytes int64     // sum of the clients' unacked bytes
+	queryBytes   int64     // sum of the clients' unfinished query bytes
+	partialDue   time.Time // no unfinished query expires before this
+
 	lastErr   string
 	lastErrAt time.Time
 	stats     Stats
@@ -59,6 +67,7 @@ func (s *Site) Step(ev Event) []Action {
 	if ev.Now.After(s.now) {
 		s.now = ev.Now // time never runs backwards inside the core
 	}
+	s.noteBudget(ev.Budget)
 	if s.state == SiteStopped {
 		s.stepStopped(ev)
 		return s.out
@@ -152,6 +161,7 @@ func (s *Site) markDead(cause string) {
 	s.noteError(cause)
 	text := s.siteErr("site is dead: %s", cause)
 	for _, ch := range s.channels {
+		s.dropHold(ch)
 		if ch.client != nil {
 			s.failClient(ch.client, CodeBadGateway, text)
 		}
@@ -224,6 +234,7 @@ func (s *Site) shutdown() {
 		}
 	}
 	for _, ch := range s.channels {
+		s.dropHold(ch)
 		s.emit(Action{Kind: ActCloseChannel, Channel: ch.id})
 	}
 	s.channels, s.waitQ = nil, nil

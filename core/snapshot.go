@@ -122,4 +122,6 @@ type Snapshot struct {
 	LastError        string
 	LastErrorAt      time.Time
 	Stats            Stats
+	// Memory is what the site holds under the global budgets.
+	Memory MemoryUse
 }

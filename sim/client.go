@@ -60,8 +60,12 @@ func (q *query) siteFaulted() bool { return q.hung || q.restarted || q.reset || 
 // expectsAnswer: the client waits for bytes for this query.
 func (q *query) expectsAnswer() bool { return q.kind != qCommand }
 
-// allowedCode tells whether a proxy error code fits the query.
+// allowedCode tells whether a proxy error code fits the query. Any query
+// may meet a full query buffer (a 503, judged by errorFair).
 func (q *query) allowedCode(code int) bool {
+	if code == core.CodeBusy && q.c != nil && q.c.w.queryBudgetTight() {
+		return true
+	}
 	switch q.kind {
 	case qBad:
 		return code == core.CodeBadRequest
@@ -309,8 +313,10 @@ func (s *siteSim) writeClient(id core.ClientID, data []byte) {
 	}
 	c.outbuf.Write(data)
 	c.unacked += len(data)
-	if limit := s.cfg.HighWater + maxChunk; c.unacked > limit {
-		s.w.fail("site %s: client %d has %d unflushed bytes, bound is HighWater+%d = %d", s.name, id, c.unacked, maxChunk, limit)
+	// A held answer goes out whole: up to AnswerBuffer on top of what
+	// streaming may leave unflushed.
+	if limit := s.cfg.HighWater + maxChunk + s.cfg.AnswerBuffer; c.unacked > limit {
+		s.w.fail("site %s: client %d has %d unflushed bytes, bound is HighWater+%d+AnswerBuffer = %d", s.name, id, c.unacked, maxChunk, limit)
 	}
 	c.scheduleRead()
 }

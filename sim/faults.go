@@ -33,6 +33,7 @@ func newSite(w *World, idx int) *siteSim {
 		Cache:             w.chance(0.85),
 	}
 	cfg.CacheEntries, cfg.CacheBytes = drawCache(w)
+	cfg.AnswerBuffer = w.budget.answerBuffer()
 	s := &siteSim{
 		w: w, idx: idx, name: cfg.Name, hangAt: -1,
 		chans: map[core.ChannelID]*chanConn{}, cls: map[core.ClientID]*client{},
