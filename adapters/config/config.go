@@ -45,6 +45,11 @@ type Config struct {
 	// MetricsAddress is where to serve Prometheus metrics (host:port), from
 	// the global liveproxyd_metrics_address; "" means off.
 	MetricsAddress string
+	// AnswerBufferTotal and QueryBufferTotal are the global memory budgets
+	// of all sites, in bytes, from liveproxyd_answer_buffer_total and
+	// liveproxyd_query_buffer_total (defaults when absent).
+	AnswerBufferTotal int64
+	QueryBufferTotal  int64
 }
 
 // Error is every configuration problem. Line is 0 when unknown. Site and Key
@@ -123,6 +128,9 @@ func (s Site) Validate() error {
 	if c.MaxQueryBytes < minQueryBytes || c.MaxQueryBytes > maxQueryBytes {
 		return fmt.Errorf("max_query_bytes %d out of range", c.MaxQueryBytes)
 	}
+	if c.AnswerBuffer < minAnswerBuffer || c.AnswerBuffer > maxAnswerBuffer {
+		return fmt.Errorf("answer_buffer %d out of range", c.AnswerBuffer)
+	}
 	switch s.Socket.Network {
 	case "unix":
 		if !filepath.IsAbs(s.Socket.Address) || s.Socket.TLS {
@@ -169,7 +177,12 @@ func Load(root, mainPath string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Config{Sites: sites, Files: ev.order, MetricsAddress: metrics}, nil
+	answerTotal, queryTotal, err := bufferTotals(ev)
+	if err != nil {
+		return nil, err
+	}
+	return &Config{Sites: sites, Files: ev.order, MetricsAddress: metrics,
+		AnswerBufferTotal: answerTotal, QueryBufferTotal: queryTotal}, nil
 }
 
 // globalFiles lists the *.mk files under dir, recursively, sorted by path.
