@@ -52,10 +52,11 @@ type query struct {
 	restarted  bool          // pending when the site restarted
 	reset      bool          // the site reset the connection mid-answer
 	garbage    bool          // the site sent a garbage header
+	extra      bool          // the site sent an unrequested answer next to this one's
 }
 
 // siteFaulted: the site itself broke this very query's answer.
-func (q *query) siteFaulted() bool { return q.hung || q.restarted || q.reset || q.garbage }
+func (q *query) siteFaulted() bool { return q.hung || q.restarted || q.reset || q.garbage || q.extra }
 
 // expectsAnswer: the client waits for bytes for this query.
 func (q *query) expectsAnswer() bool { return q.kind != qCommand }

@@ -294,38 +294,3 @@ func TestIgnoredReconfigureIsCaught(t *testing.T) {
 	}
 	t.Fatal("a core that ignores reconfiguration went unnoticed in 10 seeds")
 }
-
-// TestStreamingCoreIsCaught runs the old behaviour, every answer streamed
-// as it comes (a hold limit of one byte), against sites that reset
-// connections in the middle of answers: the simulator must catch a client
-// that received a 200 header and then a cut body, for an answer that fits
-// the limit the world believes in force.
-func TestStreamingCoreIsCaught(t *testing.T) {
-	var quiet FaultSet
-	for f := range NumFaults {
-		if f != FaultReset {
-			quiet = quiet.With(f)
-		}
-	}
-	streaming := func(c core.Config) Core {
-		c.AnswerBuffer = 1
-		return core.NewSite(c)
-	}
-	for seed := uint64(1); seed <= 20; seed++ {
-		if newBudgetPlan(seed).mode != budgetNone {
-			continue // the check needs a world where every fitting answer is held
-		}
-		_, err := Run(seed, Options{Duration: 5 * time.Minute, NewCore: streaming, Disabled: quiet,
-			DisabledClients: ClientSet(0).With(ClientCommand)})
-		if err == nil {
-			continue
-		}
-		var f *Failure
-		if !errors.As(err, &f) || !strings.Contains(f.Msg, "fits the hold limit") {
-			t.Fatalf("seed %d: caught, but by the wrong check: %v", seed, err)
-		}
-		t.Logf("seed %d caught: %s", seed, f.Msg)
-		return
-	}
-	t.Fatal("a core that streams every answer went unnoticed in 20 seeds")
-}
