@@ -60,6 +60,10 @@ type Event struct {
 	N       int
 	Err     string
 	Config  *Config
+	// Stale (EvChannelData): the driver read these bytes before it carried
+	// out the core's latest ActWriteChannel to the channel, so they cannot
+	// be the answer to that request (see staleBytes).
+	Stale bool
 	// Budget is the room left in the daemon's global memory budgets when
 	// the event happened (see memory.go); nil means there is none (a lone
 	// site, tests), and only the per-site limits apply.

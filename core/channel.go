@@ -141,7 +141,7 @@ func (s *Site) assign(c *client, ch *channel) {
 	}
 }
 
-func (s *Site) channelData(id ChannelID, data []byte) {
+func (s *Site) channelData(id ChannelID, data []byte, stale bool) {
 	ch := s.channel(id)
 	if ch == nil || len(data) == 0 {
 		return
@@ -150,6 +150,10 @@ func (s *Site) channelData(id ChannelID, data []byte) {
 	s.stats.BytesFromSite += uint64(len(data))
 	switch ch.state {
 	case ChanBusy, ChanHeartbeat, ChanProbing:
+		if stale {
+			s.staleBytes(ch, len(data))
+			return
+		}
 		s.consume(ch, data)
 	default:
 		s.logf(LevelInfo, "site %s: channel %d: %d unexpected bytes while %s, closing it", s.cfg.Name, ch.id, len(data), ch.state)

@@ -246,3 +246,25 @@ func (s *Site) checkMemory() error {
 	}
 	return nil
 }
+
+// staleBytes handles bytes the driver read from a channel before the
+// core's latest request on it was written. They answer nothing that was
+// asked: bytes after an answer that arrive after the channel was reused
+// (a late answer, naemon's "400:" after a COMMAND). Without this they would
+// be read as the new request's answer; the channel is out of step, so it
+// is closed and its client gets a 502 (nothing of its answer can have gone
+// out: these bytes come first on the socket).
+func (s *Site) staleBytes(ch *channel, n int) {
+	s.noteError("bytes nobody asked for")
+	s.logf(LevelInfo, "site %s: channel %d: %d bytes read before its request was written (out of step), closing it", s.cfg.Name, ch.id, n)
+	switch c := ch.client; {
+	case c != nil && ch.command:
+		s.queryDone(c) // the COMMAND was written; it gets no reply, as from the server
+	case c != nil:
+		s.failClient(c, CodeBadGateway, s.siteErr("site sent more than the answer (out of step)"))
+	}
+	s.closeChannel(ch)
+	if s.state != SiteAlive && !s.hasProvenOpen() {
+		s.markDead("bytes nobody asked for")
+	}
+}

@@ -183,3 +183,24 @@ func TestUnfinishedQueryExpiresAfterReadTimeout(t *testing.T) {
 		t.Fatalf("memory %+v", m)
 	}
 }
+
+func TestStaleBytesOnReusedChannelGive502AndCloseIt(t *testing.T) {
+	h, ch := inFlight(t, testConfig(), q16)
+	h.reply(ch, 200, "ok\n")
+	h.send(1, q16) // the channel is reused at once
+	if got := h.busyChannel(1); got != ch {
+		t.Fatalf("query went to channel %d, want the free %d", got, ch)
+	}
+	// A late answer the driver read before it wrote the new request.
+	h.step(Event{Kind: EvChannelData, Channel: ch, Data: answer(200, "late\n"), Stale: true})
+	if !h.gone[ch] {
+		t.Fatal("channel out of step not closed")
+	}
+	want := string(answer(200, "ok\n"))
+	if got := h.buf(1).String(); !strings.HasPrefix(got, want+"502 ") || strings.Contains(got, "late") || !h.shut[1] {
+		t.Fatalf("client got %q (closed %v), want its answer, then a 502", got, h.shut[1])
+	}
+	if st := h.s.Snapshot().State; st != SiteAlive {
+		t.Fatalf("site %s: one channel out of step is no dead site", st)
+	}
+}

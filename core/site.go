@@ -91,7 +91,7 @@ func (s *Site) Step(ev Event) []Action {
 	case EvChannelConnected:
 		s.channelConnected(ev.Channel)
 	case EvChannelData:
-		s.channelData(ev.Channel, ev.Data)
+		s.channelData(ev.Channel, ev.Data, ev.Stale)
 	case EvChannelClosed:
 		s.channelClosed(ev.Channel, ev.Err)
 	case EvReconfigure:
