@@ -94,3 +94,24 @@ const queryBufferFull = "query buffer is full"
 
 // queryBudgetTight: refusals for a full query buffer are fair only here.
 func (w *World) queryBudgetTight() bool { return w.budget.mode == budgetTight }
+
+// checkBudget runs after every step: what all sites hold stays within the
+// world's budgets. Answers being held reserve room only where there is
+// room, and unfinished query bytes grow only within it; bytes queued for
+// clients (streamed, or delivered from a hold) may go beyond, bounded per
+// client by the HighWater check.
+func (w *World) checkBudget() {
+	p := &w.budget
+	if p.mode == budgetNone || w.err != nil {
+		return
+	}
+	var held, query int64
+	for _, s := range w.sites {
+		held += s.snap.HeldAnswerBytes
+		query += s.snap.Memory.QueryBytes
+	}
+	if held > p.answerTotal || query > p.queryTotal {
+		w.fail("sites hold %d bytes of answers and %d of unfinished queries, over the budgets of %d and %d",
+			held, query, p.answerTotal, p.queryTotal)
+	}
+}

@@ -110,6 +110,7 @@ func (s *siteSim) step(ev core.Event) {
 		}
 	}
 	s.checkSnapshot()
+	w.checkBudget()
 	s.scheduleTick()
 }
 

@@ -122,3 +122,33 @@ func TestExtraAnswerAfterReuseIsCaught(t *testing.T) {
 	}
 	t.Fatal("a stray answer taken for the next query's went unnoticed in 20 seeds")
 }
+
+// unbudgeted never hears of the global budgets, like a driver that does
+// not pass them on: in a world with tight budgets the simulator must see
+// the sites hold more than the budgets allow.
+type unbudgeted struct{ *core.Site }
+
+func (u unbudgeted) Step(ev core.Event) []core.Action {
+	ev.Budget = nil
+	return u.Site.Step(ev)
+}
+
+func TestIgnoredBudgetIsCaught(t *testing.T) {
+	for seed := uint64(1); seed <= 30; seed++ {
+		if newBudgetPlan(seed).mode == budgetNone {
+			continue
+		}
+		_, err := Run(seed, Options{Duration: 5 * time.Minute,
+			NewCore: func(c core.Config) Core { return unbudgeted{core.NewSite(c)} }})
+		if err == nil {
+			continue
+		}
+		var f *Failure
+		if !errors.As(err, &f) || !strings.Contains(f.Msg, "over the budgets") {
+			t.Fatalf("seed %d: caught, but by the wrong check: %v", seed, err)
+		}
+		t.Logf("seed %d caught: %s", seed, f.Msg)
+		return
+	}
+	t.Fatal("a core that ignores the budgets went unnoticed in 30 seeds")
+}
