@@ -401,21 +401,3 @@ func (c *srvConn) write(b []byte) {
 	c.out += len(b)
 	c.ch.down.write(b)
 }
-
-// lateAnswer is a well-formed answer no request asked for. Its body is no
-// number, so it cannot pass for a heartbeat's program_start.
-var lateAnswer = append(fixed16(200, len("late answer\n")), "late answer\n"...)
-
-// withExtra puts lateAnswer next to resp: in front of it, as a late answer
-// to an earlier request that arrives with this one, or behind it. It
-// returns the bytes and the offset where the two meet. The proxy can only
-// tell the two apart when they meet within one read (see docs/memory.md,
-// what a lying server can still do), and in front only when it holds the
-// answer; the world gives it that chance and no more.
-func (c *srvConn) withExtra(resp []byte) ([]byte, int) {
-	w := c.srv.w
-	if w.budget.mode == budgetNone && w.chance(0.5) {
-		return append(append([]byte(nil), lateAnswer...), resp...), len(lateAnswer)
-	}
-	return append(append([]byte(nil), resp...), lateAnswer...), len(resp)
-}
