@@ -25,6 +25,10 @@ type client struct {
 	delivered int64     // bytes of the current answer handed to the driver
 	channel   *channel  // in flight
 	cacheKey  string    // the current query's cache key; "" if not cacheable
+	// buffered is the framer's size as last counted in Site.queryBytes;
+	// partialSince is when the unfinished query being read began.
+	buffered     int64
+	partialSince time.Time
 }
 
 func (s *Site) clientAccepted(id ClientID) {
@@ -39,7 +43,12 @@ func (s *Site) clientData(id ClientID, data []byte) {
 	if c == nil || c.eof {
 		return
 	}
+	before := c.buffered
 	c.framer.Push(data)
+	defer func() {
+		s.syncBuffered(c)
+		s.overQueryBudget(c, c.buffered > before)
+	}()
 	if c.state == clientReading {
 		s.nextQuery(c)
 		return
@@ -62,6 +71,7 @@ func (s *Site) clientEOF(id ClientID) {
 	if c.state == clientReading {
 		s.nextQuery(c)
 	}
+	s.syncBuffered(c)
 }
 
 func (s *Site) clientGone(id ClientID) {
@@ -70,6 +80,7 @@ func (s *Site) clientGone(id ClientID) {
 		return
 	}
 	s.abortClient(c)
+	s.forgetClient(c)
 	delete(s.clients, id)
 }
 
@@ -78,10 +89,9 @@ func (s *Site) clientWritten(id ClientID, n int) {
 	if c == nil {
 		return
 	}
-	c.unacked -= n
-	if c.unacked < 0 {
-		c.unacked = 0
-	}
+	acked := min(max(n, 0), c.unacked)
+	c.unacked -= acked
+	s.unackedBytes -= int64(acked)
 	if ch := c.channel; ch != nil && ch.paused {
 		if c.unacked <= s.cfg.HighWater/2 {
 			s.resume(ch)
@@ -102,6 +112,7 @@ func (s *Site) abortClient(c *client) {
 		ch := c.channel
 		ch.client = nil
 		ch.draining = true
+		s.dropHold(ch)
 		if ch.paused {
 			s.resume(ch)
 		}
@@ -248,6 +259,7 @@ func (s *Site) queryDone(c *client) {
 		return
 	}
 	s.nextQuery(c)
+	s.syncBuffered(c)
 }
 
 // replyError answers the client's query with a proxy error and closes it.
@@ -302,6 +314,7 @@ func (s *Site) writeClient(c *client, data []byte) {
 		return
 	}
 	c.unacked += len(data)
+	s.unackedBytes += int64(len(data))
 	c.delivered += int64(len(data))
 	s.stats.BytesToClients += uint64(len(data))
 	s.emit(Action{Kind: ActWriteClient, Client: c.id, Data: data})
@@ -309,5 +322,6 @@ func (s *Site) writeClient(c *client, data []byte) {
 
 func (s *Site) closeClient(c *client) {
 	s.emit(Action{Kind: ActCloseClient, Client: c.id})
+	s.forgetClient(c)
 	delete(s.clients, c.id)
 }

@@ -43,6 +43,9 @@ type Framer struct {
 	buf  []byte
 	max  int
 	scan int // lines before this offset are known not to end the query
+	// consumed counts bytes taken off the front of buf since its backing
+	// array was allocated: they are still held by it (see compact).
+	consumed int
 }
 
 // NewFramer returns a framer refusing queries larger than max bytes.
@@ -96,7 +99,29 @@ func (f *Framer) Next(eof bool) (Query, bool, error) {
 	q := ParseQuery(append([]byte(nil), f.buf[:end]...))
 	q.Size = next
 	f.buf, f.scan = f.buf[next:], 0
+	f.consumed += next
+	f.compact()
 	return q, true, nil
+}
+
+// framerKeep is how many consumed bytes the framer's backing array may
+// keep before the rest is moved to a fresh one.
+const framerKeep = 64 << 10
+
+// compact moves what is left to a right-sized array once a lot has been
+// consumed from the front of the old one: slicing forward never frees
+// anything, so one 15 MiB query would otherwise pin a 16-32 MiB array for
+// the connection's life (100 such clients kept 1.3 GB after they left).
+func (f *Framer) compact() {
+	if f.consumed <= framerKeep {
+		return
+	}
+	if len(f.buf) == 0 {
+		f.buf = nil
+	} else {
+		f.buf = append(make([]byte, 0, len(f.buf)), f.buf...)
+	}
+	f.consumed = 0
 }
 
 // skipBlankLines drops complete blank lines before a query. One longer
@@ -112,6 +137,7 @@ func (f *Framer) skipBlankLines() error {
 		}
 		f.buf = f.buf[i+1:]
 		f.scan = max(0, f.scan-i-1)
+		f.consumed += i + 1
 	}
 }
 

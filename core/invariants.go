@@ -100,7 +100,7 @@ func (s *Site) CheckInvariants() error {
 			return fmt.Errorf("client %d buffers %d bytes", id, c.framer.Buffered())
 		}
 	}
-	return nil
+	return s.checkMemory()
 }
 
 // Snapshot returns a view of the site for state files and metrics.
@@ -109,6 +109,7 @@ func (s *Site) Snapshot() Snapshot {
 		Name: s.cfg.Name, State: s.state, Since: s.since, Target: s.target,
 		TypicalRTT: s.rtt, HeartbeatTimeout: s.hbTimeout(), ProgramStart: s.programStart,
 		LastError: s.lastErr, LastErrorAt: s.lastErrAt, Stats: s.stats, CacheEntries: s.cache.len(),
+		Memory: s.Memory(), HeldAnswerBytes: s.heldBytes,
 	}
 	for _, ch := range s.channels {
 		info := ChannelInfo{ID: ch.id, State: ch.state, Since: ch.since}

@@ -36,6 +36,14 @@ type Site struct {
 
 	cache *queryCache
 
+	// Memory under the global budgets (memory.go).
+	budget       *Budget   // room given with the current event; nil: none
+	stepUse      MemoryUse // what the site held when the event came
+	heldBytes    int64     // room reserved by answers held until complete
+	unackedBytes int64     // sum of the clients' unacked bytes
+	queryBytes   int64     // sum of the clients' unfinished query bytes
+	partialDue   time.Time // no unfinished query expires before this
+
 	lastErr   string
 	lastErrAt time.Time
 	stats     Stats
@@ -60,6 +68,7 @@ func (s *Site) Step(ev Event) []Action {
 	if ev.Now.After(s.now) {
 		s.now = ev.Now // time never runs backwards inside the core
 	}
+	s.noteBudget(ev.Budget)
 	if s.state == SiteStopped {
 		s.stepStopped(ev)
 		return s.out
@@ -83,7 +92,7 @@ func (s *Site) Step(ev Event) []Action {
 	case EvChannelConnected:
 		s.channelConnected(ev.Channel)
 	case EvChannelData:
-		s.channelData(ev.Channel, ev.Data)
+		s.channelData(ev.Channel, ev.Data, ev.Stale)
 	case EvChannelClosed:
 		s.channelClosed(ev.Channel, ev.Err)
 	case EvReconfigure:
@@ -153,6 +162,7 @@ func (s *Site) markDead(cause string) {
 	s.noteError(cause)
 	text := s.siteErr("site is dead: %s", cause)
 	for _, ch := range s.channels {
+		s.dropHold(ch)
 		if ch.client != nil {
 			s.failClient(ch.client, CodeBadGateway, text)
 		}
@@ -225,6 +235,7 @@ func (s *Site) shutdown() {
 		}
 	}
 	for _, ch := range s.channels {
+		s.dropHold(ch)
 		s.emit(Action{Kind: ActCloseChannel, Channel: ch.id})
 	}
 	s.channels, s.waitQ = nil, nil

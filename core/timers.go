@@ -12,6 +12,7 @@ func (s *Site) advance() {
 		return
 	}
 	s.expireWaiting()
+	s.expireQueries()
 	s.detectStall()
 	s.maintainPool()
 	s.heartbeat()
@@ -219,6 +220,7 @@ func (s *Site) NextDeadline() time.Time {
 	if len(s.waitQ) > 0 {
 		at(s.waitQ[0].since.Add(s.cfg.ChannelTimeout))
 	}
+	at(s.partialDue)
 	switch s.state {
 	case SiteDead:
 		if len(s.channels) == 0 {

@@ -92,6 +92,7 @@ func (s *siteSim) step(ev core.Event) {
 		return
 	}
 	ev.Now = w.t()
+	ev.Budget = w.room()
 	w.traceEvent(s, &ev)
 	s.inStep = true
 	acts := s.core.Step(ev)
@@ -109,6 +110,7 @@ func (s *siteSim) step(ev core.Event) {
 		}
 	}
 	s.checkSnapshot()
+	w.checkBudget()
 	s.scheduleTick()
 }
 

@@ -33,6 +33,7 @@ const (
 	FaultRestart                         // the monitoring core restarts: resets, refusals, new program_start
 	FaultReload                          // the monitoring core reloads: new program_start, connections kept
 	FaultReconfigure                     // the proxy is reconfigured (EvReconfigure): channels, timeouts, cache
+	FaultExtraAnswer                     // an unrequested answer next to a real one (a late answer to an earlier request)
 	NumFaults
 )
 
@@ -40,7 +41,7 @@ var faultNames = [NumFaults]string{
 	"connect-refused", "connect-hang", "site-hang", "reset-mid-response", "one-byte-io",
 	"slow-heartbeat", "garbage-header", "idle-close", "capacity-limit", "command-400",
 	"client-gone-query", "client-gone-response", "slow-client", "site-restart", "site-reload",
-	"reconfigure",
+	"reconfigure", "extra-answer",
 }
 
 func (f Fault) String() string {

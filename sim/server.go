@@ -291,6 +291,17 @@ func (c *srvConn) respond(r *request) {
 		w.fired(srv.s, FaultGarbageHeader, uint64(c.ch.id))
 		r.each(func(q *query) { q.garbage = true })
 		resp = append(garbageHeader(w, code, len(body)), body...)
+	case mayFault && !r.heartbeat && w.enabled(FaultExtraAnswer) && w.chance(0.01):
+		w.fired(srv.s, FaultExtraAnswer, uint64(c.ch.id))
+		r.each(func(q *query) { q.extra = true })
+		c.out += len(resp) + len(lateAnswer)
+		c.ch.down.writeGlued(c.withExtra(resp))
+		if !r.keepAlive {
+			c.close("EOF")
+			return
+		}
+		c.pump()
+		return
 	default:
 		r.each(func(q *query) { q.siteDoneAt = w.now })
 		if r.heartbeat && !r.probe && r.fixed16 {

@@ -53,6 +53,11 @@ type Config struct {
 	// LogLevels is Checkmk's liveproxyd_log_levels: logger name -> Python
 	// level; nil when not set.
 	LogLevels map[string]int
+	// AnswerBufferTotal and QueryBufferTotal are the global memory budgets
+	// of all sites, in bytes, from liveproxyd_answer_buffer_total and
+	// liveproxyd_query_buffer_total (defaults when absent).
+	AnswerBufferTotal int64
+	QueryBufferTotal  int64
 }
 
 // Error is every configuration problem. Line is 0 when unknown. Site and Key
@@ -131,6 +136,9 @@ func (s Site) Validate() error {
 	if c.MaxQueryBytes < minQueryBytes || c.MaxQueryBytes > maxQueryBytes {
 		return fmt.Errorf("max_query_bytes %d out of range", c.MaxQueryBytes)
 	}
+	if c.AnswerBuffer < minAnswerBuffer || c.AnswerBuffer > maxAnswerBuffer {
+		return fmt.Errorf("answer_buffer %d out of range", c.AnswerBuffer)
+	}
 	switch s.Socket.Network {
 	case "unix":
 		if !filepath.IsAbs(s.Socket.Address) || s.Socket.TLS {
@@ -181,7 +189,12 @@ func Load(root, mainPath string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Config{Sites: sites, Files: ev.order, MetricsAddress: metrics, LogLevels: logLevels}, nil
+	answerTotal, queryTotal, err := bufferTotals(ev)
+	if err != nil {
+		return nil, err
+	}
+	return &Config{Sites: sites, Files: ev.order, MetricsAddress: metrics, LogLevels: logLevels,
+		AnswerBufferTotal: answerTotal, QueryBufferTotal: queryTotal}, nil
 }
 
 // globalFiles lists the *.mk files under dir, recursively, sorted by path.

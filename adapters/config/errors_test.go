@@ -17,7 +17,7 @@ func TestBadValuesExactPosition(t *testing.T) {
 		msg        string
 	}{
 		{"typo key", "sites.update({\n 'a': {\n  'socket': '/s',\n  'chanels': 5,\n }})\n", 4, "a", "chanels",
-			"unknown key (known: cache, channel_timeout, channels, connect_retry, connect_timeout, heartbeat, heartbeat_percent, max_query_bytes, query_timeout, socket, tcp)"},
+			"unknown key (known: answer_buffer, cache, channel_timeout, channels, connect_retry, connect_timeout, heartbeat, heartbeat_percent, max_query_bytes, query_timeout, socket, tcp)"},
 		{"negative channels", "sites.update({'a': {\n  'socket': '/s',\n  'channels': -1,\n}})\n", 3, "a", "channels",
 			"must be an integer from 1 to 1000, got -1"},
 		{"too many channels", "sites.update({'a': {'socket': '/s',\n 'channels': 1001}})\n", 2, "a", "channels",

@@ -151,7 +151,8 @@ func boundedRange(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 
 // Ownership keys: "s" the sites variable, "s\x00SITE" one site,
 // "s\x00SITE\x00KEY" one key of it; "d" and "d\x00KEY" likewise for
-// liveproxyd_default_connection_params; "m" liveproxyd_metrics_address.
+// liveproxyd_default_connection_params; "m" liveproxyd_metrics_address;
+// "a" and "q" the answer and query buffer totals.
 func ownKey(parts ...string) string { return strings.Join(parts, "\x00") }
 
 // snapshot fingerprints every ownership key with a bounded repr, so
@@ -181,6 +182,8 @@ func (ev *evaluator) snapshot() map[string]string {
 	add("s", ev.globals[varSites], 2)
 	add("d", ev.globals[varDefaults], 1)
 	m[ownKey("m")] = brief(ev.globals[varMetrics])
+	m[ownKey("a")] = brief(ev.globals[varAnswerBufferTotal])
+	m[ownKey("q")] = brief(ev.globals[varQueryBufferTotal])
 	return m
 }
 

@@ -47,6 +47,7 @@ func designDefaults() settings {
 		HeartbeatTimeout:  core.DefaultHeartbeatTimeout,
 		HeartbeatPercent:  core.DefaultHeartbeatPercent,
 		MaxQueryBytes:     core.DefaultMaxQueryBytes,
+		AnswerBuffer:      core.DefaultAnswerBuffer,
 	}}
 }
 
@@ -92,6 +93,10 @@ var paramKeys = map[string]setter{
 	},
 	"max_query_bytes": func(s *settings, v starlark.Value, _ string) string {
 		return setInt(&s.cfg.MaxQueryBytes, v, minQueryBytes, maxQueryBytes)
+	},
+	// Answers up to this many bytes are held until complete (docs/memory.md).
+	"answer_buffer": func(s *settings, v starlark.Value, _ string) string {
+		return setInt(&s.cfg.AnswerBuffer, v, minAnswerBuffer, maxAnswerBuffer)
 	},
 	"cache": func(s *settings, v starlark.Value, _ string) string {
 		b, ok := v.(starlark.Bool)

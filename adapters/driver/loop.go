@@ -31,6 +31,8 @@ type Options struct {
 	// Recover turns a panic in the site loop into the loop's end (see
 	// Panic) instead of a crash of the whole daemon.
 	Recover bool
+	// Budget is shared by all site loops; nil means no global budget.
+	Budget *Budget
 }
 
 // inboxSize buffers messages from connection goroutines; when it is full
@@ -66,7 +68,8 @@ type Loop struct {
 	liveMu   sync.Mutex
 	live     map[*conn]struct{}
 	panicked any
-	ticked   bool // the core has had its first Tick
+	ticked   bool           // the core has had its first Tick
+	used     core.MemoryUse // this loop's share of opts.Budget
 }
 
 // Start runs the site loop in a new goroutine.
@@ -182,6 +185,7 @@ func (l *Loop) draining() <-chan struct{} { return l.drain }
 
 func (l *Loop) run() {
 	defer close(l.done)
+	defer l.account(core.MemoryUse{}) // a loop that ended holds nothing
 	defer l.closeAll()
 	defer close(l.quit)
 	defer l.cancel()
@@ -253,9 +257,11 @@ func (l *Loop) untilDeadline() time.Duration {
 // step feeds one event to the core and carries out its actions in order.
 func (l *Loop) step(ev core.Event) {
 	ev.Now = l.clk.Now()
+	ev.Budget = l.opts.Budget.room()
 	for _, a := range l.site.Step(ev) {
 		l.do(a)
 	}
+	l.account(l.site.Memory())
 }
 
 // shutdown stops accepting, lets the core answer everyone, and waits for

@@ -53,6 +53,9 @@ type Supervisor struct {
 	sites map[string]*entry
 	quit  chan struct{}
 	wg    sync.WaitGroup
+	// budget is shared by every site loop, so memory stays bounded across
+	// sites; its totals follow the configuration.
+	budget *driver.Budget
 }
 
 // entry is one configured site; loop is nil while it is not running, and
@@ -81,7 +84,8 @@ func New(o Options) *Supervisor {
 	if o.RestartDelay <= 0 {
 		o.RestartDelay = time.Second
 	}
-	s := &Supervisor{opts: o, log: o.Logger, sites: map[string]*entry{}, quit: make(chan struct{})}
+	s := &Supervisor{opts: o, log: o.Logger, sites: map[string]*entry{}, quit: make(chan struct{}),
+		budget: driver.NewBudget(config.DefaultAnswerBufferTotal, config.DefaultQueryBufferTotal)}
 	s.wg.Add(1)
 	go s.stateWriter()
 	return s
@@ -96,6 +100,9 @@ func New(o Options) *Supervisor {
 func (s *Supervisor) Apply(cfg *config.Config) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if cfg.AnswerBufferTotal > 0 && cfg.QueryBufferTotal > 0 {
+		s.budget.SetTotals(cfg.AnswerBufferTotal, cfg.QueryBufferTotal)
+	}
 	want := map[string]config.Site{}
 	for _, site := range cfg.Sites {
 		want[site.Name] = site
@@ -175,6 +182,7 @@ func (s *Supervisor) startEntry(e *entry) error {
 		Clock:    s.opts.Clock,
 		Logger:   s.log,
 		Recover:  !s.opts.Debug,
+		Budget:   s.budget,
 	})
 	e.loop, e.err = loop, nil
 	s.log.Info("serving site", "site", site.Name, "socket", SocketPath(s.opts.Root, site.Name),
