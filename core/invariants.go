@@ -96,6 +96,9 @@ func (s *Site) CheckInvariants() error {
 				return fmt.Errorf("client %d reading (or refusing) but holds channel %d", id, c.channel.id)
 			}
 		}
+		if err := checkRefusing(c); err != nil {
+			return err
+		}
 		if c.framer.Buffered() > 2*s.cfg.MaxQueryBytes+1 {
 			return fmt.Errorf("client %d buffers %d bytes", id, c.framer.Buffered())
 		}

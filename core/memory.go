@@ -256,37 +256,10 @@ func (s *Site) checkMemory() error {
 		if !c.partialSince.IsZero() && (s.partialDue.IsZero() || s.partialDue.After(c.partialSince.Add(s.cfg.QueryReadTimeout))) {
 			return fmt.Errorf("client %d: unfinished query since %v would expire after %v", id, c.partialSince, s.partialDue)
 		}
-		if err := checkRefusing(c); err != nil {
-			return err
-		}
 	}
 	if held != s.heldBytes || unacked != s.unackedBytes || buffered != s.queryBytes {
 		return fmt.Errorf("memory counts held/unacked/query %d/%d/%d, actual %d/%d/%d",
 			s.heldBytes, s.unackedBytes, s.queryBytes, held, unacked, buffered)
-	}
-	return nil
-}
-
-// checkRefusing is the CheckInvariants clause of a refusing client: it
-// keeps nothing of its query (no buffered bytes, none counted against the
-// budget, no more than skimCarry bytes of the current line), and its clock
-// runs, so QueryReadTimeout ends it. A refusal exists only while refusing.
-func checkRefusing(c *client) error {
-	if c.state != clientRefusing {
-		if c.refusal.code != 0 {
-			return fmt.Errorf("client %d has a refusal (%d) while not refusing", c.id, c.refusal.code)
-		}
-		return nil
-	}
-	switch {
-	case c.framer.Buffered() != 0 || c.buffered != 0:
-		return fmt.Errorf("refusing client %d keeps %d query bytes (%d counted)", c.id, c.framer.Buffered(), c.buffered)
-	case len(c.refusal.skim.line) > skimCarry:
-		return fmt.Errorf("refusing client %d keeps %d bytes of a line", c.id, len(c.refusal.skim.line))
-	case c.partialSince.IsZero():
-		return fmt.Errorf("refusing client %d without a read deadline", c.id)
-	case c.refusal.code == 0 || c.channel != nil:
-		return fmt.Errorf("refusing client %d without a reply, or with channel", c.id)
 	}
 	return nil
 }

@@ -1,5 +1,7 @@
 package core
 
+import "fmt"
+
 // refusal is the error reply a refusing client gets once the query it is
 // still sending ends (see refuse), and the skimmer that finds that end.
 type refusal struct {
@@ -9,12 +11,13 @@ type refusal struct {
 }
 
 // refuse decides to answer the query a client is still sending with an
-// error (its bytes do not fit the global query budget, or the query is
-// too large), without keeping any more of it. The bytes buffered so far
-// are read by the skimmer and dropped at once, giving their room back;
-// later input is read past the same way (refusedData). The reply goes out
-// when the query ends, or, failing that, at EOF or when QueryReadTimeout
-// from the query's first byte is over, and the client is then closed.
+// error (its bytes do not fit the global query budget, the query is too
+// large, or it is incomplete at EOF or on the read timeout), without
+// keeping any more of it. The bytes buffered so far are read by the
+// skimmer and dropped at once, giving their room back; later input is
+// read past the same way (refusedData). The reply goes out when the query
+// ends, or, failing that, at EOF or when QueryReadTimeout from the query's
+// first byte is over, and the client is then closed.
 //
 // Why wait for the end: the reply must be framed as the client reads it,
 // and the line that says so, ResponseHeader: fixed16, comes last from
@@ -49,4 +52,31 @@ func (s *Site) refusedData(c *client, data []byte) {
 func (s *Site) endRefusal(c *client) {
 	c.refusal.skim.finish()
 	s.replyError(c, c.refusal.code, c.refusal.text, c.refusal.skim.fixed16)
+}
+
+// checkRefusing is the CheckInvariants clause of a refusing client: it
+// keeps nothing of its query (no buffered bytes, none counted against the
+// budget, no more than skimCarry bytes of the current line), and its clock
+// runs, so QueryReadTimeout ends it; EOF ends it at once. A refusal exists
+// only while refusing.
+func checkRefusing(c *client) error {
+	if c.state != clientRefusing {
+		if c.refusal.code != 0 {
+			return fmt.Errorf("client %d has a refusal (%d) while not refusing", c.id, c.refusal.code)
+		}
+		return nil
+	}
+	switch {
+	case c.framer.Buffered() != 0 || c.buffered != 0:
+		return fmt.Errorf("refusing client %d keeps %d query bytes (%d counted)", c.id, c.framer.Buffered(), c.buffered)
+	case len(c.refusal.skim.line) > skimCarry:
+		return fmt.Errorf("refusing client %d keeps %d bytes of a line", c.id, len(c.refusal.skim.line))
+	case c.partialSince.IsZero():
+		return fmt.Errorf("refusing client %d without a read deadline", c.id)
+	case c.refusal.code == 0 || c.channel != nil:
+		return fmt.Errorf("refusing client %d without a reply, or with channel", c.id)
+	case c.eof:
+		return fmt.Errorf("refusing client %d not answered at EOF", c.id)
+	}
+	return nil
 }
