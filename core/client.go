@@ -1,9 +1,6 @@
 package core
 
-import (
-	"bytes"
-	"time"
-)
+import "time"
 
 type clientState uint8
 
@@ -11,6 +8,9 @@ const (
 	clientReading  clientState = iota // no query pending
 	clientWaiting                     // query waiting for a free channel
 	clientInFlight                    // query on a channel
+	// clientRefusing: the query being sent is refused; its input is read
+	// past without being kept until the query ends (refusal.go).
+	clientRefusing
 )
 
 type client struct {
@@ -29,6 +29,7 @@ type client struct {
 	// partialSince is when the unfinished query being read began.
 	buffered     int64
 	partialSince time.Time
+	refusal      refusal // while clientRefusing
 }
 
 func (s *Site) clientAccepted(id ClientID) {
@@ -41,6 +42,10 @@ func (s *Site) clientAccepted(id ClientID) {
 func (s *Site) clientData(id ClientID, data []byte) {
 	c := s.clients[id]
 	if c == nil || c.eof {
+		return
+	}
+	if c.state == clientRefusing {
+		s.refusedData(c, data)
 		return
 	}
 	before := c.buffered
@@ -68,7 +73,11 @@ func (s *Site) clientEOF(id ClientID) {
 		return
 	}
 	c.eof = true
-	if c.state == clientReading {
+	switch c.state {
+	case clientRefusing:
+		s.endRefusal(c)
+		return
+	case clientReading:
 		s.nextQuery(c)
 	}
 	s.syncBuffered(c)
@@ -154,11 +163,11 @@ func (s *Site) takeQuery(c *client) bool {
 	case err == ErrQueryTooLarge:
 		s.stats.QueriesBad++
 		s.logf(LevelDebug, "site %s: client %d: query over %d bytes", s.cfg.Name, c.id, s.cfg.MaxQueryBytes)
-		s.replyError(c, CodeTooLarge, s.siteErr("query too large (limit %d bytes)", s.cfg.MaxQueryBytes), wantsFixed16(c))
+		s.refuse(c, CodeTooLarge, s.siteErr("query too large (limit %d bytes)", s.cfg.MaxQueryBytes))
 		return false
 	case err == ErrIncomplete:
 		s.stats.QueriesBad++
-		s.replyError(c, CodeIncomplete, s.siteErr("incomplete request"), wantsFixed16(c))
+		s.refuse(c, CodeIncomplete, s.siteErr("incomplete request")) // at EOF: answered at once
 		return false
 	case !ok:
 		if c.eof {
@@ -238,16 +247,6 @@ func (s *Site) answerFromCache(c *client) bool {
 
 func (s *Site) cacheable(q Query) bool {
 	return s.cfg.Cache && q.Cache && q.Method == "GET"
-}
-
-// wantsFixed16 guesses from the buffered start of an unfinished query
-// whether the client reads fixed16 headers, so even a refusal is framed.
-func wantsFixed16(c *client) bool {
-	b := c.framer.buf
-	if len(b) > 64<<10 {
-		b = b[:64<<10]
-	}
-	return bytes.Contains(b, []byte("\nResponseHeader: fixed16"))
 }
 
 // queryDone ends the answer of a client's query: a KeepAlive client reads

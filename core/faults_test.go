@@ -158,6 +158,8 @@ func TestBadClientInputGetsErrorReplies(t *testing.T) {
 	h.start(1)
 	h.accept(1)
 	h.send(1, "GET hosts\nResponseHeader: fixed16\nFilter: "+strings.Repeat("x", 5000))
+	h.expectOut(1, "", false) // refused, answered when the query ends
+	h.send(1, "\nKeepAlive: on\n\n")
 	h.expectErr(1, 413, "query too large")
 	h.accept(2)
 	h.send(2, "GET hosts\nResponseHeader: fixed16\nColu")

@@ -57,6 +57,14 @@ func (f *Framer) Push(data []byte) { f.buf = append(f.buf, data...) }
 // Buffered is the number of bytes held that are not yet a returned query.
 func (f *Framer) Buffered() int { return len(f.buf) }
 
+// Discard drops every byte held and returns them: the core reads a refused
+// query's bytes past instead of keeping them (skim.go).
+func (f *Framer) Discard() []byte {
+	b := f.buf
+	f.buf, f.scan, f.consumed = nil, 0, 0
+	return b
+}
+
 // Next returns the next complete query, if there is one. eof says the client
 // will send nothing more: then a last query ended by EOF after a complete
 // line (or by a blank half line) counts as complete, and a half line is

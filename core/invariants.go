@@ -91,10 +91,13 @@ func (s *Site) CheckInvariants() error {
 			if c.channel == nil || c.channel.client != c || s.channel(c.channel.id) != c.channel {
 				return fmt.Errorf("client %d in flight without its channel", id)
 			}
-		case clientReading:
+		case clientReading, clientRefusing:
 			if c.channel != nil {
-				return fmt.Errorf("client %d reading but holds channel %d", id, c.channel.id)
+				return fmt.Errorf("client %d reading (or refusing) but holds channel %d", id, c.channel.id)
 			}
+		}
+		if err := checkRefusing(c); err != nil {
+			return err
 		}
 		if c.framer.Buffered() > 2*s.cfg.MaxQueryBytes+1 {
 			return fmt.Errorf("client %d buffers %d bytes", id, c.framer.Buffered())
@@ -120,7 +123,7 @@ func (s *Site) Snapshot() Snapshot {
 	}
 	for _, c := range s.clients {
 		switch c.state {
-		case clientReading:
+		case clientReading, clientRefusing:
 			snap.ClientsReading++
 		case clientWaiting:
 			snap.ClientsWaiting++

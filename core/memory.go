@@ -131,7 +131,9 @@ func (s *Site) strayAfterAnswer(ch *channel, n int) {
 // syncBuffered brings the count of unfinished query bytes up to date with
 // the client's framer, and starts or stops the clock of its unfinished
 // query. The clock runs only while the proxy reads the client (pipelined
-// input behind a pending query waits for the proxy, not the client).
+// input behind a pending query waits for the proxy, not the client), and
+// on for a refused query still arriving: it holds no bytes, but the time
+// it may take is bounded as well.
 func (s *Site) syncBuffered(c *client) {
 	if s.clients[c.id] != c {
 		return
@@ -139,7 +141,7 @@ func (s *Site) syncBuffered(c *client) {
 	n := int64(c.framer.Buffered())
 	s.queryBytes += n - c.buffered
 	c.buffered = n
-	if c.state == clientReading && n > 0 {
+	if c.state == clientRefusing || c.state == clientReading && n > 0 {
 		if c.partialSince.IsZero() {
 			c.partialSince = s.now
 			s.partialDue = earliest(s.partialDue, s.now.Add(s.cfg.QueryReadTimeout))
@@ -158,35 +160,45 @@ func (s *Site) forgetClient(c *client) {
 
 // overQueryBudget refuses a client whose unfinished query grew while the
 // global query budget had no room for it. The refusal is a 503 that says
-// why, framed as the client reads: it answers the pending query if there
-// is one (pipelined input behind it is what grew), else the unfinished
-// one. A client that already has part of an answer is just closed.
+// why. It answers the pending query if there is one (pipelined input
+// behind it is what grew), at once, framed as that query asked; else the
+// query still being sent, once it ends (refuse). A COMMAND gets no reply,
+// so behind a pending COMMAND the refusal goes to the query after it. A
+// client that already has part of an answer is just closed.
 func (s *Site) overQueryBudget(c *client, grew bool) bool {
 	if !grew || s.queryRoom() >= 0 || s.clients[c.id] != c {
 		return false
 	}
 	s.stats.QueriesBusy++
 	s.logf(LevelWarn, "site %s: client %d refused: the query buffer of all sites is full", s.cfg.Name, c.id)
-	fixed16 := c.query.Fixed16
-	if c.state == clientReading || c.query.Method == "COMMAND" {
-		fixed16 = wantsFixed16(c) // a COMMAND gets no reply: the text is the next query's
-	}
-	partial := c.delivered > 0 && c.state == clientInFlight
+	text := s.siteErr("liveproxyd's query buffer is full (liveproxyd_query_buffer_total), try again later")
+	// The refusal answers the pending query, if there is one that expects
+	// an answer; else the one still being sent.
+	pending := c.state != clientReading && c.query.Method != "COMMAND"
+	partial := c.state == clientInFlight && c.delivered > 0
 	if c.state == clientInFlight {
 		s.abortClient(c) // the channel drains the answer
 	}
-	if partial {
-		s.closeClient(c)
-		return true
+	if c.state == clientWaiting {
+		s.dequeue(c)
+		c.state = clientReading
 	}
-	s.replyError(c, CodeBusy, s.siteErr("liveproxyd's query buffer is full (liveproxyd_query_buffer_total), try again later"), fixed16)
+	switch {
+	case partial:
+		s.closeClient(c)
+	case pending:
+		s.replyError(c, CodeBusy, text)
+	default:
+		s.refuse(c, CodeBusy, text)
+	}
 	return true
 }
 
 // expireQueries answers clients whose unfinished query has not been
 // completed within QueryReadTimeout of its first byte (a client that
 // sends half a query and waits would otherwise pin its buffer forever;
-// naemon closes such a connection after 10 s as well).
+// naemon closes such a connection after 10 s as well). A refusing client
+// is bounded the same way, though it holds no bytes: it gets its refusal.
 func (s *Site) expireQueries() {
 	if s.partialDue.IsZero() || s.now.Before(s.partialDue) {
 		return
@@ -207,9 +219,14 @@ func (s *Site) expireQueries() {
 	slices.Sort(late) // map order is random; actions must not be
 	for _, id := range late {
 		c := s.clients[id]
-		s.stats.QueriesBad++
 		s.logf(LevelDebug, "site %s: client %d: query not completed within %s", s.cfg.Name, id, s.cfg.QueryReadTimeout)
-		s.replyError(c, CodeIncomplete, s.siteErr("incomplete request: query not completed within %s", s.cfg.QueryReadTimeout), wantsFixed16(c))
+		if c.state != clientRefusing {
+			s.stats.QueriesBad++
+			s.refuse(c, CodeIncomplete, s.siteErr("incomplete request: query not completed within %s", s.cfg.QueryReadTimeout))
+		}
+		if s.clients[id] == c { // a refused client keeps the reply it was given
+			s.endRefusal(c)
+		}
 	}
 }
 

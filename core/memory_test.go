@@ -135,10 +135,12 @@ func TestFullQueryBudgetRefusesNewQueryWith503(t *testing.T) {
 	h.start(1)
 	h.accept(1)
 	h.step(Event{Kind: EvClientData, Client: 1, Data: []byte(halfQuery), Budget: &Budget{AnswerBytes: 1 << 20, QueryBytes: 10}})
-	h.expectErr(1, CodeBusy, "query buffer is full")
 	if m := h.s.Memory(); m.QueryBytes != 0 {
 		t.Fatalf("memory %+v after the refusal", m)
 	}
+	h.expectOut(1, "", false) // answered when the query ends
+	h.step(Event{Kind: EvClientData, Client: 1, Data: []byte("\n"), Budget: &Budget{}})
+	h.expectErr(1, CodeBusy, "query buffer is full")
 	// A complete query holds nothing back: it passes even with no room.
 	h.accept(2)
 	h.step(Event{Kind: EvClientData, Client: 2, Data: []byte(q16), Budget: &Budget{}})

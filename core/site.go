@@ -227,7 +227,7 @@ func (s *Site) shutdown() {
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	for _, id := range ids {
 		c := s.clients[id]
-		if c.state != clientReading {
+		if c.state == clientWaiting || c.state == clientInFlight { // not one still sending its query
 			s.failClient(c, CodeBadGateway, text)
 		}
 		if s.clients[id] == c { // a COMMAND's client reads on after it

@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -145,6 +146,9 @@ func (m *pmModel) send(t *rapid.T, c *pmClient) {
 			n = rapid.IntRange(1, n).Draw(t, "chunk")
 		}
 		data := append([]byte(nil), r.text[r.sent:r.sent+n]...)
+		if r.sent <= r.blank && r.sent+n > r.blank {
+			r.began = m.now
+		}
 		r.sent += n
 		m.step(t, Event{Kind: EvClientData, Client: c.id, Data: data})
 	}
@@ -194,7 +198,10 @@ func (m *pmModel) newRequest(t *rapid.T, c *pmClient) *pmReq {
 		extra = rapid.Permutation(extra).Draw(t, "headers")
 		lines = append(lines, extra[:rapid.IntRange(0, len(extra)).Draw(t, "nheaders")]...)
 		if rapid.IntRange(0, 5).Draw(t, "oversized") == 0 {
-			lines = append(lines, "Filter: name = "+strings.Repeat("x", 2*m.cfg.MaxQueryBytes))
+			// Anywhere among the headers: a ResponseHeader after it must
+			// still frame the 413.
+			at := rapid.IntRange(1, len(lines)).Draw(t, "oversized at")
+			lines = slices.Insert(lines, at, "Filter: name = "+strings.Repeat("x", 2*m.cfg.MaxQueryBytes))
 		}
 	}
 	for i := rapid.IntRange(0, 2).Draw(t, "blanks"); i > 0; i-- {

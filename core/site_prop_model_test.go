@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // The model behind TestPropSite: what the simulated clients sent, and the
@@ -44,10 +45,11 @@ type pmReq struct {
 	text      []byte // blank lines, the request's lines, the empty line
 	blank     int    // length of the leading blank lines
 	eol       string
-	sent      int  // bytes of text sent so far
-	forwarded bool // seen on a channel
-	bodyLen   int  // length of the site's answer, -1 until it answers
-	answered  bool // the site sent all of its answer
+	sent      int       // bytes of text sent so far
+	began     time.Time // when its first byte after the blank lines was sent
+	forwarded bool      // seen on a channel
+	bodyLen   int       // length of the site's answer, -1 until it answers
+	answered  bool      // the site sent all of its answer
 }
 
 type pmClient struct {
@@ -75,9 +77,10 @@ func (r *pmReq) view(max int) (kind pmKind, lines []string, fixed16, keepAlive b
 	if r.done() && !r.isCommand() {
 		sent = sent[:len(sent)-len(r.eol)]
 	}
+	oversized := len(sent) > max
 	switch {
-	case len(sent) > max:
-		return pmOversized, nil, false, false
+	case oversized && !r.done():
+		return pmOversized, nil, false, false // its 413 is framed by a guess at EOF
 	case r.done():
 	case !r.c.eof:
 		return pmPending, nil, false, false
@@ -106,6 +109,9 @@ func (r *pmReq) view(max int) (kind pmKind, lines []string, fixed16, keepAlive b
 		kind = pmCommand
 	default:
 		kind = pmBad
+	}
+	if oversized {
+		kind = pmOversized
 	}
 	return kind, lines, fixed16, keepAlive
 }
@@ -187,9 +193,13 @@ func (m *pmModel) checkStream(c *pmClient) error {
 				return fmt.Errorf("request %s (%v) got error code %d", r.tag, kind, code)
 			case kind == pmPending:
 				return fmt.Errorf("request %s: error reply %q while it is still being sent", r.tag, rest)
-			case (kind == pmGet || kind == pmCommand || kind == pmBad) && framed != fixed16:
-				// 413 and 451 come before the headers are known: the core
-				// may guess either framing for them.
+			case kind == pmOversized && !r.done() && !c.eof && m.now.Before(r.began.Add(m.site.Config().QueryReadTimeout)):
+				// A refusal is read to the query's end (core/refusal.go).
+				return fmt.Errorf("request %s: 413 %q before its end, EOF or the read timeout", r.tag, rest)
+			case (kind == pmGet || kind == pmCommand || kind == pmBad || kind == pmOversized && r.done()) && framed != fixed16:
+				// A 413 waits for the query's end and is framed as it
+				// asks; only one cut short by EOF (a 451, or a 413
+				// before its end) may be framed by a guess.
 				return fmt.Errorf("request %s (%v, fixed16 %v) got error reply %q", r.tag, kind, fixed16, rest)
 			}
 			return nil

@@ -112,7 +112,7 @@ type Snapshot struct {
 	Since            time.Time // when State was entered
 	Target           int       // channels the site keeps (may shrink below Config.Channels)
 	Channels         []ChannelInfo
-	ClientsReading   int // connected, no query pending
+	ClientsReading   int // connected, no query pending (a refused one still arriving included)
 	ClientsWaiting   int // query waiting for a free channel
 	ClientsInFlight  int // query on a channel
 	TypicalRTT       time.Duration

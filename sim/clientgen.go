@@ -290,10 +290,13 @@ func (c *client) malformed(kind qKind, fixed bool) *query {
 	case qHalf:
 		q.raw = []byte("GET hosts\n" + head + "Columns: na")
 	case qOversize:
-		b := []byte("GET hosts\n" + head)
+		// ResponseHeader last, past the limit, as Checkmk's GUI writes it:
+		// the 413 must still be framed by it (core/refusal.go).
+		b := []byte("GET hosts\n")
 		for len(b) <= c.s.cfg.MaxQueryBytes+100 {
 			b = append(b, "Filter: name = "+strings.Repeat("x", w.intn(10, 200))+"\n"...)
 		}
+		b = append(b, head...)
 		if w.chance(0.5) {
 			b = append(b, '\n')
 		}

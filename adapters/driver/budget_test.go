@@ -31,8 +31,9 @@ func startBudgetProxy(t *testing.T, name string, site *fakesite.Server, budget *
 }
 
 // TestSitesShareTheQueryBudget: an unfinished query held by one site's
-// client leaves no room for another site's client, which gets a clear 503;
-// once the first client leaves, the room is back.
+// client leaves no room for another site's client, which gets a clear 503
+// when its query ends, framed by the ResponseHeader it sends last (as
+// Checkmk's GUI does); once the first client leaves, the room is back.
 func TestSitesShareTheQueryBudget(t *testing.T) {
 	site := startSite(t, "unix", fakesite.Options{})
 	budget := driver.NewBudget(1<<30, 300)
@@ -47,7 +48,11 @@ func TestSitesShareTheQueryBudget(t *testing.T) {
 	waitFor(t, "s1's unfinished query to be counted", func() bool { return budget.Used().QueryBytes == int64(len(part)) })
 
 	late := s2.dial(t)
-	if _, err := io.WriteString(late, "GET hosts\n"+fixed16+strings.Repeat("Columns: name\n", 5)); err != nil {
+	if _, err := io.WriteString(late, "GET hosts\n"+strings.Repeat("Columns: name\n", 5)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "s2 to refuse the query", func() bool { return s2.snapshot(t).Stats.QueriesBusy == 1 })
+	if _, err := io.WriteString(late, fixed16+"\n"); err != nil {
 		t.Fatal(err)
 	}
 	code, body := readFixed16(t, late)
