@@ -71,7 +71,7 @@ type Mutant struct {
 // entry survives edits elsewhere in the file; only reordering identical
 // mutations inside one function shifts the ordinal.
 func (m Mutant) ID() string {
-	return fmt.Sprintf("%s|%s|%s|%s|%s|%d", m.File, m.Func, m.Op, m.Orig, m.Repl, m.Ordinal)
+	return fmt.Sprintf("%s:%s:%s:%s→%s#%d", m.File, m.Func, m.Op, m.Orig, m.Repl, m.Ordinal)
 }
 
 // Pos is file:line:col, the form editors and the report use.
