@@ -14,6 +14,7 @@ import (
 	"os/signal"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"liveproxyd/internal/mutate"
@@ -53,7 +54,7 @@ func main() {
 	if len(cmds) == 0 {
 		cmds = defaultCommands
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	code, err := run(ctx, options{pkg: *pkg, cmds: cmds, jobs: *jobs, sample: *sample, seed: *seed, floor: *floor,
 		equiv: *equiv, ops: strings.Split(*ops, ","), list: *list, factor: *factor, lo: *lo, hi: *hi})
