@@ -114,3 +114,41 @@ func TestWithOverlayOnlyTouchesGoBuildCommands(t *testing.T) {
 		t.Errorf("make: %s", got)
 	}
 }
+
+// TestLoadNamesFilesFromTheModuleRootAndHonoursBuildTags: IDs must not
+// depend on where the tool runs, and a file the build leaves out must not
+// yield mutants (they could only ever "live").
+func TestLoadNamesFilesFromTheModuleRootAndHonoursBuildTags(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{
+		"go.mod":        "module fake\n\ngo 1.26\n",
+		"p/p.go":        fakeSource,
+		"p/other.go":    "//go:build ignore\n\npackage p\n\nfunc Other() int { return 1 + 1 }\n",
+		"p/p_test.go":   fakeTest,
+		"p/x/nested.go": "package x\n\nconst N = 1\n",
+	} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ms, sources, err := Load(dir, filepath.Join(dir, "p"), DefaultOps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sources) != 1 || sources["p/p.go"].Abs != filepath.Join(dir, "p/p.go") {
+		t.Errorf("sources %v, want only p/p.go", sources)
+	}
+	funcs := map[string]bool{}
+	for _, m := range ms {
+		if m.File != "p/p.go" {
+			t.Errorf("mutant of %s", m.File)
+		}
+		funcs[m.Func] = true
+	}
+	if !funcs["Add"] || !funcs["Double"] || !funcs["Sum"] || len(funcs) != 3 {
+		t.Errorf("mutated functions %v, want Add, Double, Sum", funcs)
+	}
+}
