@@ -1,6 +1,9 @@
 package core
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // advance runs after every event: it expires deadlines, keeps the pool at
 // its target, sends the periodic heartbeat and hands free channels to
@@ -84,10 +87,15 @@ func (s *Site) expireWaiting() {
 		if s.now.Before(c.since.Add(s.cfg.ChannelTimeout)) {
 			return
 		}
-		text := s.siteErr("All %d channels busy, timeout waiting for free channel.", len(s.channels))
+		// The text is Checkmk's own, word for word, with the configured
+		// count (clients and people compare it with their config, not with
+		// how many channels happen to be open); the site's name and the
+		// open count go to the log instead.
+		text := fmt.Sprintf("All %d channels busy, timeout waiting for free channel.", s.cfg.Channels)
 		if s.state != SiteAlive {
 			text = s.siteErr("no channel ready within %s (site %s)", s.cfg.ChannelTimeout, s.state)
 		}
+		s.logf(LevelInfo, "site %s: client %d: no free channel within %s (%d of %d open), answering 503", s.cfg.Name, c.id, s.cfg.ChannelTimeout, len(s.channels), s.cfg.Channels)
 		s.failClient(c, CodeBusy, text)
 	}
 }
