@@ -15,8 +15,14 @@ type channel struct {
 	draining bool      // busy, but the client left: discard the rest
 	command  bool      // busy with a COMMAND: the answer awaited is the probe's
 	paused   bool      // reading stopped for backpressure
-	deadline time.Time // connecting, heartbeat, busy (unless paused)
+	deadline time.Time // connecting, heartbeat; busy: query timeout (total), paused: the client's read bound
 	sentAt   time.Time // when the heartbeat went out
+
+	// Liveness (liveness.go): what the site owes on this channel.
+	extra      bool          // the probe outside the pool
+	left       time.Duration // paused: the query timeout left (the client's time is not the site's)
+	quietUntil time.Time     // busy with a long-poll: silent by contract until then
+	owedFrom   time.Time     // busy: the site owes bytes from then (dispatch, resume, long-poll end)
 
 	// The response being read, parsed by position.
 	hdr       [HeaderLen]byte
@@ -72,13 +78,15 @@ func (s *Site) closeChannel(ch *channel) {
 
 func (s *Site) pause(ch *channel) {
 	ch.paused = true
+	ch.left = ch.deadline.Sub(s.now)
 	ch.deadline = s.now.Add(s.cfg.QueryTimeout) // now the client's deadline
 	s.emit(Action{Kind: ActPauseChannel, Channel: ch.id})
 }
 
 func (s *Site) resume(ch *channel) {
 	ch.paused = false
-	ch.deadline = s.now.Add(s.cfg.QueryTimeout)
+	ch.deadline = s.now.Add(ch.left)
+	s.owe(ch)
 	s.emit(Action{Kind: ActResumeChannel, Channel: ch.id})
 }
 
@@ -124,7 +132,16 @@ func (s *Site) assign(c *client, ch *channel) {
 		s.stats.Commands++
 		s.emit(Action{Kind: ActWriteChannel, Channel: ch.id, Data: heartbeatQuery})
 	}
-	ch.deadline = s.now.Add(s.cfg.QueryTimeout)
+	// query_timeout is Checkmk's total query timeout: dispatch to last
+	// byte, whatever trickles meanwhile. A long-poll gets its WaitTimeout
+	// on top: the client asked for the wait, the answer after it gets the
+	// usual budget.
+	wait, poll := longPollWait(c.query, s.cfg.QueryTimeout)
+	ch.deadline, ch.quietUntil = s.now.Add(s.cfg.QueryTimeout+wait), time.Time{}
+	if poll {
+		ch.quietUntil = s.now.Add(wait)
+	}
+	s.owe(ch)
 	ch.resetResponse()
 	ch.cacheWrite = !ch.command && s.cacheable(c.query)
 	if ch.cacheWrite {
@@ -157,9 +174,6 @@ func (s *Site) channelData(id ChannelID, data []byte) {
 // consume reads response bytes: the 16-byte header by position (it may
 // arrive split anywhere), then exactly Length body bytes.
 func (s *Site) consume(ch *channel, data []byte) {
-	if ch.state == ChanBusy && !ch.paused {
-		ch.deadline = s.now.Add(s.cfg.QueryTimeout)
-	}
 	if ch.hn < HeaderLen {
 		n := copy(ch.hdr[ch.hn:], data)
 		ch.hn += n
@@ -270,7 +284,7 @@ func (s *Site) release(ch *channel) {
 		s.resume(ch)
 	}
 	ch.deadline = time.Time{}
-	if len(s.channels) > s.target {
+	if s.poolSize() > s.target {
 		s.closeChannel(ch)
 		return
 	}
@@ -278,6 +292,10 @@ func (s *Site) release(ch *channel) {
 }
 
 func (s *Site) heartbeatAnswered(ch *channel) {
+	if ch.extra {
+		s.probeAnswered(ch)
+		return
+	}
 	sample := s.now.Sub(ch.sentAt)
 	if s.rtt == 0 {
 		s.rtt = sample
@@ -303,6 +321,7 @@ func (s *Site) noteProgramStart(body []byte) {
 	}
 	s.cache.clear()
 	s.programStart = ps
+	s.probeRoom = 0 // a restarted server may have another pool
 }
 
 func (s *Site) channelClosed(id ChannelID, err string) {
@@ -311,12 +330,16 @@ func (s *Site) channelClosed(id ChannelID, err string) {
 		return
 	}
 	s.removeChannel(ch)
-	switch ch.state {
-	case ChanConnecting, ChanProbing:
+	switch {
+	case ch.extra:
+		// The probe's connect failing or closing proves nothing the pool
+		// does not show: the verdict stays with detectStall.
+		s.logf(LevelDebug, "site %s: extra channel %d closed: %s", s.cfg.Name, id, err)
+	case ch.state == ChanConnecting, ch.state == ChanProbing:
 		// A connection closed before it ever answered counts as a failed
 		// connect, so a server that accepts and drops is not hammered.
 		s.connectFailed(err)
-	case ChanBusy:
+	case ch.state == ChanBusy:
 		if c := ch.client; c != nil {
 			s.failClient(c, CodeBadGateway, s.siteErr("connection to site lost: %s", err))
 		}

@@ -177,17 +177,24 @@ func TestWaitingClientGetsFreedChannel(t *testing.T) {
 	}
 }
 
-func TestQueryTimeoutClosesAndRedials(t *testing.T) {
+// TestTricklingSiteGets504AfterTotalQueryTimeout: query_timeout is
+// Checkmk's total query timeout, dispatch to last byte. A site that
+// trickles a byte a second used to reset a silence timer for ever.
+func TestTricklingSiteGets504AfterTotalQueryTimeout(t *testing.T) {
 	h := newHarness(t, testConfig())
 	h.start(1)
 	h.accept(1)
 	h.send(1, q16)
 	ch := h.busyChannel(1)
-	h.run(19 * time.Second)
-	h.step(Event{Kind: EvChannelData, Channel: ch, Data: []byte("200")}) // progress resets the timer
-	h.run(19 * time.Second)
+	hdr := FormatHeader(200, 100)
+	for i := 0; i < 15; i++ { // 15 of the 16 header bytes by +19s
+		h.run(time.Second + 250*time.Millisecond)
+		h.step(Event{Kind: EvChannelData, Channel: ch, Data: hdr[i : i+1]})
+	}
 	h.expectOut(1, "", false)
-	h.run(2 * time.Second)
+	h.run(20*time.Second - h.now.Sub(epoch) - time.Millisecond)
+	h.expectOut(1, "", false)
+	h.run(time.Millisecond)
 	h.expectErr(1, 504, "query timeout after 20s")
 	if !h.gone[ch] || h.s.Snapshot().State != SiteAlive {
 		t.Fatal("timed-out channel not closed, or the site suffered")

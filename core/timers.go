@@ -27,6 +27,10 @@ func (s *Site) expireChannels() {
 		if s.channel(ch.id) != ch || ch.deadline.IsZero() || s.now.Before(ch.deadline) {
 			continue
 		}
+		if ch.extra {
+			s.probeExpired(ch)
+			continue
+		}
 		switch ch.state {
 		case ChanConnecting:
 			s.closeChannel(ch)
@@ -43,7 +47,7 @@ func (s *Site) expireChannels() {
 				s.closeClient(c)
 				continue
 			}
-			s.logf(LevelInfo, "site %s: channel %d: no answer within %s, closing it", s.cfg.Name, ch.id, s.cfg.QueryTimeout)
+			s.logf(LevelInfo, "site %s: channel %d: answer not complete within the query timeout of %s, closing it", s.cfg.Name, ch.id, s.cfg.QueryTimeout)
 			if c := ch.client; c != nil {
 				s.failClient(c, CodeTimeout, s.siteErr("query timeout after %s", s.cfg.QueryTimeout))
 			}
@@ -101,10 +105,13 @@ func (s *Site) expireWaiting() {
 }
 
 // detectStall covers a site that hangs while no heartbeat can be sent
-// (every proven channel busy). A due heartbeat that cannot go out counts
-// as sent when it was due, and any byte from the site on any channel
-// answers it; no byte within the heartbeat timeout and the site is dead —
-// the same bound as for a real heartbeat (interval + timeout after a hang).
+// (every proven channel busy). A due heartbeat that cannot go out on the
+// pool goes out on an extra probe connection; any byte from the site on
+// any channel since it fell due answers it. Without one, the site is dead
+// once a busy channel has owed bytes for the heartbeat timeout, counted
+// from the due heartbeat at the earliest — the same bound as for a real
+// heartbeat (interval + timeout after a hang). What a paused channel or a
+// long-poll owes, and when the probe's own silence counts: liveness.go.
 func (s *Site) detectStall() {
 	if !s.stallWatched() || s.now.Before(s.hbDue) {
 		return
@@ -113,14 +120,15 @@ func (s *Site) detectStall() {
 		s.hbDue = s.lastRx.Add(s.cfg.HeartbeatInterval) // answered by a busy channel
 		return
 	}
-	if !s.now.Before(s.hbDue.Add(s.hbTimeout())) {
+	s.dialProbe()
+	if at, ok := s.stallVerdictAt(); ok && !s.now.Before(at) {
 		s.markDead("no answer on any channel for " + s.now.Sub(s.hbDue).String() + " with all channels busy")
 	}
 }
 
 // stallWatched: the site is alive but no heartbeat can prove it: no proven
-// channel is free or carries a heartbeat, and queries are pending on
-// channels we read (new channels still on probation prove nothing).
+// channel is free or carries a heartbeat, and queries are pending (new
+// channels still on probation prove nothing).
 func (s *Site) stallWatched() bool {
 	if s.state != SiteAlive {
 		return false
@@ -130,7 +138,7 @@ func (s *Site) stallWatched() bool {
 		switch {
 		case ch.state == ChanFree, ch.state == ChanHeartbeat:
 			return false
-		case ch.state == ChanBusy && !ch.paused:
+		case ch.state == ChanBusy:
 			busy = true
 		}
 	}
@@ -157,7 +165,7 @@ func (s *Site) maintainPool() {
 		s.target++
 		s.growAt = s.now.Add(s.cfg.CapacityRetry)
 	}
-	for len(s.channels) < s.target {
+	for s.poolSize() < s.target {
 		s.dial()
 	}
 }
@@ -236,10 +244,12 @@ func (s *Site) NextDeadline() time.Time {
 		case s.hbDue.After(s.now):
 			at(s.hbDue)
 		case s.stallWatched():
-			at(s.hbDue.Add(s.hbTimeout())) // the unsendable heartbeat's timeout
+			if t, ok := s.stallVerdictAt(); ok {
+				at(t) // the unsendable heartbeat's timeout
+			}
 		}
 	}
-	if s.state != SiteDead && len(s.channels) < s.target {
+	if s.state != SiteDead && s.poolSize() < s.target {
 		at(s.redialAt)
 	}
 	if s.target < s.cfg.Channels && s.state != SiteDead && !s.growAt.IsZero() {

@@ -32,16 +32,34 @@ func (s *siteSim) checkSnapshot() {
 		return
 	}
 	// After a shrink, busy channels may stay until they are free, but no
-	// more channels than ever configured, nor more free ones than now.
-	if len(snap.Channels) > s.peak {
-		w.fail("site %s: %d channels, at most %d ever configured", s.name, len(snap.Channels), s.peak)
+	// more channels than ever configured, nor more free ones than now, and
+	// no pool channel dialled beyond the configured count; on top of the
+	// pool at most one extra heartbeat probe, which only connects and
+	// probes.
+	free, pool, probes, connecting := 0, 0, 0, 0
+	for _, ch := range snap.Channels {
+		switch {
+		case ch.Probe:
+			probes++
+			if ch.State != core.ChanConnecting && ch.State != core.ChanProbing {
+				w.fail("site %s: extra probe channel %d is %s", s.name, ch.ID, ch.State)
+				return
+			}
+			continue
+		case ch.State == core.ChanFree:
+			free++
+		case ch.State == core.ChanConnecting:
+			connecting++
+		}
+		pool++
+	}
+	if pool > s.peak || probes > 1 {
+		w.fail("site %s: %d pool channels and %d probes, at most %d channels ever configured", s.name, pool, probes, s.peak)
 		return
 	}
-	free := 0
-	for _, ch := range snap.Channels {
-		if ch.State == core.ChanFree {
-			free++
-		}
+	if connecting > 0 && pool > s.cfg.Channels {
+		w.fail("site %s: dialled a pool channel with %d channels open, configured %d", s.name, pool, s.cfg.Channels)
+		return
 	}
 	if free > s.cfg.Channels {
 		w.fail("site %s: %d free channels, configured %d", s.name, free, s.cfg.Channels)

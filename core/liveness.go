@@ -1,0 +1,156 @@
+package core
+
+import (
+	"bytes"
+	"strconv"
+	"time"
+)
+
+// Liveness while every channel is busy.
+//
+// A heartbeat needs a free channel. When one falls due and none is free,
+// the site may still be proven alive in two ways: any byte from the site
+// on any channel since the heartbeat fell due (a busy channel progressing),
+// or the answer to an extra probe: one short-lived connection outside the
+// pool that carries only the heartbeat and is closed after it.
+//
+// Silence proves a hang only where the site owes us bytes:
+//   - A channel paused for backpressure is silent by our choice: we do not
+//     read it, so its silence says nothing about the site.
+//   - A long-poll (WaitTrigger, WaitCondition, WaitTimeout) is silent by
+//     contract until its WaitTimeout; only after that does the site owe an
+//     answer.
+//   - Any other busy channel owes bytes from when it was dispatched or
+//     resumed, but not before the heartbeat fell due.
+//   - The probe's silence proves a hang only if the server has served a
+//     probe before with no fewer channels open: Icinga serves each
+//     connection with one thread of a fixed pool for the connection's
+//     life (docs/PROTOCOL.md), so while our channels hold every thread a
+//     probe is accepted and never answered, exactly like on a hung site.
+//
+// So a hung site is found within heartbeat interval + timeout whenever a
+// busy channel owes bytes or the server has room for the probe (naemon
+// always has). The one case left, an Icinga whose whole pool our paused
+// or long-polling channels hold, is found once the first of them owes
+// bytes again: hbTimeout after a WaitTimeout ends or a channel resumes;
+// query_timeout and the client read bound end both.
+
+// poolSize counts the channels of the pool, without the probe.
+func (s *Site) poolSize() int {
+	n := 0
+	for _, ch := range s.channels {
+		if !ch.extra {
+			n++
+		}
+	}
+	return n
+}
+
+func (s *Site) probe() *channel {
+	for _, ch := range s.channels {
+		if ch.extra {
+			return ch
+		}
+	}
+	return nil
+}
+
+// dialProbe opens the extra probe connection, once per due heartbeat.
+func (s *Site) dialProbe() {
+	if s.probe() != nil || s.probedFor.Equal(s.hbDue) {
+		return
+	}
+	s.probedFor = s.hbDue
+	s.nextChan++
+	ch := &channel{id: s.nextChan, extra: true, state: ChanConnecting, since: s.now, deadline: s.now.Add(s.cfg.ConnectTimeout)}
+	s.channels = append(s.channels, ch)
+	s.logf(LevelDebug, "site %s: all channels busy, heartbeat on extra channel %d", s.cfg.Name, ch.id)
+	s.emit(Action{Kind: ActDial, Channel: ch.id})
+}
+
+// probeAnswered: the site is alive, and the server has room for one
+// connection more than the pool has open now.
+func (s *Site) probeAnswered(ch *channel) {
+	s.stats.Heartbeats++
+	if ch.header.Code == 200 {
+		s.noteProgramStart(ch.hbBody)
+	}
+	s.probeRoom = max(s.probeRoom, s.poolSize())
+	s.closeChannel(ch)
+	s.hbDue = s.now.Add(s.cfg.HeartbeatInterval)
+}
+
+// probeExpired closes a probe that did not connect or answer in time. Its
+// silence makes the site dead only where it cannot be a full thread pool.
+func (s *Site) probeExpired(ch *channel) {
+	s.closeChannel(ch)
+	if ch.state == ChanConnecting {
+		s.logf(LevelDebug, "site %s: extra channel %d: connect timeout", s.cfg.Name, ch.id)
+		return
+	}
+	s.stats.HeartbeatsLost++
+	if !s.stallWatched() || !s.lastRx.Before(s.hbDue) {
+		return // a channel freed or bytes came: that decides
+	}
+	if s.probeRoom > 0 && s.poolSize() <= s.probeRoom {
+		s.markDead("heartbeat on an extra channel unanswered within " + s.hbTimeout().String() + " with all channels busy")
+		return
+	}
+	s.logf(LevelInfo, "site %s: extra channel %d got no answer within %s, all %d channels busy (server pool full?)", s.cfg.Name, ch.id, s.hbTimeout(), s.poolSize())
+}
+
+// stallVerdictAt is when the silence since the due heartbeat proves the
+// site hung: the heartbeat timeout after the earliest time the site owes
+// bytes on a busy channel (see above). ok is false while no busy channel
+// owes any (all paused).
+func (s *Site) stallVerdictAt() (at time.Time, ok bool) {
+	for _, ch := range s.channels {
+		if ch.state != ChanBusy || ch.paused {
+			continue
+		}
+		t := ch.owedFrom
+		if s.hbDue.After(t) {
+			t = s.hbDue
+		}
+		t = t.Add(s.hbTimeout())
+		if !ok || t.Before(at) {
+			at, ok = t, true
+		}
+	}
+	return at, ok
+}
+
+// owe notes that the site owes bytes on a busy channel from now, or from
+// the end of its long-poll.
+func (s *Site) owe(ch *channel) {
+	ch.owedFrom = s.now
+	if ch.quietUntil.After(s.now) {
+		ch.owedFrom = ch.quietUntil
+	}
+}
+
+// longPollWait tells whether q is a long-poll and how long the site may
+// stay silent on it by contract: its WaitTimeout, or (none, or 0: wait
+// for ever) the query timeout, which then ends it.
+func longPollWait(q Query, fallback time.Duration) (time.Duration, bool) {
+	poll, wait := false, time.Duration(0)
+	for _, line := range q.Lines[1:] {
+		name, value, found := bytes.Cut(line, []byte(":"))
+		if !found {
+			continue
+		}
+		switch string(name) {
+		case "WaitTrigger", "WaitCondition", "WaitObject":
+			poll = true
+		case "WaitTimeout":
+			poll = true
+			if ms, err := strconv.ParseInt(string(bytes.TrimSpace(value)), 10, 64); err == nil && ms > 0 && ms < int64(24*time.Hour/time.Millisecond) {
+				wait = time.Duration(ms) * time.Millisecond
+			}
+		}
+	}
+	if poll && wait == 0 {
+		wait = fallback
+	}
+	return wait, poll
+}
