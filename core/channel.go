@@ -20,6 +20,7 @@ type channel struct {
 
 	// Liveness (liveness.go): what the site owes on this channel.
 	extra      bool          // the probe outside the pool
+	crowd      int           // the probe: pool channels connected before it, ahead in the server's queue
 	left       time.Duration // paused: the query timeout left (the client's time is not the site's)
 	quietUntil time.Time     // busy with a long-poll: silent by contract until then
 	owedFrom   time.Time     // busy: the site owes bytes from then (dispatch, resume, long-poll end)
@@ -101,6 +102,9 @@ func (s *Site) channelConnected(id ChannelID) {
 		return
 	}
 	ch.state, ch.since = ChanProbing, s.now
+	if ch.extra {
+		ch.crowd = s.countPool(false)
+	}
 	s.sendHeartbeat(ch)
 }
 
@@ -284,6 +288,14 @@ func (s *Site) release(ch *channel) {
 		s.resume(ch)
 	}
 	ch.deadline = time.Time{}
+	// Over target, new channels still on probation go first: closing this
+	// proven one could leave only unproven ones, and the next of them to
+	// miss its probe would then find no proven channel and kill the site.
+	for i := len(s.channels) - 1; i >= 0 && s.poolSize() > s.target; i-- {
+		if c := s.channels[i]; !c.extra && !c.proven && (c.state == ChanConnecting || c.state == ChanProbing) {
+			s.closeChannel(c)
+		}
+	}
 	if s.poolSize() > s.target {
 		s.closeChannel(ch)
 		return
@@ -330,6 +342,11 @@ func (s *Site) channelClosed(id ChannelID, err string) {
 		return
 	}
 	s.removeChannel(ch)
+	if !ch.extra {
+		// A thread the server freed may just have served a probe before
+		// we saw this close: what room it showed is not sure any more.
+		s.probeRoom = 0
+	}
 	switch {
 	case ch.extra:
 		// The probe's connect failing or closing proves nothing the pool

@@ -2,6 +2,7 @@ package core
 
 import (
 	"bytes"
+	"fmt"
 	"strconv"
 	"time"
 )
@@ -34,6 +35,24 @@ import (
 // or long-polling channels hold, is found once the first of them owes
 // bytes again: hbTimeout after a WaitTimeout ends or a channel resumes;
 // query_timeout and the client read bound end both.
+
+// countPool counts pool channels: the connected ones compete with the
+// probe for a server thread (when it is judged), the proven ones surely
+// hold one (when the room it found is noted), so the room learnt is never
+// more than there was.
+func (s *Site) countPool(proven bool) int {
+	n := 0
+	for _, ch := range s.channels {
+		if !ch.extra && ch.state != ChanConnecting && (ch.proven || !proven) {
+			n++
+		}
+	}
+	return n
+}
+
+// promptSlack is what a prompt probe answer may take beyond twice the
+// typical heartbeat round trip: scheduling noise, not a wait for a thread.
+const promptSlack = 20 * time.Millisecond
 
 // poolSize counts the channels of the pool, without the probe.
 func (s *Site) poolSize() int {
@@ -75,13 +94,21 @@ func (s *Site) probeAnswered(ch *channel) {
 	if ch.header.Code == 200 {
 		s.noteProgramStart(ch.hbBody)
 	}
-	s.probeRoom = max(s.probeRoom, s.poolSize())
+	// Only a prompt answer shows room: a late one may have waited for a
+	// thread that one of our channels, closed by the server a moment ago
+	// (we learn of it a moment later), just gave up.
+	if took := s.now.Sub(ch.sentAt); took <= 2*s.rtt+promptSlack {
+		s.probeRoom = max(s.probeRoom, min(ch.crowd, s.countPool(true)))
+		s.logf(LevelDebug, "site %s: extra channel %d answered in %s: the server has room for it beside %d channels", s.cfg.Name, ch.id, took, s.probeRoom)
+	}
 	s.closeChannel(ch)
 	s.hbDue = s.now.Add(s.cfg.HeartbeatInterval)
 }
 
 // probeExpired closes a probe that did not connect or answer in time. Its
-// silence makes the site dead only where it cannot be a full thread pool.
+// silence makes the site dead only where it cannot be a full thread pool:
+// none of our channels holds a thread, or the server answered a probe
+// beside as many channels before.
 func (s *Site) probeExpired(ch *channel) {
 	s.closeChannel(ch)
 	if ch.state == ChanConnecting {
@@ -92,8 +119,11 @@ func (s *Site) probeExpired(ch *channel) {
 	if !s.stallWatched() || !s.lastRx.Before(s.hbDue) {
 		return // a channel freed or bytes came: that decides
 	}
-	if s.probeRoom > 0 && s.poolSize() <= s.probeRoom {
-		s.markDead("heartbeat on an extra channel unanswered within " + s.hbTimeout().String() + " with all channels busy")
+	// Channels connected after the probe queue behind it for a server
+	// thread, and closes only free threads: the crowd it met is what counts.
+	if n := ch.crowd; n == 0 || s.probeRoom > 0 && n <= s.probeRoom {
+		s.markDead(fmt.Sprintf("heartbeat on an extra channel unanswered within %s with %d channels ahead of it (one was answered beside %d)",
+			s.hbTimeout(), n, s.probeRoom))
 		return
 	}
 	s.logf(LevelInfo, "site %s: extra channel %d got no answer within %s, all %d channels busy (server pool full?)", s.cfg.Name, ch.id, s.hbTimeout(), s.poolSize())

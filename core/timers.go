@@ -99,7 +99,7 @@ func (s *Site) expireWaiting() {
 		if s.state != SiteAlive {
 			text = s.siteErr("no channel ready within %s (site %s)", s.cfg.ChannelTimeout, s.state)
 		}
-		s.logf(LevelInfo, "site %s: client %d: no free channel within %s (%d of %d open), answering 503", s.cfg.Name, c.id, s.cfg.ChannelTimeout, len(s.channels), s.cfg.Channels)
+		s.logf(LevelInfo, "site %s: client %d: no free channel within %s (%d of %d open), answering 503", s.cfg.Name, c.id, s.cfg.ChannelTimeout, s.poolSize(), s.cfg.Channels)
 		s.failClient(c, CodeBusy, text)
 	}
 }
@@ -127,8 +127,9 @@ func (s *Site) detectStall() {
 }
 
 // stallWatched: the site is alive but no heartbeat can prove it: no proven
-// channel is free or carries a heartbeat, and queries are pending (new
-// channels still on probation prove nothing).
+// channel is free or carries a heartbeat, and queries are pending, or the
+// pool has no channel at all (all closed while a redial waits for
+// connect_retry). New channels still on probation prove nothing.
 func (s *Site) stallWatched() bool {
 	if s.state != SiteAlive {
 		return false
@@ -142,7 +143,7 @@ func (s *Site) stallWatched() bool {
 			busy = true
 		}
 	}
-	return busy
+	return busy || s.poolSize() == 0
 }
 
 func (s *Site) maintainPool() {

@@ -45,6 +45,7 @@ type siteSim struct {
 	hbMax   time.Duration
 	watch   *watch
 	hangAt  time.Duration // start of the current hang episode, -1 if none
+	faultAt time.Duration // end of the last site-wide fault episode
 	lastRx  time.Duration // last EvChannelData given
 
 	// The query cache (cache.go): the highest program_start that a

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"strings"
 	"time"
 
 	"liveproxyd/core"
@@ -18,6 +19,11 @@ func (s *siteSim) checkSnapshot() {
 	snap := s.core.Snapshot()
 	if snap.State != s.snap.State {
 		s.states = append(s.states, stateChange{at: w.now, state: snap.State})
+		if snap.State == core.SiteDead && s.snap.State == core.SiteAlive && !s.silenceFair(snap.LastError) {
+			w.fail("site %s: declared dead though the site answers (%s); no hang, restart or slow heartbeat since +%v; %s",
+				s.name, snap.LastError, s.faultAt, s.describe())
+			return
+		}
 	}
 	s.snap = snap
 	if snap.HeartbeatTimeout > s.hbMax {
@@ -81,6 +87,40 @@ func (s *siteSim) checkSnapshot() {
 	if n := snap.ClientsReading + snap.ClientsWaiting + snap.ClientsInFlight; n != s.openCls {
 		w.fail("site %s: core knows %d clients, the driver has %d open", s.name, n, s.openCls)
 	}
+}
+
+// silenceFair (liveness, "no false death"): a live site may be declared
+// dead for silence (a heartbeat, an extra probe or every busy channel
+// unanswered) only during a site-wide fault or soon after it (answers
+// queued during a hang come late). Paused channels and long-polls are
+// silent by the core's choice or by contract, never the site's fault.
+func (s *siteSim) silenceFair(cause string) bool {
+	silence := strings.Contains(cause, "heartbeat") || strings.Contains(cause, "no answer on any channel")
+	if !silence {
+		return true // connects refused, invalid answers: judged elsewhere
+	}
+	srv := s.srv
+	return srv.hung || srv.down || srv.slowHB || s.w.now-s.faultAt <= s.recoveryBound() ||
+		s.queryLooksHung(s.snap.HeartbeatTimeout)
+}
+
+// queryLooksHung: a query (not a long-poll) at the site takes the
+// heartbeat timeout or longer, or got an answer with a garbage header that
+// the core still waits to complete. With every channel busy and no room
+// for the core's extra probe (Icinga's pool), that silence cannot be told
+// from a hang: the core may call the site dead (core/liveness.go).
+func (s *siteSim) queryLooksHung(hbTimeout time.Duration) bool {
+	for _, c := range s.active {
+		for _, q := range c.script[:c.sent] {
+			if q.done || q.siteSeen == 0 {
+				continue
+			}
+			if q.garbage || q.wait == 0 && q.siteDoneAt == 0 && q.delay >= hbTimeout-100*time.Millisecond {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // stateChange is one change of the core's site state.

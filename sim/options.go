@@ -73,9 +73,10 @@ const (
 	ClientBulky                       // big answers
 	ClientBurst                       // more slow queries at once than channels
 	ClientCached                      // repeated identical "Cache: reload" queries (query cache hits)
+	ClientLongPoll                    // WaitTrigger/WaitTimeout queries on every channel: silent by contract
 )
 
-var clientNames = [...]string{"pipelined", "command", "nosuch", "bad-method", "half-line", "oversize", "bulky", "burst", "cached"}
+var clientNames = [...]string{"pipelined", "command", "nosuch", "bad-method", "half-line", "oversize", "bulky", "burst", "cached", "long-poll"}
 
 func (k ClientKind) String() string {
 	if int(k) < len(clientNames) {
