@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"strings"
 	"time"
 
@@ -20,8 +21,8 @@ func (s *siteSim) checkSnapshot() {
 	if snap.State != s.snap.State {
 		s.states = append(s.states, stateChange{at: w.now, state: snap.State})
 		if snap.State == core.SiteDead && s.snap.State == core.SiteAlive && !s.silenceFair(snap.LastError) {
-			w.fail("site %s: declared dead though the site answers (%s); no hang, restart or slow heartbeat since +%v; %s",
-				s.name, snap.LastError, s.faultAt, s.describe())
+			w.fail("site %s: declared dead though the site answers (%s); no hang, restart or slow heartbeat since +%v; queries at the site:%s",
+				s.name, snap.LastError, s.faultAt, s.atSite())
 			return
 		}
 	}
@@ -104,6 +105,19 @@ func (s *siteSim) silenceFair(cause string) bool {
 		s.queryLooksHung(s.snap.HeartbeatTimeout)
 }
 
+// atSite lists the queries the site is working on, for a failure message.
+func (s *siteSim) atSite() string {
+	var b strings.Builder
+	for _, c := range s.active {
+		for _, q := range c.script[:c.sent] {
+			if !q.done && q.siteSeen > 0 {
+				fmt.Fprintf(&b, " [%s at +%v delay %v wait %v done +%v]", q.id, q.siteAt, q.delay, q.wait, q.siteDoneAt)
+			}
+		}
+	}
+	return b.String()
+}
+
 // queryLooksHung: a query (not a long-poll) at the site takes the
 // heartbeat timeout or longer, or got an answer with a garbage header that
 // the core still waits to complete. With every channel busy and no room
@@ -115,7 +129,7 @@ func (s *siteSim) queryLooksHung(hbTimeout time.Duration) bool {
 			if q.done || q.siteSeen == 0 {
 				continue
 			}
-			if q.garbage || q.wait == 0 && q.siteDoneAt == 0 && q.delay >= hbTimeout-100*time.Millisecond {
+			if q.garbage || q.wait == 0 && q.delay >= hbTimeout-100*time.Millisecond {
 				return true
 			}
 		}
