@@ -271,3 +271,62 @@ func TestServerCloseForgetsProbeRoom(t *testing.T) {
 	h.send(3, longPoll(60000))
 	h.passUntil(20*time.Second, false) // the pool is full again: probes go unserved
 }
+
+// TestClientsThatNeverReadDoNotKillTheSite: every channel paused by a
+// client that never reads. After query_timeout the clients are dropped
+// and their channels resume to drain the rest; judged against the
+// heartbeat that fell due long before, the site used to die right there.
+func TestClientsThatNeverReadDoNotKillTheSite(t *testing.T) {
+	h := newHarness(t, testConfig()) // query timeout 20s
+	h.start(1)
+	body := make([]byte, 5000)
+	for c := ClientID(1); c <= 2; c++ {
+		h.accept(c)
+		h.send(c, q16)
+		h.step(Event{Kind: EvChannelData, Channel: h.busyChannel(c), Data: append(FormatHeader(200, 5000), body[:2000]...)})
+	}
+	h.passUntil(20*time.Second+time.Millisecond, false)
+	if !h.shut[1] || !h.shut[2] {
+		t.Fatalf("clients closed %v %v after query_timeout without reading", h.shut[1], h.shut[2])
+	}
+	for _, ch := range []ChannelID{1, 2} { // the rest drains, the channels are free again
+		h.step(Event{Kind: EvChannelData, Channel: ch, Data: body[2000:]})
+	}
+	h.run(10 * time.Second)
+	if st := h.s.Snapshot().State; st != SiteAlive {
+		t.Fatalf("site %s: %s", st, h.s.Snapshot().LastError)
+	}
+}
+
+// TestPausedTimeIsNotTheSites: query_timeout counts the site's time only.
+// While a slow client keeps a channel paused (reading a little now and
+// then), the clock stops; after the resume the site has what was left.
+func TestPausedTimeIsNotTheSites(t *testing.T) {
+	h := newHarness(t, testConfig()) // query timeout 20s, HighWater 1000
+	h.start(1)
+	h.accept(1)
+	h.send(1, q16)
+	ch := h.busyChannel(1)
+	h.run(time.Second)
+	h.step(Event{Kind: EvChannelData, Channel: ch, Data: append(FormatHeader(200, 5000), make([]byte, 2000)...)})
+	if !h.has(ActPauseChannel, ch) {
+		t.Fatal("channel not paused")
+	}
+	for i := 0; i < 4; i++ { // 40 s of slow reading, still above the resume mark
+		h.run(10 * time.Second)
+		h.step(Event{Kind: EvClientWritten, Client: 1, N: 100})
+	}
+	h.step(Event{Kind: EvClientWritten, Client: 1, N: h.buf(1).Len()})
+	if !h.has(ActResumeChannel, ch) {
+		t.Fatal("channel not resumed")
+	}
+	resumed := h.now
+	h.run(19*time.Second - time.Millisecond) // 1 s went by before the pause
+	if h.gone[ch] || h.shut[1] {
+		t.Fatalf("query timed out %v after the resume, the site had 19 s left", h.now.Sub(resumed))
+	}
+	h.run(time.Millisecond)
+	if !h.gone[ch] || !h.shut[1] {
+		t.Fatalf("no query timeout 19 s after the resume")
+	}
+}
