@@ -7,34 +7,43 @@ import (
 	"time"
 )
 
-// Liveness while every channel is busy.
+// Liveness while no channel can carry a heartbeat.
 //
-// A heartbeat needs a free channel. When one falls due and none is free,
-// the site may still be proven alive in two ways: any byte from the site
-// on any channel since the heartbeat fell due (a busy channel progressing),
-// or the answer to an extra probe: one short-lived connection outside the
-// pool that carries only the heartbeat and is closed after it.
+// A heartbeat needs a free channel. When one falls due and none is free
+// (every channel busy, or none open while a redial waits for
+// connect_retry), the site may still be proven alive in two ways: any byte
+// from the site on any channel since the heartbeat fell due (a busy
+// channel progressing), or the answer to an extra probe: one short-lived
+// connection outside the pool, dialled once per due heartbeat, that
+// carries only the heartbeat and is closed after it.
 //
 // Silence proves a hang only where the site owes us bytes:
 //   - A channel paused for backpressure is silent by our choice: we do not
 //     read it, so its silence says nothing about the site.
-//   - A long-poll (WaitTrigger, WaitCondition, WaitTimeout) is silent by
-//     contract until its WaitTimeout; only after that does the site owe an
-//     answer.
+//   - A long-poll (WaitTrigger, WaitCondition, WaitObject, WaitTimeout) is
+//     silent by contract until its WaitTimeout; only then does the site
+//     owe an answer.
 //   - Any other busy channel owes bytes from when it was dispatched or
 //     resumed, but not before the heartbeat fell due.
-//   - The probe's silence proves a hang only if the server has served a
-//     probe before with no fewer channels open: Icinga serves each
-//     connection with one thread of a fixed pool for the connection's
-//     life (docs/PROTOCOL.md), so while our channels hold every thread a
-//     probe is accepted and never answered, exactly like on a hung site.
+//   - The probe's silence counts only if it cannot be a full thread pool:
+//     Icinga serves each connection with one thread of a fixed pool for
+//     the connection's whole life, in accept order, so while our channels
+//     hold every thread a probe is accepted and never answered, exactly
+//     as on a hung site. It counts when no channel of ours was connected
+//     ahead of it, or when the server promptly answered a probe before
+//     beside at least as many of our proven channels (its "room"). A room
+//     is forgotten when the server closes one of our channels (the freed
+//     thread may have been what served the probe) or restarts.
 //
 // So a hung site is found within heartbeat interval + timeout whenever a
-// busy channel owes bytes or the server has room for the probe (naemon
-// always has). The one case left, an Icinga whose whole pool our paused
-// or long-polling channels hold, is found once the first of them owes
-// bytes again: hbTimeout after a WaitTimeout ends or a channel resumes;
-// query_timeout and the client read bound end both.
+// busy channel owes bytes or the server has shown room for the probe
+// (naemon, or an Icinga with threads to spare). The case left, an Icinga
+// whose whole pool our paused or long-polling channels hold, is found once
+// the first of them owes bytes again: the heartbeat timeout after a
+// WaitTimeout ends or a channel resumes; query_timeout and the client read
+// bound end both. Other clients of the same Icinga hold threads too and
+// can make a probe wait: that only ever delays a verdict, since room is
+// learnt from answers, never assumed.
 
 // countPool counts pool channels: the connected ones compete with the
 // probe for a server thread (when it is judged), the proven ones surely
