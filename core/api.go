@@ -60,6 +60,14 @@ type Event struct {
 	N       int
 	Err     string
 	Config  *Config
+	// Stale (EvChannelData): the driver read these bytes before it carried
+	// out the core's latest ActWriteChannel to the channel, so they cannot
+	// be the answer to that request (see staleBytes).
+	Stale bool
+	// Budget is the room left in the daemon's global memory budgets when
+	// the event happened (see memory.go); nil means there is none (a lone
+	// site, tests), and only the per-site limits apply.
+	Budget *Budget
 }
 
 // ActionKind says what the driver must do.
@@ -120,6 +128,8 @@ type Config struct {
 	HeartbeatPercent  int           // timeout = max(floor, typical RTT × (1+pct/100))
 	MaxQueryBytes     int           // larger queries get 413
 	HighWater         int           // unflushed client bytes that pause the channel
+	AnswerBuffer      int           // answers up to this size (header included) are held until complete
+	QueryReadTimeout  time.Duration // max time from an unfinished query's first byte to its end
 	CapacityRetry     time.Duration // how often to try growing a shrunk pool
 	Cache             bool          // answer "Cache: reload" queries from earlier answers
 	CacheEntries      int           // at most this many cached answers
@@ -141,6 +151,11 @@ const (
 	DefaultCapacityRetry     = 60 * time.Second
 	DefaultCacheEntries      = 256
 	DefaultCacheBytes        = 32 << 20
+	DefaultAnswerBuffer      = 16 << 20
+
+	// DefaultQueryReadTimeout is naemon's own limit for a half-sent
+	// query: no client that works with naemon needs longer.
+	DefaultQueryReadTimeout = 10 * time.Second
 )
 
 // WithDefaults returns c with every zero field set to its default.
@@ -160,6 +175,10 @@ func (c Config) WithDefaults() Config {
 	set(&c.HeartbeatInterval, DefaultHeartbeatInterval)
 	set(&c.HeartbeatTimeout, DefaultHeartbeatTimeout)
 	set(&c.CapacityRetry, DefaultCapacityRetry)
+	set(&c.QueryReadTimeout, DefaultQueryReadTimeout)
+	if c.AnswerBuffer <= 0 {
+		c.AnswerBuffer = DefaultAnswerBuffer
+	}
 	if c.HeartbeatPercent <= 0 {
 		c.HeartbeatPercent = DefaultHeartbeatPercent
 	}

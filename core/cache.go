@@ -1,14 +1,17 @@
 package core
 
-import "container/list"
+import (
+	"bytes"
+	"container/list"
+)
 
 // The query cache answers queries marked "Cache: reload" (the Checkmk GUI
 // marks static data so) from earlier answers of the same site. An entry is
-// keyed by the upstream request, which holds every line the client sent
-// but the proxy's own headers, so AuthUser is part of the key and one
-// user's answer never reaches another. Entries belong to one program_start
-// of the site: a restart of the monitoring core or the death of the site
-// drops them all.
+// keyed by the upstream request without its Localtime line (see cacheKey),
+// which holds every other line the client sent but the proxy's own
+// headers, so AuthUser is part of the key and one user's answer never
+// reaches another. Entries belong to one program_start of the site: a
+// restart of the monitoring core or the death of the site drops them all.
 type queryCache struct {
 	maxEntries, maxBytes int
 	bytes                int
@@ -66,3 +69,20 @@ func (c *queryCache) clear() {
 }
 
 func (c *queryCache) len() int { return c.lru.Len() }
+
+// cacheKey is the key of a cacheable query: its canonical upstream request
+// without the Localtime line. Checkmk's GUI appends "Localtime: <epoch
+// now>" to every query, so with it the same query a second later would
+// miss and fill the cache with copies. The line only lets the server
+// correct for the clock difference between GUI and site, and the GUI runs
+// on the proxy's host: the correction is the same for every client.
+func cacheKey(q Query) string {
+	up := Upstream(q)
+	var key []byte
+	for line := range bytes.Lines(up) {
+		if !bytes.HasPrefix(line, []byte("Localtime:")) {
+			key = append(key, line...)
+		}
+	}
+	return string(key)
+}

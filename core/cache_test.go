@@ -1,6 +1,8 @@
 package core
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -132,5 +134,37 @@ func TestLatencyHistogramCountsAnsweredQueries(t *testing.T) {
 	// 30 ms falls in the (25 ms, 50 ms] bucket, 20 s in (10 s, 30 s].
 	if st.Latency[6] != 1 || st.Latency[14] != 1 || st.LatencySum != 30*time.Millisecond+20*time.Second {
 		t.Fatalf("latency %v sum %v", st.Latency, st.LatencySum)
+	}
+}
+
+// guiQuery is a query exactly as Checkmk's GUI (livestatus.py) sends it:
+// AuthUser, Localtime (epoch now), OutputFormat, KeepAlive, ResponseHeader
+// appended, and Cache: reload where caching is allowed.
+func guiQuery(user string, now int) string {
+	return fmt.Sprintf("GET hosts\nColumns: name\nAuthUser: %s\nLocaltime: %d\nOutputFormat: python\nKeepAlive: on\nResponseHeader: fixed16\nCache: reload\n\n", user, now)
+}
+
+// TestCacheHitsAcrossLocaltime: the GUI's Localtime line changes every
+// second; the same query a little later must still be a cache hit, and
+// another AuthUser still a miss.
+func TestCacheHitsAcrossLocaltime(t *testing.T) {
+	h := cacheHarness(t)
+	h.accept(1)
+	h.send(1, guiQuery("u", 1764600000))
+	ch := h.busyChannel(1)
+	if got := h.takeUp(ch); !strings.Contains(got, "\nLocaltime: 1764600000\n") {
+		t.Fatalf("Localtime not forwarded: %q", got)
+	}
+	h.reply(ch, 200, "[['h1']]\n")
+	fresh := h.buf(1).String()
+	h.send(1, guiQuery("u", 1764600007))
+	if got := h.buf(1).String(); got != fresh+fresh {
+		t.Fatalf("later Localtime not served from the cache: %q", got)
+	}
+	if h.ask(2, guiQuery("v", 1764600007)) == 0 {
+		t.Fatal("answer of user u served to user v")
+	}
+	if st := h.s.Snapshot(); st.Stats.CacheHits != 1 || st.CacheEntries != 1 {
+		t.Fatalf("hits %d entries %d", st.Stats.CacheHits, st.CacheEntries)
 	}
 }

@@ -31,6 +31,8 @@ type channel struct {
 	header    Header
 	remaining int64
 	hbBody    []byte
+	hold      []byte // the answer held until complete (memory.go), or nil
+	reserved  int64  // room reserved for hold in the global answer budget
 
 	// A "Cache: reload" answer is copied while it streams, unless it grows
 	// too large for the cache.
@@ -64,6 +66,13 @@ func (s *Site) dial() {
 }
 
 func (s *Site) removeChannel(ch *channel) {
+	if !ch.extra {
+		// The server frees this channel's thread, maybe before we learn of
+		// it (its close, a non-200 answer): a probe just answered may have
+		// had it, so the room it showed is not sure any more.
+		s.probeRoom = 0
+	}
+	s.dropHold(ch)
 	for i, c := range s.channels {
 		if c == ch {
 			s.channels = append(s.channels[:i], s.channels[i+1:]...)
@@ -149,7 +158,7 @@ func (s *Site) assign(c *client, ch *channel) {
 	ch.resetResponse()
 	ch.cacheWrite = !ch.command && s.cacheable(c.query)
 	if ch.cacheWrite {
-		ch.cacheKey, ch.cacheAt = string(up), s.programStart
+		ch.cacheKey, ch.cacheAt = c.cacheKey, s.programStart
 	}
 	c.state, c.channel = clientInFlight, ch
 	if c.unacked > s.cfg.HighWater {
@@ -159,7 +168,7 @@ func (s *Site) assign(c *client, ch *channel) {
 	}
 }
 
-func (s *Site) channelData(id ChannelID, data []byte) {
+func (s *Site) channelData(id ChannelID, data []byte, stale bool) {
 	ch := s.channel(id)
 	if ch == nil || len(data) == 0 {
 		return
@@ -168,6 +177,10 @@ func (s *Site) channelData(id ChannelID, data []byte) {
 	s.stats.BytesFromSite += uint64(len(data))
 	switch ch.state {
 	case ChanBusy, ChanHeartbeat, ChanProbing:
+		if stale {
+			s.staleBytes(ch, len(data))
+			return
+		}
 		s.consume(ch, data)
 	default:
 		s.logf(LevelInfo, "site %s: channel %d: %d unexpected bytes while %s, closing it", s.cfg.Name, ch.id, len(data), ch.state)
@@ -191,13 +204,16 @@ func (s *Site) consume(ch *channel, data []byte) {
 			return
 		}
 		ch.header, ch.remaining = h, h.Length
-		if ch.cacheWrite && h.Code == 200 && s.cache.fits(HeaderLen+int(min(h.Length, 1<<40))) {
-			ch.cacheBuf = append(make([]byte, 0, HeaderLen+int(h.Length)), ch.hdr[:]...)
-		} else {
-			ch.cacheWrite = false
-		}
-		if c := ch.reader(); c != nil && c.query.Fixed16 {
+		ch.cacheWrite = ch.cacheWrite && h.Code == 200 && s.cache.fits(HeaderLen+int(min(h.Length, 1<<40)))
+		c := ch.reader()
+		switch {
+		case c != nil && s.holds(h):
+			s.startHold(ch, h)
+		case c != nil && c.query.Fixed16:
 			s.writeClient(c, append([]byte(nil), ch.hdr[:]...))
+		}
+		if ch.cacheWrite && ch.hold == nil {
+			ch.cacheBuf = append(make([]byte, 0, HeaderLen+int(h.Length)), ch.hdr[:]...)
 		}
 	}
 	n := len(data)
@@ -206,19 +222,29 @@ func (s *Site) consume(ch *channel, data []byte) {
 	}
 	body, rest := data[:n], data[n:]
 	ch.remaining -= int64(n)
-	if ch.cacheWrite {
+	if ch.cacheWrite && ch.hold == nil {
 		ch.cacheBuf = append(ch.cacheBuf, body...)
 	}
-	if c := ch.reader(); c != nil {
+	switch c := ch.reader(); {
+	case ch.hold != nil:
+		ch.hold = append(ch.hold, body...)
+	case c != nil:
 		s.writeClient(c, body)
 		if c.unacked > s.cfg.HighWater && !ch.paused && ch.remaining > 0 {
 			s.pause(ch)
 		}
-	} else if len(ch.hbBody) < maxHeartbeatBody {
+	case len(ch.hbBody) < maxHeartbeatBody:
 		ch.hbBody = append(ch.hbBody, body[:min(len(body), maxHeartbeatBody-len(ch.hbBody))]...)
 	}
 	if ch.remaining > 0 {
 		return
+	}
+	if ch.hold != nil {
+		if len(rest) > 0 {
+			s.strayAfterAnswer(ch, len(rest))
+			return
+		}
+		s.deliverHeld(ch, ch.reader())
 	}
 	s.responseDone(ch)
 	if len(rest) > 0 && s.channel(ch.id) == ch {
@@ -275,6 +301,15 @@ func (s *Site) responseDone(ch *channel) {
 			s.stats.QueriesOK++
 			s.stats.observe(s.now.Sub(c.started))
 			s.queryDone(c)
+		}
+		if ch.header.Code != 200 {
+			// naemon stops reading a request at a bad header and keeps
+			// the rest of it in its input buffer, in front of the next
+			// request on the connection: after any answer but 200 the
+			// channel is closed and the pool redials.
+			s.logf(LevelDebug, "site %s: channel %d answered %d, closing it", s.cfg.Name, ch.id, ch.header.Code)
+			s.closeChannel(ch)
+			return
 		}
 		s.release(ch)
 	}
@@ -342,11 +377,6 @@ func (s *Site) channelClosed(id ChannelID, err string) {
 		return
 	}
 	s.removeChannel(ch)
-	if !ch.extra {
-		// A thread the server freed may just have served a probe before
-		// we saw this close: what room it showed is not sure any more.
-		s.probeRoom = 0
-	}
 	switch {
 	case ch.extra:
 		// The probe's connect failing or closing proves nothing the pool

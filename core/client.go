@@ -24,6 +24,11 @@ type client struct {
 	unacked   int       // bytes handed to the driver, not yet written
 	delivered int64     // bytes of the current answer handed to the driver
 	channel   *channel  // in flight
+	cacheKey  string    // the current query's cache key; "" if not cacheable
+	// buffered is the framer's size as last counted in Site.queryBytes;
+	// partialSince is when the unfinished query being read began.
+	buffered     int64
+	partialSince time.Time
 }
 
 func (s *Site) clientAccepted(id ClientID) {
@@ -38,7 +43,12 @@ func (s *Site) clientData(id ClientID, data []byte) {
 	if c == nil || c.eof {
 		return
 	}
+	before := c.buffered
 	c.framer.Push(data)
+	defer func() {
+		s.syncBuffered(c)
+		s.overQueryBudget(c, c.buffered > before)
+	}()
 	if c.state == clientReading {
 		s.nextQuery(c)
 		return
@@ -61,6 +71,7 @@ func (s *Site) clientEOF(id ClientID) {
 	if c.state == clientReading {
 		s.nextQuery(c)
 	}
+	s.syncBuffered(c)
 }
 
 func (s *Site) clientGone(id ClientID) {
@@ -69,6 +80,7 @@ func (s *Site) clientGone(id ClientID) {
 		return
 	}
 	s.abortClient(c)
+	s.forgetClient(c)
 	delete(s.clients, id)
 }
 
@@ -77,10 +89,9 @@ func (s *Site) clientWritten(id ClientID, n int) {
 	if c == nil {
 		return
 	}
-	c.unacked -= n
-	if c.unacked < 0 {
-		c.unacked = 0
-	}
+	acked := min(max(n, 0), c.unacked)
+	c.unacked -= acked
+	s.unackedBytes -= int64(acked)
 	if ch := c.channel; ch != nil && ch.paused {
 		if c.unacked <= s.cfg.HighWater/2 {
 			s.resume(ch)
@@ -101,6 +112,7 @@ func (s *Site) abortClient(c *client) {
 		ch := c.channel
 		ch.client = nil
 		ch.draining = true
+		s.dropHold(ch)
 		if ch.paused {
 			s.resume(ch)
 		}
@@ -111,6 +123,7 @@ func (s *Site) abortClient(c *client) {
 }
 
 func (s *Site) dequeue(c *client) {
+	s.unfollow(c)
 	for i, w := range s.waitQ {
 		if w == c {
 			s.waitQ = append(s.waitQ[:i], s.waitQ[i+1:]...)
@@ -155,11 +168,11 @@ func (s *Site) takeQuery(c *client) bool {
 	}
 	c.query, c.started = q, s.now
 	c.delivered = 0
-	switch q.Method {
-	case "GET", "COMMAND":
-	default:
+	if q.Bad != "" {
+		// Not forwarded: a line a server could read otherwise than the
+		// proxy (ParseQuery says which) would desynchronise a shared channel.
 		s.stats.QueriesBad++
-		s.replyError(c, CodeBadRequest, s.siteErr("invalid request method %.40q", q.Method))
+		s.replyError(c, CodeBadRequest, s.siteErr("%s", q.Bad))
 		return false
 	}
 	if q.Method == "COMMAND" && (s.state == SiteDead || s.state == SiteStopped) {
@@ -178,24 +191,49 @@ func (s *Site) takeQuery(c *client) bool {
 		s.replyError(c, CodeBadGateway, text)
 		return false
 	}
-	// A client that does not read its answers is not fed from the cache:
-	// forwarded queries have backpressure, cached ones would pile up here.
-	if s.cacheable(q) && s.state == SiteAlive && c.unacked <= s.cfg.HighWater {
-		if resp, hit := s.cache.get(string(Upstream(q))); hit {
-			s.stats.CacheHits++
-			s.stats.QueriesOK++
-			if !q.Fixed16 {
-				resp = resp[HeaderLen:]
-			}
-			s.writeClient(c, resp)
-			s.stats.observe(0)
-			return true
-		}
+	c.cacheKey = ""
+	if s.cacheable(q) {
+		c.cacheKey = cacheKey(q)
+	}
+	if s.answerFromCache(c) {
+		return true
+	}
+	if s.cacheUsable(c) && s.flying(c.cacheKey) {
+		s.follow(c) // the same answer is on its way: wait for it (flight.go)
+		return false
+	}
+	if s.cacheUsable(c) {
 		s.stats.CacheMisses++
 	}
 	c.state, c.since = clientWaiting, s.now
 	s.waitQ = append(s.waitQ, c)
 	return false
+}
+
+// cacheUsable tells whether c's query may be answered from the cache now.
+// A client that does not read its answers is not fed from the cache:
+// forwarded queries have backpressure, cached ones would pile up here.
+func (s *Site) cacheUsable(c *client) bool {
+	return c.cacheKey != "" && s.state == SiteAlive && c.unacked <= s.cfg.HighWater
+}
+
+// answerFromCache answers c's query from the cache, if it may and can.
+func (s *Site) answerFromCache(c *client) bool {
+	if !s.cacheUsable(c) {
+		return false
+	}
+	resp, hit := s.cache.get(c.cacheKey)
+	if !hit {
+		return false
+	}
+	s.stats.CacheHits++
+	s.stats.QueriesOK++
+	if !c.query.Fixed16 {
+		resp = resp[HeaderLen:]
+	}
+	s.writeClient(c, resp)
+	s.stats.observe(0)
+	return true
 }
 
 func (s *Site) cacheable(q Query) bool {
@@ -221,6 +259,7 @@ func (s *Site) queryDone(c *client) {
 		return
 	}
 	s.nextQuery(c)
+	s.syncBuffered(c)
 }
 
 // replyError answers the client's query with a proxy error and closes it.
@@ -275,6 +314,7 @@ func (s *Site) writeClient(c *client, data []byte) {
 		return
 	}
 	c.unacked += len(data)
+	s.unackedBytes += int64(len(data))
 	c.delivered += int64(len(data))
 	s.stats.BytesToClients += uint64(len(data))
 	s.emit(Action{Kind: ActWriteClient, Client: c.id, Data: data})
@@ -282,5 +322,6 @@ func (s *Site) writeClient(c *client, data []byte) {
 
 func (s *Site) closeClient(c *client) {
 	s.emit(Action{Kind: ActCloseClient, Client: c.id})
+	s.forgetClient(c)
 	delete(s.clients, c.id)
 }

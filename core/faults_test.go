@@ -126,7 +126,9 @@ func TestCommandForwardedAloneAndChannelResynced(t *testing.T) {
 }
 
 func TestBackpressurePausesAndResumesChannel(t *testing.T) {
-	h := newHarness(t, testConfig())
+	cfg := testConfig()
+	cfg.AnswerBuffer = 1024 // the 5000-byte answer is streamed, not held
+	h := newHarness(t, cfg)
 	h.start(1)
 	h.accept(1)
 	h.send(1, q16)
@@ -265,7 +267,9 @@ func TestFreeChannelClosedBySiteIsRedialledQuietly(t *testing.T) {
 }
 
 func TestClientThatStopsReadingIsDroppedAndChannelReused(t *testing.T) {
-	h := newHarness(t, testConfig())
+	cfg := testConfig()
+	cfg.AnswerBuffer = 1024 // the 3000-byte answer is streamed, not held
+	h := newHarness(t, cfg)
 	h.start(1)
 	h.accept(1)
 	h.send(1, q16)

@@ -3,19 +3,25 @@ package core
 import (
 	"bytes"
 	"errors"
+	"fmt"
 )
 
 // Query is one complete client request.
 type Query struct {
-	// Lines are the request's lines without line ends (CR stripped), the
-	// request line first; the terminating empty line is not included.
+	// Lines are the request's lines in canonical form, the request line
+	// first: each without trailing whitespace, a header rewritten as
+	// "Name: value" (value trimmed). The terminating blank line is not
+	// included. A line of a Bad query may not be canonical.
 	Lines     [][]byte
 	Method    string // "GET", "COMMAND" or whatever the client sent
 	Fixed16   bool   // the client asked for ResponseHeader: fixed16
 	KeepAlive bool   // the client asked for KeepAlive: on
 	Cache     bool   // Cache: reload (a Checkmk GUI hint for the proxy)
 	AuthUser  string
-	Size      int // bytes the query took in the client stream
+	// Bad says why the query must not go upstream (a malformed request
+	// line or header line); empty for a query the proxy may forward.
+	Bad  string
+	Size int // bytes the query took in the client stream
 }
 
 // Framing errors. Each maps to a Livestatus error reply.
@@ -26,10 +32,20 @@ var (
 
 // Framer splits a client byte stream into queries. It keeps only what is
 // not yet a complete query, and never more than max bytes of it.
+//
+// A query ends at the first line that is blank after trimming whitespace
+// (space, tab, CR, VT, FF), not only at an empty one: to Icinga 2 such a
+// line ends a request (a line of spaces, a lone "\r\r", VT, FF), and a
+// proxy that forwarded the lines after it would let one client start a
+// second request on a shared channel. A COMMAND is one line: naemon reads
+// the next line as the next request.
 type Framer struct {
 	buf  []byte
 	max  int
-	scan int // lines before this offset are known not to be the empty line
+	scan int // lines before this offset are known not to end the query
+	// consumed counts bytes taken off the front of buf since its backing
+	// array was allocated: they are still held by it (see compact).
+	consumed int
 }
 
 // NewFramer returns a framer refusing queries larger than max bytes.
@@ -43,31 +59,39 @@ func (f *Framer) Buffered() int { return len(f.buf) }
 
 // Next returns the next complete query, if there is one. eof says the client
 // will send nothing more: then a last query ended by EOF after a complete
-// line counts as complete, and a half line is ErrIncomplete. Leading empty
-// lines between queries are skipped. ErrQueryTooLarge is returned once a
-// query grows past the limit without ending.
+// line (or by a blank half line) counts as complete, and a half line is
+// ErrIncomplete. Blank lines between queries are skipped (naemon skips
+// them). ErrQueryTooLarge is returned once a query, or a blank line, grows
+// past the limit: the verdict does not depend on how the bytes were chunked.
 func (f *Framer) Next(eof bool) (Query, bool, error) {
-	f.skipBlankLines()
-	if eof && len(bytes.TrimRight(f.buf, "\r")) == 0 {
-		f.buf, f.scan = f.buf[:0], 0 // a stray CR before EOF is not a request
+	if err := f.skipBlankLines(); err != nil {
+		return Query{}, false, err
 	}
 	end, next, scanned := queryEnd(f.buf, f.scan)
 	f.scan = scanned
 	if end < 0 {
-		// A trailing CR may be the start of the ending "\r\n": it does not
-		// count, so the limit does not depend on how the bytes were chunked.
-		if n := len(bytes.TrimSuffix(f.buf, []byte{'\r'})); n > f.max {
+		// The half line at the end may still become the blank line that
+		// ends the query: then it does not count towards the query's size.
+		if part := f.buf[f.scan:]; blank(part) {
+			if f.scan > f.max || len(part) > f.max {
+				return Query{}, false, ErrQueryTooLarge
+			}
+		} else if len(f.buf) > f.max {
 			return Query{}, false, ErrQueryTooLarge
 		}
 		if !eof || len(f.buf) == 0 {
 			return Query{}, false, nil
 		}
-		if f.buf[len(f.buf)-1] != '\n' {
+		if !blank(f.buf[f.scan:]) {
 			return Query{}, false, ErrIncomplete
 		}
-		end, next = len(f.buf), len(f.buf)
+		if f.scan == 0 { // only whitespace before EOF: not a request
+			f.buf = f.buf[:0]
+			return Query{}, false, nil
+		}
+		end, next = f.scan, len(f.buf)
 	}
-	if end > f.max {
+	if end > f.max || next-end-1 > f.max {
 		return Query{}, false, ErrQueryTooLarge
 	}
 	// The query gets its own copy, so its lines never alias later input;
@@ -75,29 +99,51 @@ func (f *Framer) Next(eof bool) (Query, bool, error) {
 	q := ParseQuery(append([]byte(nil), f.buf[:end]...))
 	q.Size = next
 	f.buf, f.scan = f.buf[next:], 0
+	f.consumed += next
+	f.compact()
 	return q, true, nil
 }
 
-func (f *Framer) skipBlankLines() {
-	i := 0
-	for i < len(f.buf) {
-		switch {
-		case f.buf[i] == '\n':
-			i++
-		case f.buf[i] == '\r' && i+1 < len(f.buf) && f.buf[i+1] == '\n':
-			i += 2
-		default:
-			f.buf = f.buf[i:]
-			f.scan = max(0, f.scan-i)
-			return
-		}
+// framerKeep is how many consumed bytes the framer's backing array may
+// keep before the rest is moved to a fresh one.
+const framerKeep = 64 << 10
+
+// compact moves what is left to a right-sized array once a lot has been
+// consumed from the front of the old one: slicing forward never frees
+// anything, so one 15 MiB query would otherwise pin a 16-32 MiB array for
+// the connection's life (100 such clients kept 1.3 GB after they left).
+func (f *Framer) compact() {
+	if f.consumed <= framerKeep {
+		return
 	}
-	f.buf, f.scan = f.buf[:0], 0
+	if len(f.buf) == 0 {
+		f.buf = nil
+	} else {
+		f.buf = append(make([]byte, 0, len(f.buf)), f.buf...)
+	}
+	f.consumed = 0
 }
 
-// queryEnd finds the empty line that ends the first query in b, looking
-// at lines from offset start on (a line start): it returns the offset where
-// the query's text ends (after its last line's newline) and where the next
+// skipBlankLines drops complete blank lines before a query. One longer
+// than the limit is refused, as it would be had it ended a query.
+func (f *Framer) skipBlankLines() error {
+	for {
+		i := bytes.IndexByte(f.buf, '\n')
+		if i < 0 || !blank(f.buf[:i]) {
+			return nil
+		}
+		if i > f.max {
+			return ErrQueryTooLarge
+		}
+		f.buf = f.buf[i+1:]
+		f.scan = max(0, f.scan-i-1)
+		f.consumed += i + 1
+	}
+}
+
+// queryEnd finds the line that ends the first query in b, looking at lines
+// from offset start on (a line start): it returns the offset where the
+// query's text ends (after its last line's newline) and where the next
 // query begins, or -1, -1 and the line start to resume from later, so a
 // large query pushed in many pieces is scanned once, not once per piece.
 func queryEnd(b []byte, start int) (end, next, resume int) {
@@ -107,15 +153,49 @@ func queryEnd(b []byte, start int) (end, next, resume int) {
 			return -1, -1, start
 		}
 		line := b[start : start+i]
-		if len(line) == 0 || (len(line) == 1 && line[0] == '\r') {
+		if blank(line) {
 			return start, start + i + 1, 0
+		}
+		if start == 0 && isCommand(line) {
+			// naemon: a COMMAND is one line, the next line starts the
+			// next request (no blank line needed).
+			return i + 1, i + 1, 0
 		}
 		start += i + 1
 	}
 }
 
-// ParseQuery reads the lines of one query (without its terminating empty
-// line) and notes the headers that the proxy acts upon.
+// space is the whitespace servers trim from lines (C isspace without the
+// newline): Icinga trims every line, naemon strips line ends.
+const space = " \t\r\v\f"
+
+// blank tells whether a line is empty after trimming whitespace: to
+// Icinga such a line ends a request.
+func blank(line []byte) bool { return len(bytes.Trim(line, space)) == 0 }
+
+// isCommand tells whether a request line is a COMMAND.
+func isCommand(line []byte) bool {
+	m, _, _ := bytes.Cut(bytes.TrimRight(line, space), []byte{' '})
+	return string(m) == "COMMAND"
+}
+
+// ParseQuery reads the lines of one query (without its terminating blank
+// line), rewrites them in canonical form, notes the headers the proxy acts
+// upon, and sets Bad when a line is one the proxy must not forward.
+//
+// Canonical form is what Icinga 2 and naemon read identically. naemon
+// strips whitespace at the end of every line and after "Name:"; Icinga 2
+// (measured, 2.13) trims a header's value but keeps a line's leading
+// whitespace (" ResponseHeader: fixed16" is an unknown header to it, and
+// "  GET hosts" makes it close). So trailing whitespace and the space
+// around a value carry no meaning to either, and "Name: value" with the
+// value trimmed means the same to both. What they would read differently
+// is refused: leading whitespace on a line (Icinga ignores such a header,
+// naemon answers 400), a header name with whitespace or control
+// characters ("Columns :"), a line without a colon, control characters
+// other than tab in a value, a request line with extra spaces
+// ("GET  hosts"), and a blank line inside. Whitespace inside a value is
+// passed on as it is: it is the same bytes to both servers.
 func ParseQuery(b []byte) Query {
 	var q Query
 	for len(b) > 0 {
@@ -126,57 +206,106 @@ func ParseQuery(b []byte) Query {
 		} else {
 			line, b = b[:i], b[i+1:]
 		}
-		line = bytes.TrimSuffix(line, []byte{'\r'})
-		q.Lines = append(q.Lines, line)
+		q.Lines = append(q.Lines, bytes.TrimRight(line, space))
 	}
 	if len(q.Lines) == 0 {
+		q.Bad = "empty request"
 		return q
 	}
 	first := q.Lines[0]
-	if sp := bytes.IndexByte(first, ' '); sp >= 0 {
-		q.Method = string(first[:sp])
-	} else {
-		q.Method = string(first)
+	m, arg, _ := bytes.Cut(first, []byte{' '})
+	q.Method = string(m)
+	q.Bad = checkRequestLine(q.Method, arg)
+	if q.Method == "COMMAND" && len(q.Lines) > 1 && q.Bad == "" {
+		q.Bad = "COMMAND with header lines"
 	}
-	for _, l := range q.Lines[1:] {
-		name, value, ok := header(l)
-		if !ok {
+	for i, l := range q.Lines[1:] {
+		name, value, why := parseHeader(l)
+		if why != "" {
+			if q.Bad == "" {
+				q.Bad = fmt.Sprintf("%s: %.60q", why, l)
+			}
 			continue
 		}
-		switch name {
+		q.Lines[i+1] = canonicalHeader(l, name, value)
+		switch string(name) { // no allocation: the compiler compares in place
 		case "ResponseHeader":
-			q.Fixed16 = value == "fixed16"
+			q.Fixed16 = string(value) == "fixed16"
 		case "KeepAlive":
-			q.KeepAlive = value == "on"
+			q.KeepAlive = string(value) == "on"
 		case "Cache":
-			q.Cache = value == "reload"
+			q.Cache = string(value) == "reload"
 		case "AuthUser":
-			q.AuthUser = value
+			q.AuthUser = string(value)
 		}
 	}
 	return q
 }
 
-// header splits "Name: value". Names are case-sensitive, as on the servers.
-func header(l []byte) (name, value string, ok bool) {
-	i := bytes.IndexByte(l, ':')
-	if i <= 0 {
-		return "", "", false
+// checkRequestLine validates "GET <table>" and "COMMAND <text>"; it returns
+// why the line is refused, or "".
+func checkRequestLine(method string, arg []byte) string {
+	switch method {
+	case "GET":
+		if len(arg) == 0 || bytes.IndexFunc(arg, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
+			return fmt.Sprintf("invalid table name %.40q", arg)
+		}
+	case "COMMAND":
+		if len(arg) == 0 || bytes.IndexFunc(arg, func(r rune) bool { return r < ' ' || r == 0x7f }) >= 0 {
+			return fmt.Sprintf("invalid COMMAND %.40q", arg)
+		}
+	default:
+		return fmt.Sprintf("invalid request method %.40q", method)
 	}
-	return string(l[:i]), string(bytes.TrimSpace(l[i+1:])), true
+	return ""
 }
 
-// proxyHeaders are the client headers the proxy owns upstream.
+// parseHeader splits a trimmed "Name: value" line and validates it: a name
+// without whitespace or control characters, a colon, a value without
+// control characters other than tab. Names are case-sensitive, as on the
+// servers. why is empty for a valid header; name and value alias l.
+func parseHeader(l []byte) (name, value []byte, why string) {
+	n, v, ok := bytes.Cut(l, []byte{':'})
+	switch {
+	case !ok:
+		return nil, nil, "header line without a colon"
+	case len(n) == 0 || bytes.IndexFunc(n, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0:
+		return nil, nil, "invalid header name"
+	case bytes.IndexFunc(v, func(r rune) bool { return (r < ' ' && r != '\t') || r == 0x7f }) >= 0:
+		return nil, nil, "control character in header value"
+	}
+	return n, bytes.Trim(v, space), ""
+}
+
+// canonicalHeader renders header line l as sent upstream: "Name: value",
+// or "Name:" for an empty value. A line already in that form is kept as
+// it is (the common case: no copy).
+func canonicalHeader(l, name, value []byte) []byte {
+	if len(value) == 0 {
+		return l[:len(name)+1]
+	}
+	if len(l) == len(name)+2+len(value) && l[len(name)+1] == ' ' {
+		return l
+	}
+	out := make([]byte, 0, len(name)+2+len(value))
+	return append(append(append(out, name...), ": "...), value...)
+}
+
+// proxyHeader tells whether a canonical header line is one of those the
+// proxy owns upstream.
 func proxyHeader(l []byte) bool {
-	name, _, ok := header(l)
-	return ok && (name == "ResponseHeader" || name == "KeepAlive" || name == "Cache")
+	n, _, ok := bytes.Cut(l, []byte{':'})
+	return ok && (string(n) == "ResponseHeader" || string(n) == "KeepAlive" || string(n) == "Cache")
 }
 
-// Upstream renders the request the proxy sends on a channel. A GET gets
-// "ResponseHeader: fixed16" and "KeepAlive: on" right after the request line,
-// because servers stop parsing at the first bad header; the client's own
-// ResponseHeader, KeepAlive and Cache lines are dropped. A COMMAND is sent
-// alone: naemon would read any header after it as a new request.
+// Upstream renders the request the proxy sends on a channel, in canonical
+// form only (never the client's bytes): the request line, then for a GET
+// "ResponseHeader: fixed16" and "KeepAlive: on" right after it, because
+// servers stop parsing at the first bad header; then the client's other
+// headers as "Name: value", its own ResponseHeader, KeepAlive and Cache
+// lines dropped; then one empty line. Lines end in "\n" alone: CRLF hangs
+// naemon. A COMMAND is sent alone: naemon would read any header after it
+// as a new request. Only a query without Bad may be rendered.
 func Upstream(q Query) []byte {
 	n := 64
 	for _, l := range q.Lines {

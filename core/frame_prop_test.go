@@ -181,40 +181,110 @@ func propIsProxyHeader(l string) bool {
 	return false
 }
 
+// propTrim strips the whitespace (C isspace) both servers strip from the
+// end of a line and around a header value.
+func propTrim(s string) string { return strings.Trim(s, " \t\r\v\f") }
+
+// propCanonical is the model of what the proxy may send for one line, or
+// ok=false when the line must be refused, written independently of the
+// core: a request line "GET <table>" / "COMMAND <text>", a header
+// "Name: value" with a name of visible characters and a value without
+// control characters but tab.
+func propCanonical(l string, first bool) (string, bool) {
+	if l != "" && propTrim(l[:1]) == "" {
+		return "", false // leading whitespace: Icinga and naemon differ
+	}
+	l = strings.TrimRight(l, " \t\r\v\f")
+	ctl := func(s string, tab bool) bool {
+		for _, r := range []byte(s) {
+			if (r < ' ' && !(tab && r == '\t')) || r == 0x7f {
+				return true
+			}
+		}
+		return false
+	}
+	if first {
+		m, arg, _ := strings.Cut(l, " ")
+		switch {
+		case m == "GET" && arg != "" && !strings.ContainsAny(arg, " ") && !ctl(arg, false):
+		case m == "COMMAND" && arg != "" && !ctl(arg, false):
+		default:
+			return "", false
+		}
+		return l, true
+	}
+	name, value, ok := strings.Cut(l, ":")
+	if !ok || name == "" || strings.ContainsAny(name, " ") || ctl(name, false) || ctl(value, true) {
+		return "", false
+	}
+	if value = propTrim(value); value == "" {
+		return name + ":", true
+	}
+	return name + ": " + value, true
+}
+
+// propSpiced draws lines of one query, sometimes padded with whitespace or
+// carrying control characters, the way a smuggling client writes them.
+func propSpiced(t *rapid.T) []string {
+	lines := propLines(t)
+	pads := []string{"", "", "", " ", "\t", "\r", "\v", "\f", "  "}
+	for i := range lines {
+		lines[i] = rapid.SampledFrom(pads).Draw(t, "pre") + lines[i] + rapid.SampledFrom(pads).Draw(t, "post")
+		if rapid.IntRange(0, 15).Draw(t, "ctl") == 0 {
+			at := rapid.IntRange(0, len(lines[i])).Draw(t, "at")
+			lines[i] = lines[i][:at] + string(rapid.SampledFrom([]byte("\x00\x1b\x7f\t\r")).Draw(t, "c")) + lines[i][at:]
+		}
+	}
+	return lines
+}
+
 func TestPropUpstreamRoundTrip(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
-		lines := propLines(t)
-		// ParseQuery takes the text of a query without its empty line.
+		lines := propSpiced(t)
+		// ParseQuery takes the text of a query without its blank line.
 		eol := rapid.SampledFrom([]string{"\n", "\r\n"}).Draw(t, "eol")
 		in := []byte(strings.Join(lines, eol) + eol)
 		q := ParseQuery(in)
 		if len(q.Lines) != len(lines) {
 			t.Fatalf("ParseQuery(%q) gave %d lines, want %d", in, len(q.Lines), len(lines))
 		}
+		canon := make([]string, len(lines))
+		valid := true
+		for i, l := range lines {
+			c, ok := propCanonical(l, i == 0)
+			canon[i], valid = c, valid && ok && propTrim(l) != ""
+		}
+		method, _, _ := strings.Cut(canon[0], " ")
+		if method == "COMMAND" && len(lines) > 1 {
+			valid = false // a COMMAND is one line
+		}
+		if valid != (q.Bad == "") {
+			t.Fatalf("ParseQuery(%q): Bad %q, want valid=%v", in, q.Bad, valid)
+		}
+		if !valid {
+			return // refused with 400, never rendered
+		}
 		up := string(Upstream(q))
 
-		var want []string
-		if q.Method == "COMMAND" {
-			want = []string{lines[0]}
-		} else {
-			want = []string{lines[0], "ResponseHeader: fixed16", "KeepAlive: on"}
-			for _, l := range lines[1:] {
+		want := []string{canon[0]}
+		if method != "COMMAND" {
+			want = append(want, "ResponseHeader: fixed16", "KeepAlive: on")
+			for _, l := range canon[1:] {
 				if !propIsProxyHeader(l) {
 					want = append(want, l)
 				}
 			}
 		}
-		wantUp := ""
-		for _, l := range want {
-			wantUp += l + "\n"
-		}
-		wantUp += "\n"
+		wantUp := strings.Join(want, "\n") + "\n\n"
 		if up != wantUp {
 			t.Fatalf("Upstream of %q\n got %q\nwant %q", lines, up, wantUp)
 		}
 
 		// What the server parses from it: the proxy's headers in force.
 		back := ParseQuery([]byte(up[:len(up)-2]))
+		if back.Bad != "" || string(Upstream(back)) != up {
+			t.Fatalf("upstream %q is not canonical: Bad %q, renders %q", up, back.Bad, Upstream(back))
+		}
 		if q.Method != "COMMAND" && (!back.Fixed16 || !back.KeepAlive || back.Cache) {
 			t.Fatalf("upstream %q parses as fixed16=%v keepalive=%v cache=%v", up, back.Fixed16, back.KeepAlive, back.Cache)
 		}

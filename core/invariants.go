@@ -51,7 +51,7 @@ func (s *Site) CheckInvariants() error {
 			return fmt.Errorf("channel %d %s while site %s", ch.id, ch.state, s.state)
 		}
 	}
-	if s.state == SiteStopped && (len(s.channels) > 0 || len(s.waitQ) > 0) {
+	if s.state == SiteStopped && (len(s.channels) > 0 || len(s.waitQ) > 0 || len(s.flights) > 0) {
 		return fmt.Errorf("stopped site still holds channels or waiting clients")
 	}
 	if heartbeats > 1 && s.state == SiteAlive {
@@ -80,13 +80,17 @@ func (s *Site) CheckInvariants() error {
 		}
 		inQ[c.id] = true
 	}
+	inFlight, err := s.checkFlights(inQ)
+	if err != nil {
+		return err
+	}
 	for id, c := range s.clients {
 		if c.id != id || c.unacked < 0 {
 			return fmt.Errorf("client %d bookkeeping broken", id)
 		}
 		switch c.state {
 		case clientWaiting:
-			if !inQ[id] {
+			if !inQ[id] && !inFlight[id] {
 				return fmt.Errorf("client %d waiting but not queued", id)
 			}
 		case clientInFlight:
@@ -102,7 +106,7 @@ func (s *Site) CheckInvariants() error {
 			return fmt.Errorf("client %d buffers %d bytes", id, c.framer.Buffered())
 		}
 	}
-	return nil
+	return s.checkMemory()
 }
 
 // Snapshot returns a view of the site for state files and metrics.
@@ -111,6 +115,7 @@ func (s *Site) Snapshot() Snapshot {
 		Name: s.cfg.Name, State: s.state, Since: s.since, Target: s.target,
 		TypicalRTT: s.rtt, HeartbeatTimeout: s.hbTimeout(), ProgramStart: s.programStart,
 		LastError: s.lastErr, LastErrorAt: s.lastErrAt, Stats: s.stats, CacheEntries: s.cache.len(),
+		Memory: s.Memory(), HeldAnswerBytes: s.heldBytes,
 	}
 	for _, ch := range s.channels {
 		info := ChannelInfo{ID: ch.id, State: ch.state, Since: ch.since, Probe: ch.extra}

@@ -47,12 +47,20 @@ func (h *harness) passUntil(d time.Duration, serveProbe bool) {
 	}
 }
 
+// streamConfig is testConfig with answers over 1 KiB streamed, not held
+// whole: only streamed answers pause a channel for a slow reader.
+func streamConfig() Config {
+	cfg := testConfig()
+	cfg.AnswerBuffer = 1024
+	return cfg
+}
+
 // TestSlowReadersDoNotKillTheSite: with every channel paused by clients
 // that read slowly, no heartbeat can go out. The channel that resumes first
 // used to be judged against the heartbeat that fell due while it was
 // paused, and the site died in that very step, truncating every answer.
 func TestSlowReadersDoNotKillTheSite(t *testing.T) {
-	h := newHarness(t, testConfig())
+	h := newHarness(t, streamConfig())
 	h.start(1)
 	body := make([]byte, 5000)
 	for i := range body {
@@ -277,7 +285,7 @@ func TestServerCloseForgetsProbeRoom(t *testing.T) {
 // and their channels resume to drain the rest; judged against the
 // heartbeat that fell due long before, the site used to die right there.
 func TestClientsThatNeverReadDoNotKillTheSite(t *testing.T) {
-	h := newHarness(t, testConfig()) // query timeout 20s
+	h := newHarness(t, streamConfig()) // query timeout 20s
 	h.start(1)
 	body := make([]byte, 5000)
 	for c := ClientID(1); c <= 2; c++ {
@@ -302,7 +310,7 @@ func TestClientsThatNeverReadDoNotKillTheSite(t *testing.T) {
 // While a slow client keeps a channel paused (reading a little now and
 // then), the clock stops; after the resume the site has what was left.
 func TestPausedTimeIsNotTheSites(t *testing.T) {
-	h := newHarness(t, testConfig()) // query timeout 20s, HighWater 1000
+	h := newHarness(t, streamConfig()) // query timeout 20s, HighWater 1000
 	h.start(1)
 	h.accept(1)
 	h.send(1, q16)

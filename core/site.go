@@ -27,6 +27,7 @@ type Site struct {
 
 	clients map[ClientID]*client
 	waitQ   []*client // waiting for a channel, first come first served
+	flights []*flight // waiting for an identical query's answer (flight.go)
 
 	hbDue        time.Time     // next periodic heartbeat
 	rtt          time.Duration // typical heartbeat round trip (EWMA)
@@ -36,6 +37,14 @@ type Site struct {
 	probeRoom    int       // a probe was answered with this many pool channels open
 
 	cache *queryCache
+
+	// Memory under the global budgets (memory.go).
+	budget       *Budget   // room given with the current event; nil: none
+	stepUse      MemoryUse // what the site held when the event came
+	heldBytes    int64     // room reserved by answers held until complete
+	unackedBytes int64     // sum of the clients' unacked bytes
+	queryBytes   int64     // sum of the clients' unfinished query bytes
+	partialDue   time.Time // no unfinished query expires before this
 
 	lastErr   string
 	lastErrAt time.Time
@@ -61,6 +70,7 @@ func (s *Site) Step(ev Event) []Action {
 	if ev.Now.After(s.now) {
 		s.now = ev.Now // time never runs backwards inside the core
 	}
+	s.noteBudget(ev.Budget)
 	if s.state == SiteStopped {
 		s.stepStopped(ev)
 		return s.out
@@ -84,7 +94,7 @@ func (s *Site) Step(ev Event) []Action {
 	case EvChannelConnected:
 		s.channelConnected(ev.Channel)
 	case EvChannelData:
-		s.channelData(ev.Channel, ev.Data)
+		s.channelData(ev.Channel, ev.Data, ev.Stale)
 	case EvChannelClosed:
 		s.channelClosed(ev.Channel, ev.Err)
 	case EvReconfigure:
@@ -154,13 +164,14 @@ func (s *Site) markDead(cause string) {
 	s.noteError(cause)
 	text := s.siteErr("site is dead: %s", cause)
 	for _, ch := range s.channels {
+		s.dropHold(ch)
 		if ch.client != nil {
 			s.failClient(ch.client, CodeBadGateway, text)
 		}
 		s.emit(Action{Kind: ActCloseChannel, Channel: ch.id})
 	}
 	s.channels = s.channels[:0]
-	waiting := s.waitQ
+	waiting := append(s.waitQ, s.flightWaiters()...)
 	s.waitQ = nil
 	for _, c := range waiting {
 		c.state = clientReading // already off the queue
@@ -227,6 +238,7 @@ func (s *Site) shutdown() {
 		}
 	}
 	for _, ch := range s.channels {
+		s.dropHold(ch)
 		s.emit(Action{Kind: ActCloseChannel, Channel: ch.id})
 	}
 	s.channels, s.waitQ = nil, nil

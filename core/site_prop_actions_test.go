@@ -204,7 +204,9 @@ func (m *pmModel) newRequest(t *rapid.T, c *pmClient) *pmReq {
 	for _, l := range lines {
 		r.text = append(r.text, l+r.eol...)
 	}
-	r.text = append(r.text, r.eol...)
+	if !r.isCommand() { // a COMMAND is one line (naemon): no blank line ends it
+		r.text = append(r.text, r.eol...)
+	}
 	c.reqs = append(c.reqs, r)
 	return r
 }

@@ -73,7 +73,7 @@ func (r *pmReq) done() bool      { return r.sent == len(r.text) }
 // KeepAlive in complete lines.
 func (r *pmReq) view(max int) (kind pmKind, lines []string, fixed16, keepAlive bool) {
 	sent := r.text[r.blank:r.sent]
-	if r.done() {
+	if r.done() && !r.isCommand() {
 		sent = sent[:len(sent)-len(r.eol)]
 	}
 	switch {
@@ -83,7 +83,13 @@ func (r *pmReq) view(max int) (kind pmKind, lines []string, fixed16, keepAlive b
 	case !r.c.eof:
 		return pmPending, nil, false, false
 	case sent[len(sent)-1] != '\n':
-		return pmIncomplete, nil, false, false
+		// A half line of whitespace at EOF ends the query like a blank
+		// line would; any other half line makes it incomplete.
+		nl := strings.LastIndexByte(string(sent), '\n')
+		if nl < 0 || strings.Trim(string(sent[nl+1:]), " \t\r\v\f") != "" {
+			return pmIncomplete, nil, false, false
+		}
+		sent = sent[:nl+1]
 	}
 	for _, l := range strings.SplitAfter(string(sent), "\n") {
 		if l != "" {

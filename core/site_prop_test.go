@@ -322,6 +322,7 @@ func TestPropFindingStallCountsFromTheDueHeartbeat(t *testing.T) {
 func TestPropFindingNoDeadlineWhilePaused(t *testing.T) {
 	cfg := testConfig()
 	cfg.Channels, cfg.HighWater = 1, 16
+	cfg.AnswerBuffer = 16 // streamed, not held
 	r := newRepro(t, cfg)
 	r.alive(1, 1)
 	r.step(Event{Kind: EvClientAccepted, Client: 1})

@@ -123,4 +123,8 @@ type Snapshot struct {
 	LastError        string
 	LastErrorAt      time.Time
 	Stats            Stats
+	// Memory is what the site holds under the global budgets; of its
+	// AnswerBytes, HeldAnswerBytes are reserved by answers being held.
+	Memory          MemoryUse
+	HeldAnswerBytes int64
 }

@@ -15,9 +15,11 @@ func (s *Site) advance() {
 		return
 	}
 	s.expireWaiting()
+	s.expireQueries()
 	s.detectStall()
 	s.maintainPool()
 	s.heartbeat()
+	s.land()
 	s.dispatch()
 }
 
@@ -66,7 +68,11 @@ func (s *Site) expireChannels() {
 func (s *Site) heartbeatLost(ch *channel) {
 	s.stats.HeartbeatsLost++
 	s.closeChannel(ch)
-	if !ch.proven && s.hasProvenOpen() {
+	// Others answered if a proven channel is still open, or if the site
+	// sent bytes while this probe waited: the one proven channel may just
+	// have been closed by us (after a non-200 answer), and a site that
+	// answers is not hung.
+	if !ch.proven && (s.hasProvenOpen() || s.state == SiteAlive && !s.lastRx.Before(ch.sentAt)) {
 		proven := 0
 		for _, c := range s.channels {
 			if c.proven && c.state != ChanConnecting {
@@ -74,6 +80,7 @@ func (s *Site) heartbeatLost(ch *channel) {
 			}
 		}
 		if proven < s.target {
+			proven = max(proven, 1) // the pool never shrinks to nothing
 			s.logf(LevelWarn, "site %s: new channel %d got no answer within %s; keeping %d channels (server capacity)", s.cfg.Name, ch.id, s.hbTimeout(), proven)
 			s.target = proven
 		} else {
@@ -235,6 +242,7 @@ func (s *Site) NextDeadline() time.Time {
 	if len(s.waitQ) > 0 {
 		at(s.waitQ[0].since.Add(s.cfg.ChannelTimeout))
 	}
+	at(s.partialDue)
 	switch s.state {
 	case SiteDead:
 		if len(s.channels) == 0 {

@@ -89,7 +89,7 @@ func cacheCounters(px *Proxy) (hits, misses uint64) {
 			} `json:"counters"`
 		} `json:"sites"`
 	}
-	b, err := os.ReadFile(filepath.Join(px.Root, "var/log/liveproxyd.state"))
+	b, err := os.ReadFile(filepath.Join(px.Root, "tmp/run/liveproxyd.status.json"))
 	if err != nil || json.Unmarshal(b, &f) != nil {
 		return 0, 0
 	}

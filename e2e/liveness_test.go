@@ -21,7 +21,11 @@ func TestProxySlowReadersKeepTheSiteAlive(t *testing.T) {
 	ic := shared(t)
 	big := strings.Replace(bigQuery(t, ic), "\nResponseHeader:", "\nLimit: 2000\nResponseHeader:", 1)
 	const channels = 2
-	px := startProxy(t, ic, FastParams(channels))
+	// Answers up to answer_buffer are held whole and never pause a
+	// channel; this one (6.9 MB) must stream.
+	px := startProxyEdited(t, ic, FastParams(channels), func(config string) string {
+		return strings.Replace(config, "}})\n", ", 'answer_buffer': 1048576}})\n", 1)
+	})
 	errs := runConcurrently(channels, 1, func(w, i int) error {
 		c, err := Dial("unix", px.Socket(siteName), queryTimeout)
 		if err != nil {

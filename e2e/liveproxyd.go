@@ -171,7 +171,7 @@ func (p *Proxy) LogTail(n int) string {
 // Log returns the daemon's whole output.
 func (p *Proxy) Log() string { return p.LogTail(1 << 30) }
 
-// StateSite is the part of a site's entry in var/log/liveproxyd.state the
+// StateSite is the part of a site's entry in tmp/run/liveproxyd.status.json the
 // tests read. A local copy, so the test documents the fields it relies on.
 type StateSite struct {
 	Name     string `json:"name"`
@@ -191,7 +191,7 @@ type StateSite struct {
 	} `json:"counters"`
 }
 
-// StateFile is var/log/liveproxyd.state as `liveproxyd status --json`
+// StateFile is tmp/run/liveproxyd.status.json as `liveproxyd status --json`
 // prints it.
 type StateFile struct {
 	PID   int         `json:"pid"`

@@ -280,9 +280,9 @@ func TestProxyIcinga(t *testing.T) {
 }
 
 // deadTransitions counts the daemon's log lines that report the site
-// going dead (`msg="site NAME is dead: CAUSE"`).
+// going dead (`[30] [cmk.liveproxyd.NAME] site NAME is dead: CAUSE`).
 func deadTransitions(log string) int {
-	return strings.Count(log, `msg="site `+siteName+` is dead`)
+	return strings.Count(log, `] site `+siteName+` is dead`)
 }
 
 func firstDiff(a, b []byte) int {

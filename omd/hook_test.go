@@ -83,9 +83,13 @@ func TestHookOnOff(t *testing.T) {
 	expect(t, run(t, env, hook, "set", "on"), 0, "")
 	on := snapshot(t, root)
 	gui := filepath.Join(root, "etc/check_mk/multisite.d/liveproxy.mk")
-	g := evalMk(t, gui)
-	if g["liveproxy"] != starlark.True || g["liveproxyd_enabled"] != starlark.True {
+	if g := evalMk(t, gui); g["liveproxy"] != starlark.True {
 		t.Errorf("%s sets %v", gui, g)
+	}
+	// Checkmk's own switch, the file a Checkmk GUI reads.
+	checkmk := filepath.Join(root, "etc/check_mk/multisite.d/liveproxyd.mk")
+	if g := evalMk(t, checkmk); g["liveproxyd_enabled"] != starlark.True {
+		t.Errorf("on: %s sets %v, want liveproxyd_enabled = True", checkmk, g)
 	}
 	link := filepath.Join(root, "etc/rc.d/20-liveproxyd")
 	if target, err := os.Readlink(link); err != nil || target != "../init.d/liveproxyd" {
@@ -117,6 +121,9 @@ func TestHookOnOff(t *testing.T) {
 		if _, ok := off[p]; ok {
 			t.Errorf("set off left %s", p)
 		}
+	}
+	if g := evalMk(t, checkmk); g["liveproxyd_enabled"] != starlark.False {
+		t.Errorf("off: %s sets %v, want liveproxyd_enabled = False", checkmk, g)
 	}
 	// The start script and the proxy's configuration stay for the next on.
 	for _, p := range []string{"etc/init.d/liveproxyd", "etc/check_mk/liveproxyd.mk"} {

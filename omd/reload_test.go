@@ -163,8 +163,8 @@ func (s *site) reloadLines(t *testing.T) (taken, refused int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return bytes.Count(b, []byte(`msg="configuration reloaded"`)),
-		bytes.Count(b, []byte(`msg="configuration not reloaded`))
+	return bytes.Count(b, []byte(`] configuration reloaded `)),
+		bytes.Count(b, []byte(`] configuration not reloaded`))
 }
 
 // A reload picks up a changed channel count without dropping a KeepAlive

@@ -229,6 +229,9 @@ func (q *query) allowedText(text, prefix string) bool {
 // waiting. Text-only errors carry no code; they are judged like a 502.
 func (c *client) errorFair(q *query, code int, text string) bool {
 	s := c.s
+	if strings.Contains(text, queryBufferFull) {
+		return c.w.queryBudgetTight()
+	}
 	if q.kind == qBad || q.kind == qHalf || q.kind == qOversize {
 		return true // the proxy's own refusals: the code was checked by kind
 	}
@@ -277,7 +280,13 @@ func (c *client) onClose() {
 		w.fail("client %d query %s: closed in the middle of an error reply (%q)", c.id, rx.q.id, append(rx.hdr, rx.text...))
 	case rxOwn:
 		q := rx.q
-		if q.siteFaulted() || s.diedSince(q.sentAt) {
+		if q.fixed16 && w.holdsWhole(s.cfg.AnswerBuffer, q.own.len()) {
+			// Checkmk's GUI takes a 200 header as the promise of the whole
+			// body: an answer that fits the hold limit goes out whole or
+			// not at all, whatever the site does.
+			w.fail("client %d query %s: answer cut after %d of %d bytes, though it fits the hold limit (%d bytes)",
+				c.id, q.id, rx.got, q.own.len(), s.cfg.AnswerBuffer)
+		} else if q.siteFaulted() || s.diedSince(q.sentAt) {
 			w.res.Queries.Truncated++
 			q.done = true
 		} else {

@@ -53,16 +53,21 @@ type query struct {
 	restarted  bool          // pending when the site restarted
 	reset      bool          // the site reset the connection mid-answer
 	garbage    bool          // the site sent a garbage header
+	extra      bool          // the site sent an unrequested answer next to this one's
 }
 
 // siteFaulted: the site itself broke this very query's answer.
-func (q *query) siteFaulted() bool { return q.hung || q.restarted || q.reset || q.garbage }
+func (q *query) siteFaulted() bool { return q.hung || q.restarted || q.reset || q.garbage || q.extra }
 
 // expectsAnswer: the client waits for bytes for this query.
 func (q *query) expectsAnswer() bool { return q.kind != qCommand }
 
-// allowedCode tells whether a proxy error code fits the query.
+// allowedCode tells whether a proxy error code fits the query. Any query
+// may meet a full query buffer (a 503, judged by errorFair).
 func (q *query) allowedCode(code int) bool {
+	if code == core.CodeBusy && q.c != nil && q.c.w.queryBudgetTight() {
+		return true
+	}
 	switch q.kind {
 	case qBad:
 		return code == core.CodeBadRequest
@@ -292,13 +297,6 @@ func (c *client) readOnce() {
 	}
 }
 
-// clientBound is the most a client may hold unread. The core stops reading
-// a channel above HighWater, but the chunk that took it there is forwarded
-// whole, and with it up to HeaderLen-1 header bytes the core held back from
-// the chunk before, until the header was complete (seed 5561: 15 header
-// bytes, then a full chunk: 4111 bytes written at once).
-func clientBound(highWater int) int { return highWater + maxChunk + core.HeaderLen - 1 }
-
 // writeClient is the driver's ActWriteClient.
 func (s *siteSim) writeClient(id core.ClientID, data []byte) {
 	c := s.cls[id]
@@ -317,8 +315,12 @@ func (s *siteSim) writeClient(id core.ClientID, data []byte) {
 	}
 	c.outbuf.Write(data)
 	c.unacked += len(data)
-	if limit := clientBound(s.cfg.HighWater); c.unacked > limit {
-		s.w.fail("site %s: client %d has %d unflushed bytes, bound is HighWater+%d+%d = %d", s.name, id, c.unacked, maxChunk, core.HeaderLen-1, limit)
+	// Below HighWater the core feeds the client: a streamed answer adds
+	// one read, plus a header that came in an earlier read and is written
+	// with it (seed 5561); a held one goes out whole, at most AnswerBuffer.
+	if limit := s.cfg.HighWater + max(maxChunk+core.HeaderLen, s.cfg.AnswerBuffer); c.unacked > limit {
+		s.w.fail("site %s: client %d has %d unflushed bytes, bound is HighWater+max(%d+%d, AnswerBuffer) = %d",
+			s.name, id, c.unacked, maxChunk, core.HeaderLen, limit)
 	}
 	c.scheduleRead()
 }

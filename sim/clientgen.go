@@ -18,6 +18,8 @@ func (s *siteSim) spawnRandom() {
 		s.spawnCached()
 	case r >= 12 && r < 14 && on(ClientLongPoll):
 		s.spawnLongPoll()
+	case r < 40 && r >= 36 && on(ClientSmuggle):
+		s.spawnSmuggler()
 	case r < 48 && r >= 40 && on(ClientPipelined):
 		s.spawnNormal("pipelined", w.intn(2, 5), true, s.sizeNormal)
 	case r < 56 && r >= 48 && on(ClientCommand):

@@ -93,6 +93,7 @@ func (s *siteSim) step(ev core.Event) {
 		return
 	}
 	ev.Now = w.t()
+	ev.Budget = w.room()
 	w.traceEvent(s, &ev)
 	s.inStep = true
 	acts := s.core.Step(ev)
@@ -110,6 +111,7 @@ func (s *siteSim) step(ev core.Event) {
 		}
 	}
 	s.checkSnapshot()
+	w.checkBudget()
 	s.scheduleTick()
 }
 

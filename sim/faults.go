@@ -33,6 +33,7 @@ func newSite(w *World, idx int) *siteSim {
 		Cache:             w.chance(0.85),
 	}
 	cfg.CacheEntries, cfg.CacheBytes = drawCache(w)
+	cfg.AnswerBuffer = w.budget.answerBuffer()
 	s := &siteSim{
 		w: w, idx: idx, name: cfg.Name, hangAt: -1,
 		chans: map[core.ChannelID]*chanConn{}, cls: map[core.ClientID]*client{},
@@ -269,4 +270,22 @@ func garbageHeader(w *World, code, length int) []byte {
 		b[i] = byte('a' + w.rng.IntN(26))
 	}
 	return b
+}
+
+// lateAnswer is a well-formed answer no request asked for. Its body is no
+// number, so it cannot pass for a heartbeat's program_start.
+var lateAnswer = append(fixed16(200, len("late answer\n")), "late answer\n"...)
+
+// withExtra puts lateAnswer next to resp: in front of it, as a late answer
+// to an earlier request that arrives with this one, or behind it. It
+// returns the bytes and the offset where the two meet. The proxy can only
+// tell the two apart when they meet within one read (see docs/memory.md,
+// what a lying server can still do), and in front only when it holds the
+// answer; the world gives it that chance and no more.
+func (c *srvConn) withExtra(resp []byte) ([]byte, int) {
+	w := c.srv.w
+	if w.budget.mode == budgetNone && w.chance(0.5) {
+		return append(append([]byte(nil), lateAnswer...), resp...), len(lateAnswer)
+	}
+	return append(append([]byte(nil), resp...), lateAnswer...), len(resp)
 }

@@ -118,6 +118,21 @@ func TestMutantsAreCaught(t *testing.T) {
 			return acts
 		}),
 		want: `answer byte|no query waiting|after its error reply`,
+	}, {
+		// What the old framer did with a client's whitespace-only line:
+		// passed it on inside the request, so Icinga read the rest as a
+		// second request on the channel (a request smuggled past the proxy).
+		name: "forward a whitespace-only line inside a request",
+		m: newMutant(func(m *mutant, acts []core.Action) []core.Action {
+			for i, a := range acts {
+				if a.Kind == core.ActWriteChannel && bytes.HasPrefix(a.Data, []byte("GET hosts\n")) && bytes.HasSuffix(a.Data, []byte("\n\n")) {
+					d := append(cloneData(a)[:len(a.Data)-1], " \n"...)
+					acts[i].Data, m.done = append(d, a.Data...), true
+				}
+			}
+			return acts
+		}),
+		want: `upstream request|answer byte|no query waiting`,
 	}}
 	// A quiet world: no faults and no COMMAND clients, so that nothing but
 	// the planted bug can fail the run.
@@ -280,8 +295,11 @@ func TestIgnoredReconfigureIsCaught(t *testing.T) {
 		}
 	}
 	for seed := uint64(1); seed <= 10; seed++ {
+		// Without smugglers: the worlds this check was tuned on, where a
+		// deaf core shows first in the pool size, not in a channel wait.
 		_, err := Run(seed, Options{Duration: 5 * time.Minute, Disabled: quiet,
-			NewCore: func(c core.Config) Core { return deaf{core.NewSite(c)} }})
+			DisabledClients: ClientSet(0).With(ClientSmuggle),
+			NewCore:         func(c core.Config) Core { return deaf{core.NewSite(c)} }})
 		if err == nil {
 			continue
 		}

@@ -93,3 +93,21 @@ func (p *pipe) close(fn func()) {
 	p.closed = true
 	p.then(fn)
 }
+
+// writeGlued sends buf like writeOwned, but the bytes on either side of
+// offset glue arrive in one chunk (one read of the receiver).
+func (p *pipe) writeGlued(buf []byte, glue int) {
+	if p.closed || len(buf) == 0 {
+		return
+	}
+	sent := 0
+	for sent < len(buf) {
+		n := p.chunkLen(sent, len(buf)-sent)
+		if sent+n == glue && glue < len(buf) {
+			n++
+		}
+		chunk := buf[sent : sent+n : sent+n]
+		sent += n
+		p.w.at(p.arrival(), func() { p.onData(chunk) })
+	}
+}

@@ -33,6 +33,7 @@ const (
 	FaultRestart                         // the monitoring core restarts: resets, refusals, new program_start
 	FaultReload                          // the monitoring core reloads: new program_start, connections kept
 	FaultReconfigure                     // the proxy is reconfigured (EvReconfigure): channels, timeouts, cache
+	FaultExtraAnswer                     // an unrequested answer next to a real one (a late answer to an earlier request)
 	NumFaults
 )
 
@@ -40,7 +41,7 @@ var faultNames = [NumFaults]string{
 	"connect-refused", "connect-hang", "site-hang", "reset-mid-response", "one-byte-io",
 	"slow-heartbeat", "garbage-header", "idle-close", "capacity-limit", "command-400",
 	"client-gone-query", "client-gone-response", "slow-client", "site-restart", "site-reload",
-	"reconfigure",
+	"reconfigure", "extra-answer",
 }
 
 func (f Fault) String() string {
@@ -74,9 +75,10 @@ const (
 	ClientBurst                       // more slow queries at once than channels
 	ClientCached                      // repeated identical "Cache: reload" queries (query cache hits)
 	ClientLongPoll                    // WaitTrigger/WaitTimeout queries on every channel: silent by contract
+	ClientSmuggle                     // hides requests behind whitespace-only lines, COMMAND lines, bogus headers
 )
 
-var clientNames = [...]string{"pipelined", "command", "nosuch", "bad-method", "half-line", "oversize", "bulky", "burst", "cached", "long-poll"}
+var clientNames = [...]string{"pipelined", "command", "nosuch", "bad-method", "half-line", "oversize", "bulky", "burst", "cached", "long-poll", "smuggler"}
 
 func (k ClientKind) String() string {
 	if int(k) < len(clientNames) {

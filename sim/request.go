@@ -48,6 +48,57 @@ var knownHeaders = map[string]bool{
 	"WaitTrigger": true, "WaitTimeout": true,
 }
 
+// The request readers below model how each server cuts a byte stream into
+// requests. They are written apart from core's framer (and must stay so):
+// the simulator judges the core and must not share its mistakes.
+
+// wsp is the whitespace the servers trim (C isspace without the newline).
+const wsp = " \t\r\v\f"
+
+// readIcinga takes the first request from in as Icinga 2 does: a line that
+// is blank after trimming whitespace ends it, so " " or "\r\r" ends a
+// request as "" does. n is the bytes taken (0: no complete request yet);
+// empty says the request had no line at all, on which Icinga closes.
+func readIcinga(in []byte) (raw []byte, n int, empty bool) {
+	for off := 0; ; {
+		i := bytes.IndexByte(in[off:], '\n')
+		if i < 0 {
+			return nil, 0, false
+		}
+		line := in[off : off+i]
+		off += i + 1
+		if len(bytes.Trim(line, wsp)) == 0 {
+			return in[:off], off, off == i+1
+		}
+	}
+}
+
+// readNaemon takes the first request from in as naemon does: only an empty
+// line ends it, lines of whitespace are skipped, and a COMMAND is its first
+// line: the lines after it stay in front of the next request. Whitespace
+// lines before a request are dropped (empty: nothing but them).
+func readNaemon(in []byte) (raw []byte, n int, empty bool) {
+	lines := 0
+	for off := 0; ; {
+		i := bytes.IndexByte(in[off:], '\n')
+		if i < 0 {
+			return nil, 0, false
+		}
+		line := in[off : off+i]
+		off += i + 1
+		switch {
+		case len(line) == 0:
+			return in[:off], off, lines == 0
+		case len(bytes.Trim(line, wsp)) == 0:
+			continue
+		}
+		lines++
+		if lines == 1 && bytes.HasPrefix(line, []byte("COMMAND ")) && off < len(in) && in[off] != '\n' {
+			return in[:off], off, false // the next line is the next request
+		}
+	}
+}
+
 // parseRequest reads one request (its lines and the empty line ending it)
 // the way the servers do: headers in order, and parsing stops at the first
 // header they do not know, so a ResponseHeader or KeepAlive line after it

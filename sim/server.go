@@ -97,13 +97,25 @@ func (c *srvConn) onData(b []byte) {
 	}
 	c.idleGen++
 	c.in = append(c.in, b...)
+	read := readIcinga
+	if c.srv.naemon {
+		read = readNaemon
+	}
 	for {
-		end := bytes.Index(c.in, []byte("\n\n"))
-		if end < 0 {
+		raw, n, empty := read(c.in)
+		if n == 0 {
 			break
 		}
-		raw := append([]byte(nil), c.in[:end+2]...)
-		c.in = c.in[end+2:]
+		raw = append([]byte(nil), raw...)
+		c.in = c.in[n:]
+		if empty {
+			if !c.srv.naemon {
+				// Icinga closes on an empty request: a proxy must never send one.
+				c.srv.w.fail("site %s: empty upstream request (Icinga closes the connection): %q", c.srv.s.name, raw)
+				return
+			}
+			continue
+		}
 		r, err := parseRequest(raw)
 		if err != nil {
 			c.srv.w.fail("site %s: %v", c.srv.s.name, err)
@@ -250,10 +262,14 @@ func (c *srvConn) respond(r *request) {
 	}
 	c.reqs = c.reqs[1:]
 	c.responses++
+	if r.badHeader != "" && srv.naemon {
+		c.naemonBadHeader(r)
+		return
+	}
 	if r.badHeader != "" {
 		// Icinga answers nothing if it never saw the fixed16 header.
 		if r.fixed16 {
-			body := fmt.Appendf(nil, "Invalid header %q\n", r.badHeader)
+			body := badHeaderBody(r.badHeader)
 			c.write(append(fixed16(400, len(body)), body...))
 		}
 		c.close("EOF")
@@ -279,6 +295,17 @@ func (c *srvConn) respond(r *request) {
 		w.fired(srv.s, FaultGarbageHeader, uint64(c.ch.id))
 		r.each(func(q *query) { q.garbage = true })
 		resp = append(garbageHeader(w, code, len(body)), body...)
+	case mayFault && !r.heartbeat && w.enabled(FaultExtraAnswer) && w.chance(0.01):
+		w.fired(srv.s, FaultExtraAnswer, uint64(c.ch.id))
+		r.each(func(q *query) { q.extra = true })
+		c.out += len(resp) + len(lateAnswer)
+		c.ch.down.writeGlued(c.withExtra(resp))
+		if !r.keepAlive {
+			c.close("EOF")
+			return
+		}
+		c.pump()
+		return
 	default:
 		r.each(func(q *query) { q.siteDoneAt = w.now })
 		if r.heartbeat && !r.probe && r.fixed16 {

@@ -86,12 +86,14 @@ type World struct {
 	queries map[string]*query // by query id; looked up, never iterated
 	clients []*client         // every client ever made, in creation order
 	ending  bool              // traffic is over: no new clients or faults
+	budget  budgetPlan        // the daemon's global memory budgets (budget.go)
 }
 
 func newWorld(seed uint64, opts Options) *World {
 	return &World{
 		seed: seed, opts: opts, rng: rand.New(rand.NewPCG(seed, pcgStream)),
 		hash: fnvOffset, queries: map[string]*query{}, res: Result{Seed: seed},
+		budget: newBudgetPlan(seed),
 	}
 }
 
@@ -132,7 +134,8 @@ func (w *World) fail(format string, args ...any) {
 	if w.err != nil {
 		return
 	}
-	w.err = &Failure{Seed: w.seed, At: w.now, Msg: fmt.Sprintf(format, args...), Last: w.ring.lines(), opts: w.opts}
+	msg := fmt.Sprintf(format, args...) + fmt.Sprintf(" [memory budget: %s]", w.budget)
+	w.err = &Failure{Seed: w.seed, At: w.now, Msg: msg, Last: w.ring.lines(), opts: w.opts}
 }
 
 // Random helpers. All randomness of a run flows from w.rng.

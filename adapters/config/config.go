@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,12 +22,16 @@ type Socket struct {
 	CAFile  string // CA bundle (TLS only)
 }
 
-// TCP is the `tcp` key of a site: Checkmk's liveproxyd can re-export a site
-// on a TCP port. We keep it so a reload notices changes, but do not serve it.
+// TCP is the `tcp` key of a site ("Allow access via TCP" in Checkmk): the
+// proxy serves the site on this port too, so viewer sites, NagVis or Thruk
+// elsewhere can use the proxy's channels (cascading Livestatus).
 type TCP struct {
-	Port     int
-	OnlyFrom []string
-	TLS      bool
+	Port int
+	// OnlyFrom are the client addresses allowed to connect, each a single
+	// address (a /32 or /128) or a CIDR range; IPv4-mapped IPv6 entries
+	// are stored as IPv4. Empty means every address, as in Checkmk.
+	OnlyFrom []netip.Prefix
+	TLS      bool // serve TLS with the site's own certificate
 }
 
 // Site is one proxied site.
@@ -45,6 +50,14 @@ type Config struct {
 	// MetricsAddress is where to serve Prometheus metrics (host:port), from
 	// the global liveproxyd_metrics_address; "" means off.
 	MetricsAddress string
+	// LogLevels is Checkmk's liveproxyd_log_levels: logger name -> Python
+	// level; nil when not set.
+	LogLevels map[string]int
+	// AnswerBufferTotal and QueryBufferTotal are the global memory budgets
+	// of all sites, in bytes, from liveproxyd_answer_buffer_total and
+	// liveproxyd_query_buffer_total (defaults when absent).
+	AnswerBufferTotal int64
+	QueryBufferTotal  int64
 }
 
 // Error is every configuration problem. Line is 0 when unknown. Site and Key
@@ -123,6 +136,9 @@ func (s Site) Validate() error {
 	if c.MaxQueryBytes < minQueryBytes || c.MaxQueryBytes > maxQueryBytes {
 		return fmt.Errorf("max_query_bytes %d out of range", c.MaxQueryBytes)
 	}
+	if c.AnswerBuffer < minAnswerBuffer || c.AnswerBuffer > maxAnswerBuffer {
+		return fmt.Errorf("answer_buffer %d out of range", c.AnswerBuffer)
+	}
 	switch s.Socket.Network {
 	case "unix":
 		if !filepath.IsAbs(s.Socket.Address) || s.Socket.TLS {
@@ -169,7 +185,16 @@ func Load(root, mainPath string) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Config{Sites: sites, Files: ev.order, MetricsAddress: metrics}, nil
+	logLevels, err := logLevels(ev)
+	if err != nil {
+		return nil, err
+	}
+	answerTotal, queryTotal, err := bufferTotals(ev)
+	if err != nil {
+		return nil, err
+	}
+	return &Config{Sites: sites, Files: ev.order, MetricsAddress: metrics, LogLevels: logLevels,
+		AnswerBufferTotal: answerTotal, QueryBufferTotal: queryTotal}, nil
 }
 
 // globalFiles lists the *.mk files under dir, recursively, sorted by path.

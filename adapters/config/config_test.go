@@ -1,6 +1,7 @@
 package config
 
 import (
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -97,7 +98,7 @@ sites.update({'berlin': {'cache': True,
 		b.Core.HeartbeatInterval != 5*time.Second || !b.Cache {
 		t.Errorf("berlin: %+v", b)
 	}
-	if b.TCP == nil || b.TCP.Port != 6560 || b.TCP.TLS || !slices.Equal(b.TCP.OnlyFrom, []string{"127.0.0.1", "10.0.0.0/8"}) {
+	if b.TCP == nil || b.TCP.Port != 6560 || b.TCP.TLS || !slices.Equal(b.TCP.OnlyFrom, []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("10.0.0.0/8")}) {
 		t.Errorf("berlin tcp: %+v", b.TCP)
 	}
 	if l := siteByName(t, c, "local"); l.Core.Channels != 4 || l.Socket.Network != "unix" {

@@ -17,9 +17,11 @@
 // (recursively, sorted by path) runs first, then the main file, all sharing
 // one namespace in which `sites` and `liveproxyd_default_connection_params`
 // start as empty dicts. Precedence per key: the design-note defaults, then
-// liveproxyd_default_connection_params, then the site's own dict. One
-// global of our own, liveproxyd_metrics_address ('host:port'; absent or empty
-// is off), switches the Prometheus endpoint on (Config.MetricsAddress).
+// liveproxyd_default_connection_params, then the site's own dict. Globals
+// of our own: liveproxyd_metrics_address ('host:port'; absent or empty is
+// off) switches the Prometheus endpoint on (Config.MetricsAddress);
+// liveproxyd_answer_buffer_total and liveproxyd_query_buffer_total (bytes)
+// are the memory budgets of all sites (docs/memory.md).
 //
 // Every problem is an *Error naming file, line, site and key, because the
 // reader is an administrator who has to find the typo.

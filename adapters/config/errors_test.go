@@ -17,7 +17,7 @@ func TestBadValuesExactPosition(t *testing.T) {
 		msg        string
 	}{
 		{"typo key", "sites.update({\n 'a': {\n  'socket': '/s',\n  'chanels': 5,\n }})\n", 4, "a", "chanels",
-			"unknown key (known: cache, channel_timeout, channels, connect_retry, heartbeat, heartbeat_percent, max_query_bytes, query_timeout, socket, tcp)"},
+			"unknown key (known: answer_buffer, cache, channel_timeout, channels, connect_retry, connect_timeout, heartbeat, heartbeat_percent, max_query_bytes, query_timeout, socket, tcp)"},
 		{"negative channels", "sites.update({'a': {\n  'socket': '/s',\n  'channels': -1,\n}})\n", 3, "a", "channels",
 			"must be an integer from 1 to 1000, got -1"},
 		{"too many channels", "sites.update({'a': {'socket': '/s',\n 'channels': 1001}})\n", 2, "a", "channels",
@@ -48,6 +48,18 @@ func TestBadValuesExactPosition(t *testing.T) {
 			"'port' must be from 1 to 65535, got 0"},
 		{"tcp only_from", "sites.update({'a': {'socket': '/s',\n 'tcp': {'port': 1, 'only_from': '1.2.3.4'}}})\n", 2, "a", "tcp",
 			"'only_from' must be a list of addresses, got \"1.2.3.4\""},
+		{"tcp only_from host name", "sites.update({'a': {'socket': '/s',\n 'tcp': {'port': 1, 'only_from': ['10.0.0.1', 'viewer.example.com']}}})\n", 2, "a", "tcp",
+			"'only_from' entry \"viewer.example.com\": not an IP address or CIDR range (like 10.0.0.0/8 or 2001:db8::/32)"},
+		{"tcp only_from bad range", "sites.update({'a': {'socket': '/s',\n 'tcp': {'port': 1, 'only_from': ['10.0.0.0/33']}}})\n", 2, "a", "tcp",
+			"'only_from' entry \"10.0.0.0/33\": not an IP address or CIDR range (like 10.0.0.0/8 or 2001:db8::/32)"},
+		{"tcp only_from host bits", "sites.update({'a': {'socket': '/s',\n 'tcp': {'port': 1, 'only_from': ['10.1.2.3/8']}}})\n", 2, "a", "tcp",
+			"'only_from' entry \"10.1.2.3/8\": has host bits set; the range is 10.0.0.0/8"},
+		{"tcp only_from not a string", "sites.update({'a': {'socket': '/s',\n 'tcp': {'port': 1, 'only_from': [10]}}})\n", 2, "a", "tcp",
+			"'only_from' must be a list of addresses, got [10]"},
+		{"tcp tls string", "sites.update({'a': {'socket': '/s',\n 'tcp': {'port': 6560, 'tls': 'yes'}}})\n", 2, "a", "tcp",
+			"'tls' must be True or False, got \"yes\""},
+		{"tcp missing port", "sites.update({'a': {'socket': '/s',\n 'tcp': {'tls': False}}})\n", 2, "a", "tcp",
+			"'port' must be from 1 to 65535, got <unset>"},
 		{"missing socket", "sites.update({\n 'a': {'channels': 2},\n})\n", 2, "a", "socket", "required key is missing"},
 		{"site not dict", "sites.update({\n 'a': '/s',\n})\n", 2, "a", "", "must be a dict of settings, got \"/s\""},
 		{"site name slash", "sites.update({\n 'a/b': {'socket': '/s'},\n})\n", 2, "a/b", "", "site name \"a/b\" contains '/'"},
@@ -122,7 +134,6 @@ func TestStarlarkErrors(t *testing.T) {
 		msg        string
 	}{
 		{"python2 print", "# -*- encoding: utf-8 -*-\nprint 'hello'\n", 2, "not valid Starlark"},
-		{"unicode prefix", "sites.update({\n u'a': {'socket': '/s'}})\n", 2, "not valid Starlark"},
 		{"import", "import os\n", 1, "not valid Starlark"},
 		{"unclosed", "sites.update({'a': {'socket': '/s'}\n\n", 3, "not valid Starlark"},
 		{"undefined name", "x = 1\nsites.update(other)\n", 2, "undefined: other"},

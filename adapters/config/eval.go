@@ -105,8 +105,9 @@ func readFile(path string) ([]byte, error) {
 	if len(src) > maxFileBytes {
 		return nil, fmt.Errorf("larger than %d bytes", maxFileBytes)
 	}
-	// Python accepts a UTF-8 byte order mark, Starlark does not.
-	return bytes.TrimPrefix(src, []byte("\xef\xbb\xbf")), nil
+	// Python accepts a UTF-8 byte order mark and (Checkmk up to 1.6 wrote
+	// them) Python 2 string literals; Starlark accepts neither.
+	return FromPython2(bytes.TrimPrefix(src, []byte("\xef\xbb\xbf"))), nil
 }
 
 // starlarkError turns a parse, resolve or evaluation error into an *Error
@@ -150,7 +151,8 @@ func boundedRange(th *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 
 // Ownership keys: "s" the sites variable, "s\x00SITE" one site,
 // "s\x00SITE\x00KEY" one key of it; "d" and "d\x00KEY" likewise for
-// liveproxyd_default_connection_params; "m" liveproxyd_metrics_address.
+// liveproxyd_default_connection_params; "m" liveproxyd_metrics_address;
+// "a" and "q" the answer and query buffer totals.
 func ownKey(parts ...string) string { return strings.Join(parts, "\x00") }
 
 // snapshot fingerprints every ownership key with a bounded repr, so
@@ -180,6 +182,8 @@ func (ev *evaluator) snapshot() map[string]string {
 	add("s", ev.globals[varSites], 2)
 	add("d", ev.globals[varDefaults], 1)
 	m[ownKey("m")] = brief(ev.globals[varMetrics])
+	m[ownKey("a")] = brief(ev.globals[varAnswerBufferTotal])
+	m[ownKey("q")] = brief(ev.globals[varQueryBufferTotal])
 	return m
 }
 

@@ -47,6 +47,7 @@ func designDefaults() settings {
 		HeartbeatTimeout:  core.DefaultHeartbeatTimeout,
 		HeartbeatPercent:  core.DefaultHeartbeatPercent,
 		MaxQueryBytes:     core.DefaultMaxQueryBytes,
+		AnswerBuffer:      core.DefaultAnswerBuffer,
 	}}
 }
 
@@ -66,6 +67,11 @@ var paramKeys = map[string]setter{
 	},
 	"connect_retry": func(s *settings, v starlark.Value, _ string) string {
 		return setSeconds(&s.cfg.ConnectRetry, v)
+	},
+	// Checkmk 1.5's GUI wrote the site's connect timeout into liveproxyd.mk
+	// for every proxied site; refusing the key would refuse those files.
+	"connect_timeout": func(s *settings, v starlark.Value, _ string) string {
+		return setSeconds(&s.cfg.ConnectTimeout, v)
 	},
 	"heartbeat": func(s *settings, v starlark.Value, _ string) string {
 		iv, to, ok := pair(v)
@@ -87,6 +93,10 @@ var paramKeys = map[string]setter{
 	},
 	"max_query_bytes": func(s *settings, v starlark.Value, _ string) string {
 		return setInt(&s.cfg.MaxQueryBytes, v, minQueryBytes, maxQueryBytes)
+	},
+	// Answers up to this many bytes are held until complete (docs/memory.md).
+	"answer_buffer": func(s *settings, v starlark.Value, _ string) string {
+		return setInt(&s.cfg.AnswerBuffer, v, minAnswerBuffer, maxAnswerBuffer)
 	},
 	"cache": func(s *settings, v starlark.Value, _ string) string {
 		b, ok := v.(starlark.Bool)
@@ -146,41 +156,6 @@ func setSeconds(dst *time.Duration, v starlark.Value) string {
 	}
 	*dst = time.Duration(math.Round(sec * float64(time.Second)))
 	return ""
-}
-
-// parseTCP reads {'port': int, 'only_from': [addr, ...], 'tls': bool}.
-func parseTCP(v starlark.Value) (*TCP, string) {
-	m, msg := strDict(v, "port", "only_from", "tls")
-	if msg != "" {
-		return nil, msg
-	}
-	t := &TCP{}
-	port, ok := intValue(m["port"])
-	if !ok || port < 1 || port > 65535 {
-		return nil, "'port' must be from 1 to 65535, got " + brief(m["port"])
-	}
-	t.Port = int(port)
-	if of := m["only_from"]; of != nil && of != starlark.None {
-		seq, ok := of.(starlark.Indexable)
-		if _, isStr := of.(starlark.String); !ok || isStr {
-			return nil, "'only_from' must be a list of addresses, got " + brief(of)
-		}
-		for i := 0; i < seq.Len(); i++ {
-			a, ok := seq.Index(i).(starlark.String)
-			if !ok {
-				return nil, "'only_from' must be a list of addresses, got " + brief(of)
-			}
-			t.OnlyFrom = append(t.OnlyFrom, string(a))
-		}
-	}
-	if tls := m["tls"]; tls != nil {
-		b, ok := tls.(starlark.Bool)
-		if !ok {
-			return nil, "'tls' must be True or False, got " + brief(tls)
-		}
-		t.TLS = bool(b)
-	}
-	return t, ""
 }
 
 // apply sets every key of d on s; site says whether site-only keys are

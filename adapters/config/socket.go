@@ -19,8 +19,12 @@ const maxUnixPath = 107
 // relative to the site root.
 const CABundle = "var/ssl/ca-certificates.crt"
 
+// LocalSocket is the site's own Livestatus socket, relative to the site
+// root: where Checkmk's ('local', None) points.
+const LocalSocket = "tmp/run/live"
+
 const socketForms = "an absolute UNIX socket path, (host, port), ('unix', {'path': ...}) " +
-	"or ('tcp'|'tcp6', {'address': (host, port), 'tls': ...})"
+	"('tcp'|'tcp6', {'address': (host, port), 'tls': ...}) or ('local', None)"
 
 // parseSocket reads every socket spec Checkmk writes (see PROTOCOL.md), plus
 // the 'unix:PATH' / 'tcp:HOST:PORT' strings of Checkmk's site URLs. It
@@ -35,6 +39,9 @@ func parseSocket(v starlark.Value, root string) (Socket, string) {
 			break
 		}
 		if s, ok := a.(starlark.String); ok {
+			if s == "local" {
+				return localSocket(b, root)
+			}
 			if _, isDict := b.(*starlark.Dict); isDict || s == "unix" || s == "tcp" || s == "tcp6" {
 				return socketFamily(string(s), b, root)
 			}
@@ -64,6 +71,19 @@ func socketString(s string) (Socket, string) {
 		return tcpSocket(network, host, port)
 	}
 	return Socket{}, "must be " + socketForms + ", got " + brief(starlark.String(s))
+}
+
+// localSocket reads ('local', None), which Checkmk's GUI writes for its own
+// site when that site is proxied too: the GUI then asks liveproxyd for it,
+// and liveproxyd reads the site's Livestatus at ROOT/tmp/run/live.
+func localSocket(spec starlark.Value, root string) (Socket, string) {
+	if spec != starlark.None {
+		return Socket{}, "('local', ...) must be ('local', None), got " + brief(spec)
+	}
+	if root == "" {
+		return Socket{}, "('local', None) needs the site root (--root or $OMD_ROOT)"
+	}
+	return unixSocket(filepath.Join(root, LocalSocket))
 }
 
 func unixSocket(path string) (Socket, string) {

@@ -19,6 +19,8 @@ func TestSocketForms(t *testing.T) {
 		{"tcp url", `'tcp:10.0.0.2:6557'`, Socket{Network: "tcp", Address: "10.0.0.2:6557"}},
 		{"tcp6 url", `'tcp6:fe80::1:6557'`, Socket{Network: "tcp6", Address: "[fe80::1]:6557"}},
 		{"unix family", `('unix', {'path': '/run/live'})`, Socket{Network: "unix", Address: "/run/live"}},
+		// Checkmk's GUI writes its own site so when that site is proxied too.
+		{"local site", `('local', None)`, Socket{Network: "unix", Address: "ROOT/" + LocalSocket}},
 		{"tcp plain", `('tcp', {'address': ('10.0.0.2', 6557), 'tls': ('plain_text', {})})`,
 			Socket{Network: "tcp", Address: "10.0.0.2:6557"}},
 		{"tcp no tls key", `('tcp', {'address': ('10.0.0.2', 6557)})`, Socket{Network: "tcp", Address: "10.0.0.2:6557"}},
@@ -40,6 +42,7 @@ func TestSocketForms(t *testing.T) {
 			root := writeRoot(t, "sites.update({'s': {'socket': "+tc.spec+"}})\n", nil)
 			want := tc.want
 			want.CAFile = strings.Replace(want.CAFile, "ROOT", root, 1)
+			want.Address = strings.Replace(want.Address, "ROOT", root, 1)
 			want.CAFile = filepath.Clean(want.CAFile)
 			if want.CAFile == "." {
 				want.CAFile = ""
@@ -73,6 +76,7 @@ func TestSocketErrors(t *testing.T) {
 		{`('tcp', {'address': ('h', 1), 'adress': 1})`, "unknown key \"adress\""},
 		{`'tcp:nohostport'`, "must be tcp:HOST:PORT"},
 		{`6557`, "must be an absolute UNIX socket path"},
+		{`('local', {})`, "must be ('local', None)"},
 		{`('a', 'b', 'c')`, "must be an absolute UNIX socket path"},
 	}
 	for _, tc := range tests {

@@ -43,8 +43,8 @@ func (l *Loop) handle(m msg) {
 		l.step(core.Event{Kind: core.EvClientGone, Client: id, Err: m.err.Error()})
 	case msgChannelData:
 		id := core.ChannelID(m.id)
-		if _, ok := l.chans[id]; ok {
-			l.step(core.Event{Kind: core.EvChannelData, Channel: id, Data: m.data})
+		if c, ok := l.chans[id]; ok {
+			l.step(core.Event{Kind: core.EvChannelData, Channel: id, Data: m.data, Stale: m.gen < c.writes.Load()})
 		}
 	case msgChannelBroken:
 		id := core.ChannelID(m.id)
@@ -107,6 +107,7 @@ func (l *Loop) do(a core.Action) {
 		l.dial(a.Channel)
 	case core.ActWriteChannel:
 		if c := l.channel(a); c != nil {
+			c.writes.Add(1) // before the push: no answer can be read before this
 			c.out.push(a.Data)
 		}
 	case core.ActCloseChannel:

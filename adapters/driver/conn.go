@@ -39,6 +39,9 @@ type conn struct {
 	// was closed by the core); the reader drains and drops it.
 	forgotten  atomic.Bool
 	readerDone chan struct{}
+	// writes counts the loop's writes to a channel; each read is tagged
+	// with its value when the read returned (see msg.gen).
+	writes atomic.Uint64
 }
 
 func newConn(nc net.Conn, client bool) *conn {
@@ -96,7 +99,9 @@ func (c *conn) readLoop(s sink, id uint64) {
 		}
 		data, err := r.read()
 		if len(data) > 0 && !c.forgotten.Load() {
-			if !s.send(dataMsg(c.client, id, data)) {
+			m := dataMsg(c.client, id, data)
+			m.gen = c.writes.Load()
+			if !s.send(m) {
 				return
 			}
 		}

@@ -80,6 +80,7 @@ func TestClientVanishesMidResponse(t *testing.T) {
 	site := startSite(t, "unix", bigSite)
 	cfg := testConfig("s1")
 	cfg.HighWater = 64 << 10
+	cfg.AnswerBuffer = 64 << 10 // the megabytes stream: the client leaves mid-stream
 	p := startProxy(t, cfg, siteTarget(site, "unix"))
 	p.waitState(t, core.SiteAlive)
 	for i := 0; i < 3; i++ {

@@ -31,6 +31,8 @@ type Options struct {
 	// Recover turns a panic in the site loop into the loop's end (see
 	// Panic) instead of a crash of the whole daemon.
 	Recover bool
+	// Budget is shared by all site loops; nil means no global budget.
+	Budget *Budget
 }
 
 // inboxSize buffers messages from connection goroutines; when it is full
@@ -66,7 +68,8 @@ type Loop struct {
 	liveMu   sync.Mutex
 	live     map[*conn]struct{}
 	panicked any
-	ticked   bool // the core has had its first Tick
+	ticked   bool           // the core has had its first Tick
+	used     core.MemoryUse // this loop's share of opts.Budget
 }
 
 // Start runs the site loop in a new goroutine.
@@ -182,6 +185,7 @@ func (l *Loop) draining() <-chan struct{} { return l.drain }
 
 func (l *Loop) run() {
 	defer close(l.done)
+	defer l.account(core.MemoryUse{}) // a loop that ended holds nothing
 	defer l.closeAll()
 	defer close(l.quit)
 	defer l.cancel()
@@ -253,9 +257,11 @@ func (l *Loop) untilDeadline() time.Duration {
 // step feeds one event to the core and carries out its actions in order.
 func (l *Loop) step(ev core.Event) {
 	ev.Now = l.clk.Now()
+	ev.Budget = l.opts.Budget.room()
 	for _, a := range l.site.Step(ev) {
 		l.do(a)
 	}
+	l.account(l.site.Memory())
 }
 
 // shutdown stops accepting, lets the core answer everyone, and waits for
@@ -286,24 +292,40 @@ func (l *Loop) shutdown() {
 	}
 }
 
+// Accept back-off bounds, as net/http's Server uses them: a failing
+// accept (out of file descriptors) is retried after 5 ms, doubling up to
+// 1 s while it keeps failing, so the loop neither spins nor stays deaf
+// long after descriptors are free again. The log line is rate-limited by
+// the logger.
+const (
+	acceptDelayMin = 5 * time.Millisecond
+	acceptDelayMax = time.Second
+)
+
+// nextAcceptDelay is the pause after one more failed accept in a row.
+func nextAcceptDelay(d time.Duration) time.Duration {
+	return min(max(2*d, acceptDelayMin), acceptDelayMax)
+}
+
 // acceptLoop hands new clients to the loop until the listener is closed.
 func (l *Loop) acceptLoop() {
+	var delay time.Duration
 	for {
 		nc, err := l.opts.Listener.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			// Out of file descriptors and the like: back off briefly
-			// instead of spinning, and keep serving.
-			l.log.Warn("accept failed", "err", err)
+			delay = nextAcceptDelay(delay)
+			l.log.Warn("accept failed", "err", err, "retry_in", delay)
 			select {
-			case <-time.After(100 * time.Millisecond):
+			case <-time.After(delay):
 				continue
 			case <-l.quit:
 				return
 			}
 		}
+		delay = 0
 		if !l.send(msg{kind: msgAccept, conn: nc}) {
 			nc.Close()
 			return

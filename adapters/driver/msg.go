@@ -29,6 +29,10 @@ type msg struct {
 	data []byte
 	n    int
 	err  error
+	// gen is the channel's write count when the read returned: a read
+	// tagged below the count at the time the loop handles it happened
+	// before a request the core has written since, so it cannot answer it.
+	gen uint64
 }
 
 func dataMsg(client bool, id uint64, data []byte) msg {

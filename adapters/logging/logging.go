@@ -1,5 +1,7 @@
-// Package logging sets up the daemon's slog logger and a log file that can
-// be reopened after logrotate moved it away (on SIGHUP).
+// Package logging sets up the daemon's slog logger: Checkmk's
+// liveproxyd.log line format with Python's level numbers, per-logger
+// levels from liveproxyd_log_levels, a rate limit per kind of line, and a
+// log file that can be reopened after logrotate moved it away (on SIGHUP).
 package logging
 
 import (
@@ -7,15 +9,24 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+
+	"github.com/benbjohnson/clock"
 )
 
-// New returns a text logger writing to w; debug lowers the level to Debug.
+// New returns a logger writing to w at the default levels; debug lowers
+// every logger to DEBUG.
 func New(w io.Writer, debug bool) *slog.Logger {
-	level := slog.LevelInfo
-	if debug {
-		level = slog.LevelDebug
+	return NewLogger(w, NewLevels(debug), nil)
+}
+
+// NewLogger returns a logger writing Checkmk's format to w, filtered by
+// levels (which a reload may change) and rate-limited per kind of line
+// (DefaultBurst per DefaultWindow) on clk (nil: the real clock).
+func NewLogger(w io.Writer, levels *Levels, clk clock.Clock) *slog.Logger {
+	if clk == nil {
+		clk = clock.New()
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+	return slog.New(newLimitHandler(newCheckmkHandler(w, levels), clk, DefaultBurst, DefaultWindow))
 }
 
 // File is an append-only log file that can be reopened at the same path.

@@ -42,7 +42,7 @@ func TestReopenAfterRotation(t *testing.T) {
 func TestDebugLevel(t *testing.T) {
 	var buf bytes.Buffer
 	New(&buf, true).Debug("shown", "site", "s1")
-	if !strings.Contains(buf.String(), "shown") || !strings.Contains(buf.String(), "site=s1") {
+	if !strings.Contains(buf.String(), "[10] [cmk.liveproxyd.s1] shown") {
 		t.Errorf("debug logger wrote %q", buf.String())
 	}
 }

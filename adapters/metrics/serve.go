@@ -63,7 +63,7 @@ func Serve(ctx context.Context, addr string, reg *prometheus.Registry, logger *s
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	ln, err := net.Listen("tcp", addr)
+	ln, err := net.Listen(listenNetwork(addr), addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: listen: %w", err)
 	}
@@ -101,6 +101,27 @@ func Serve(ctx context.Context, addr string, reg *prometheus.Registry, logger *s
 	}()
 	logger.Info("metrics endpoint listening", "addr", s.addr.String(), "path", Path)
 	return s, nil
+}
+
+// listenNetwork picks the network for addr so the endpoint listens on
+// exactly what was asked: "tcp" with an IPv4 literal such as 0.0.0.0 also
+// binds the IPv6 wildcard on a dual-stack host, which exposes the metrics
+// on an address family the operator did not choose. An IPv4 literal gets
+// tcp4, an IPv6 literal tcp6; a name or an empty host keeps tcp.
+func listenNetwork(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "tcp"
+	}
+	ip := net.ParseIP(host)
+	switch {
+	case ip == nil:
+		return "tcp"
+	case ip.To4() != nil:
+		return "tcp4"
+	default:
+		return "tcp6"
+	}
 }
 
 // slogPrinter adapts a slog.Logger to promhttp's Logger interface.

@@ -115,3 +115,45 @@ func TestServeStopsOnCancel(t *testing.T) {
 		t.Fatalf("dial after Done: %v, want connection refused", err)
 	}
 }
+
+// TestServeListensOnlyOnTheFamilyAsked: 0.0.0.0 is IPv4 only and [::] is
+// IPv6 only; plain "tcp" would make 0.0.0.0 answer on IPv6 too.
+func TestServeListensOnlyOnTheFamilyAsked(t *testing.T) {
+	if ln, err := net.Listen("tcp6", "[::1]:0"); err != nil {
+		t.Skip("no IPv6 loopback:", err)
+	} else {
+		ln.Close()
+	}
+	reg := NewRegistry(fakeSnapshots)
+	for _, tc := range []struct{ listen, answers, refuses string }{
+		{"0.0.0.0:0", "127.0.0.1", "::1"},
+		{"[::]:0", "::1", "127.0.0.1"},
+	} {
+		t.Run(tc.listen, func(t *testing.T) {
+			srv, err := Serve(t.Context(), tc.listen, reg, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, port, _ := net.SplitHostPort(srv.Addr().String())
+			if got := scrape(t, "http://"+net.JoinHostPort(tc.answers, port)+Path); got[`liveproxyd_site_up{site="alpha"}`] != 1 {
+				t.Fatalf("no metrics on %s", tc.answers)
+			}
+			conn, err := net.DialTimeout("tcp", net.JoinHostPort(tc.refuses, port), hangGuard)
+			if err == nil {
+				conn.Close()
+				t.Fatalf("listening on %s also answers on %s", tc.listen, tc.refuses)
+			}
+		})
+	}
+}
+
+func TestListenNetwork(t *testing.T) {
+	for addr, want := range map[string]string{
+		"0.0.0.0:9130": "tcp4", "127.0.0.1:9130": "tcp4", "[::]:9130": "tcp6", "[::1]:9130": "tcp6",
+		"[::ffff:127.0.0.1]:9130": "tcp4", "localhost:9130": "tcp", ":9130": "tcp", "bad": "tcp",
+	} {
+		if got := listenNetwork(addr); got != want {
+			t.Errorf("listenNetwork(%q) = %s, want %s", addr, got, want)
+		}
+	}
+}

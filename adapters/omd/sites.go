@@ -7,19 +7,18 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"go.starlark.net/resolve"
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 
 	"liveproxyd/adapters/config"
+	"liveproxyd/core"
 )
 
 // SitesFile is the GUI's list of sites, relative to the site root.
 const SitesFile = "etc/check_mk/multisite.d/wato/sites.mk"
-
-// localSocket is the site's own Livestatus socket, relative to the root.
-const localSocket = "tmp/run/live"
 
 // maxSteps bounds the evaluation of sites.mk: a declarative file of
 // thousands of sites needs a few hundred thousand steps.
@@ -48,15 +47,14 @@ type sitesFile struct {
 	notes []string      // sites skipped on purpose, for the admin
 }
 
-// explicitDefaults are the GUI defaults of the design notes, in the order
-// they are written. A site with its own proxy values gets every one of
-// them, so the file shows what applies.
-var explicitDefaults = []param{
-	{"channels", starlark.MakeInt(10)},
-	{"channel_timeout", starlark.Float(5)},
-	{"heartbeat", starlark.Tuple{starlark.MakeInt(3), starlark.Float(2)}},
-	{"heartbeat_percent", starlark.MakeInt(50)},
-	{"query_timeout", starlark.Float(120)},
+// heartbeatDefault fills the half of the heartbeat pair that a design-notes
+// entry leaves out when it sets only heartbeat_interval or
+// heartbeat_timeout: liveproxyd.mk has one (interval, timeout) key, so the
+// other half must be written too. The built-in defaults are used, the same
+// numbers the daemon falls back to.
+var heartbeatDefault = starlark.Tuple{
+	starlark.MakeInt(int(core.DefaultHeartbeatInterval / time.Second)),
+	starlark.Float(core.DefaultHeartbeatTimeout.Seconds()),
 }
 
 // paramOrder is the order of keys in the written file.
@@ -82,7 +80,7 @@ func readSites(root, path string) (*sitesFile, error) {
 	}
 	predeclared := starlark.StringDict{"sites": starlark.NewDict(0)}
 	opts := &syntax.FileOptions{Set: true, While: true, TopLevelControl: true, GlobalReassign: true}
-	f, prog, err := starlark.SourceProgramOptions(opts, path, fromPython2(src), predeclared.Has)
+	f, prog, err := starlark.SourceProgramOptions(opts, path, config.FromPython2(src), predeclared.Has)
 	if err != nil {
 		return nil, evalError(path, err)
 	}
@@ -176,8 +174,13 @@ func (sf *sitesFile) site(root, name string, v starlark.Value) (proxiedSite, boo
 	}
 	sock := get(d, "socket")
 	if isLocal(root, sock) {
-		sf.notes = append(sf.notes, fmt.Sprintf("%s: not proxied, it is this site's own Livestatus", name))
-		return s, false, nil
+		// The GUI asked for its own site through the proxy too: it will
+		// connect to liveproxyd's socket for it, so the proxy must serve it.
+		// Checkmk writes the site's socket as the GUI has it: ('local', None).
+		sf.notes = append(sf.notes, fmt.Sprintf("%s: proxied, it is this site's own Livestatus (%s)", name, config.LocalSocket))
+		if sock == nil {
+			sock = starlark.Tuple{starlark.String("local"), starlark.None}
+		}
 	}
 	// A GUI pointed at the proxy's socket (by hand, in a GUI that does not
 	// switch by itself) must not make the proxy connect to itself.
@@ -188,9 +191,10 @@ func (sf *sitesFile) site(root, name string, v starlark.Value) (proxiedSite, boo
 	if values == nil {
 		return s, true, nil
 	}
-	for _, p := range explicitDefaults {
-		s.set(p.key, p.value)
-	}
+	// Only the keys the GUI set are written, as Checkmk's GUI does: every
+	// other key stays with liveproxyd_default_connection_params
+	// (liveproxyd.d/) and the daemon's defaults, so the admin's global
+	// settings are not overridden by values nobody chose for this site.
 	if key, msg := onlyKeys(values, valueKeys...); msg != "" {
 		return s, false, fail(msg, append(prefix, key)...)
 	}
@@ -199,7 +203,10 @@ func (sf *sitesFile) site(root, name string, v starlark.Value) (proxiedSite, boo
 		from := append(slices.Clone(prefix), key)
 		switch key {
 		case "heartbeat_interval", "heartbeat_timeout":
-			hb := s.get("heartbeat").(starlark.Tuple)
+			hb, _ := s.get("heartbeat").(starlark.Tuple)
+			if hb == nil {
+				hb = heartbeatDefault
+			}
 			hb = starlark.Tuple{hb[0], hb[1]}
 			if key == "heartbeat_interval" {
 				hb[0] = it[1]
@@ -249,12 +256,12 @@ func (s *proxiedSite) set(key string, v starlark.Value, from ...string) {
 
 // isLocal reports whether sock is the site's own Livestatus: no socket
 // (Checkmk 1.2's local site), ('local', None), or ROOT/tmp/run/live in
-// any spelling. Proxying a site to itself would only add a hop.
+// any spelling.
 func isLocal(root string, sock starlark.Value) bool {
 	if t, ok := sock.(starlark.Tuple); ok && len(t) == 2 && t[0] == starlark.String("local") {
 		return true
 	}
-	return sock == nil || unixPath(sock) == filepath.Join(root, localSocket)
+	return sock == nil || unixPath(sock) == filepath.Join(root, config.LocalSocket)
 }
 
 // unixPath is the cleaned path of a UNIX socket spec ('/p', 'unix:/p' or

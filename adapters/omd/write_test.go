@@ -2,6 +2,7 @@ package omd
 
 import (
 	"bytes"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -68,11 +69,12 @@ func TestCheckmkForm(t *testing.T) {
 	if r2.Core.Channels != 7 {
 		t.Errorf("remote2 (params None) has %d channels, want the global 7", r2.Core.Channels)
 	}
-	if r2.Socket.Network != "tcp6" || r2.TCP == nil || r2.TCP.Port != 6560 || !slices.Equal(r2.TCP.OnlyFrom, []string{"127.0.0.1"}) {
+	if r2.Socket.Network != "tcp6" || r2.TCP == nil || r2.TCP.Port != 6560 || !slices.Equal(r2.TCP.OnlyFrom, []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}) {
 		t.Errorf("remote2 socket/tcp wrong: %+v %+v", r2.Socket, r2.TCP)
 	}
 	r3 := sites["remote3"]
-	if r3.Core.Channels != 10 || r3.Core.QueryTimeout != 30*time.Second || r3.Core.ConnectRetry != 2500*time.Millisecond {
+	// remote3 set no channels of its own: the global 7 applies to it too.
+	if r3.Core.Channels != 7 || r3.Core.QueryTimeout != 30*time.Second || r3.Core.ConnectRetry != 2500*time.Millisecond {
 		t.Errorf("remote3: %+v", r3.Core)
 	}
 	if r3.Socket.Network != "unix" || r3.Socket.Address != "/var/run/remote3/live" {
@@ -115,8 +117,11 @@ func TestNotesForm(t *testing.T) {
 	writeFile(t, filepath.Join(root, SitesFile), strings.ReplaceAll(notesSites, "ROOT", root))
 	out := writeConfig(t, root)
 	sites := load(t, root)
-	if len(sites) != 3 {
-		t.Fatalf("want old1, old2, old3, got %v", sites)
+	if len(sites) != 4 {
+		t.Fatalf("want here, old1, old2, old3, got %v", sites)
+	}
+	if s := sites["here"].Socket; s.Network != "unix" || s.Address != filepath.Join(root, config.LocalSocket) {
+		t.Errorf("here (local, proxy checked) socket: %+v", s)
 	}
 	o1 := sites["old1"].Core
 	if o1.Channels != 12 || o1.ChannelTimeout != 6*time.Second || o1.HeartbeatInterval != 4*time.Second ||
@@ -136,8 +141,8 @@ func TestNotesForm(t *testing.T) {
 	if _, ok := sites["off"]; ok {
 		t.Error("a site with 'liveproxy': False is proxied")
 	}
-	if !strings.Contains(out, "here: not proxied") {
-		t.Errorf("output does not explain skipping the local site:\n%s", out)
+	if !strings.Contains(out, "here: proxied, it is this site's own Livestatus") {
+		t.Errorf("output does not explain proxying the local site:\n%s", out)
 	}
 	// The written file must still be Python: no u prefixes, and explicit values.
 	text := readFile(t, filepath.Join(root, config.MainFile))
@@ -148,6 +153,75 @@ func TestNotesForm(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("written file lacks %q:\n%s", want, text)
 		}
+	}
+}
+
+// TestOnlyTheGUIsKeysAreWritten: a site whose GUI entry sets only channels
+// keeps the admin's global defaults (liveproxyd.d/) for every other key;
+// write-config must not fill them in from built-in defaults.
+func TestOnlyTheGUIsKeysAreWritten(t *testing.T) {
+	root := newRoot(t, `sites.update({'remote1': {'alias': 'Remote one',
+             'proxy': {'params': {'channels': 8}},
+             'socket': ('tcp', {'address': ('10.0.0.1', 6557), 'tls': ('plain_text', {})}),
+             'timeout': 2}})
+`)
+	writeFile(t, filepath.Join(root, config.GlobalsDir, "wato/global.mk"),
+		"liveproxyd_default_connection_params = {'channels': 3, 'channel_timeout': 9.0, 'query_timeout': 60.0,\n"+
+			"    'heartbeat': (4, 1.0), 'heartbeat_percent': 80, 'connect_retry': 7.0, 'cache': False}\n")
+	writeConfig(t, root)
+	text := readFile(t, filepath.Join(root, config.MainFile))
+	for _, key := range []string{"channel_timeout", "query_timeout", "heartbeat", "connect_retry", "cache"} {
+		if strings.Contains(text, "'"+key+"'") {
+			t.Errorf("written file sets %s, which the GUI did not:\n%s", key, text)
+		}
+	}
+	r1 := load(t, root)["remote1"]
+	c := r1.Core
+	if c.Channels != 8 {
+		t.Errorf("channels %d, want the GUI's 8", c.Channels)
+	}
+	if c.ChannelTimeout != 9*time.Second || c.QueryTimeout != 60*time.Second || c.HeartbeatInterval != 4*time.Second ||
+		c.HeartbeatTimeout != time.Second || c.HeartbeatPercent != 80 || c.ConnectRetry != 7*time.Second || r1.Cache {
+		t.Errorf("the global defaults did not apply: %+v cache=%v", c, r1.Cache)
+	}
+}
+
+// localProxied is sites.mk as Checkmk 2.x writes its own site when the
+// admin ticks "Use Livestatus Proxy Daemon" for it (params None: the
+// global defaults).
+const localProxied = `sites.update({'central': {'alias': 'Local site central',
+             'disable_wato': True,
+             'disabled': False,
+             'insecure': False,
+             'multisiteurl': '',
+             'persist': False,
+             'proxy': {'params': None},
+             'replicate_ec': False,
+             'replication': None,
+             'socket': ('local', None),
+             'status_host': None,
+             'timeout': 5,
+             'url_prefix': '/central/',
+             'user_login': True}})
+`
+
+// TestLocalSiteProxied: the GUI then asks liveproxyd's socket for its own
+// site, so write-config must emit it and the daemon must load it.
+func TestLocalSiteProxied(t *testing.T) {
+	root := newRoot(t, localProxied)
+	out := writeConfig(t, root)
+	if text := readFile(t, filepath.Join(root, config.MainFile)); !strings.Contains(text, "'socket': ('local', None)") {
+		t.Errorf("written file lacks Checkmk's local socket:\n%s", text)
+	}
+	c, ok := load(t, root)["central"]
+	if !ok {
+		t.Fatalf("central not proxied; output:\n%s", out)
+	}
+	if c.Socket.Network != "unix" || c.Socket.Address != filepath.Join(root, config.LocalSocket) {
+		t.Errorf("central socket %+v, want the site's own %s", c.Socket, config.LocalSocket)
+	}
+	if want := "central: unix:" + filepath.Join(root, config.SocketDir, "central") + "\n"; !strings.Contains(out, want) {
+		t.Errorf("output lacks %q:\n%s", want, out)
 	}
 }
 

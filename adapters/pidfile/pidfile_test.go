@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -27,16 +28,104 @@ func TestAcquireAndRelease(t *testing.T) {
 	}
 }
 
-func TestAcquireRefusesALiveProcess(t *testing.T) {
+// fakeDaemon runs a process whose executable is named liveproxyd (a copy
+// of sleep), so IsLiveproxyd sees it as one.
+func fakeDaemon(t *testing.T) int {
+	t.Helper()
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Skip("no sleep binary")
+	}
+	data, err := os.ReadFile(sleep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	exe := filepath.Join(t.TempDir(), "liveproxyd")
+	if err := os.WriteFile(exe, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd.Process.Pid
+}
+
+func TestAcquireRefusesALiveLiveproxydThatDoesNotLock(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "liveproxyd.pid")
-	// pid 1 always exists.
-	os.WriteFile(path, []byte("1\n"), 0o644)
+	other := fakeDaemon(t)
+	os.WriteFile(path, []byte(fmt.Sprintf("%d\n", other)), 0o644)
 	if _, err := Acquire(path); err == nil || !strings.Contains(err.Error(), "already running") {
-		t.Fatalf("Acquire over a live pid: %v", err)
+		t.Fatalf("Acquire over a live liveproxyd: %v", err)
 	}
-	if pid, _ := Read(path); pid != 1 {
-		t.Fatal("the live process's pid file was replaced")
+	if pid, _ := Read(path); pid != other {
+		t.Fatal("the live daemon's pid file was replaced")
 	}
+}
+
+func TestAcquireTakesOverAPidReusedByAnotherProgram(t *testing.T) {
+	sleeper := exec.Command("sleep", "30")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = sleeper.Process.Kill(); _ = sleeper.Wait() }()
+	for _, pid := range []int{1, sleeper.Process.Pid} {
+		path := filepath.Join(t.TempDir(), "liveproxyd.pid")
+		os.WriteFile(path, []byte(fmt.Sprintf("%d\n", pid)), 0o644)
+		f, err := Acquire(path)
+		if err != nil {
+			t.Fatalf("a stale file naming live non-liveproxyd pid %d blocks the start: %v", pid, err)
+		}
+		if got, _ := Read(path); got != os.Getpid() {
+			t.Fatalf("pid file says %d", got)
+		}
+		f.Release()
+	}
+}
+
+func TestAcquireRefusesWhileTheLockIsHeldEvenBeforeThePidIsWritten(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "liveproxyd.pid")
+	// Another daemon that has taken the lock but not yet written its pid:
+	// the file is empty, which the old code took for stale.
+	holder, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer holder.Close()
+	if err := syscall.Flock(int(holder.Fd()), syscall.LOCK_EX); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Acquire(path); err == nil || !strings.Contains(err.Error(), "already running") {
+		t.Fatalf("Acquire while the lock is held: %v", err)
+	}
+	if !exists(path) {
+		t.Fatal("the holder's pid file was removed")
+	}
+	// The lock ends with its holder (here: its descriptor).
+	holder.Close()
+	f, err := Acquire(path)
+	if err != nil {
+		t.Fatalf("after the holder is gone: %v", err)
+	}
+	f.Release()
+}
+
+func TestSecondAcquireInTheSameProcessFails(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "liveproxyd.pid")
+	f, err := Acquire(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Release()
+	if _, err := Acquire(path); err == nil {
+		t.Fatal("a second Acquire of a held pid file succeeded")
+	}
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func TestAcquireReplacesStaleAndGarbage(t *testing.T) {

@@ -1,10 +1,13 @@
-// Package statefile writes and reads ROOT/var/log/liveproxyd.state, the
-// JSON dump of every site's state that `liveproxyd status` and operators
-// read while the daemon runs.
+// Package statefile writes the daemon's state twice: Checkmk's readable
+// text file ROOT/var/log/liveproxyd.state (what Checkmk's tooling and its
+// integration tests read, see checkmk.go), and a JSON dump at
+// ROOT/tmp/run/liveproxyd.status.json that `liveproxyd status` and
+// scripts parse. Both are replaced by a rename, never rewritten in place.
 package statefile
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -13,8 +16,13 @@ import (
 	"liveproxyd/core"
 )
 
-// Path is the state file, relative to the site root.
-const Path = "var/log/liveproxyd.state"
+// Path is the JSON status dump that Read parses, relative to the site
+// root. It lives in tmp/run (OMD's tmpfs, like the sockets and the pid
+// file) because it is runtime state that means nothing after a reboot.
+const Path = "tmp/run/liveproxyd.status.json"
+
+// CheckmkPath is Checkmk's readable state file, relative to the site root.
+const CheckmkPath = "var/log/liveproxyd.state"
 
 // File is the whole state dump.
 type File struct {
@@ -38,6 +46,7 @@ type Site struct {
 	TypicalRTTMillis   float64    `json:"typical_rtt_ms"`
 	HeartbeatTimeoutMS float64    `json:"heartbeat_timeout_ms"`
 	ProgramStart       int64      `json:"program_start,omitempty"`
+	CacheEntries       int        `json:"cache_entries"`
 	LastError          string     `json:"last_error,omitempty"`
 	LastErrorAt        *time.Time `json:"last_error_at,omitempty"`
 	Counters           Counters   `json:"counters"`
@@ -89,6 +98,7 @@ func FromSnapshot(s core.Snapshot) Site {
 		TypicalRTTMillis:   millis(s.TypicalRTT),
 		HeartbeatTimeoutMS: millis(s.HeartbeatTimeout),
 		ProgramStart:       s.ProgramStart,
+		CacheEntries:       s.CacheEntries,
 		LastError:          s.LastError,
 		Counters:           counters(s.Stats),
 	}
@@ -125,23 +135,41 @@ func counters(s core.Stats) Counters {
 
 func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// Write replaces the file at path atomically (temp file and rename), so a
-// reader never sees half a dump.
+// Save writes both state files under root: Checkmk's text first, then the
+// JSON dump, so whoever sees a state in the JSON finds the text at least as
+// new. It tries both and returns the errors of either.
+func Save(root string, f File) error {
+	return errors.Join(
+		replaceFile(filepath.Join(root, CheckmkPath), Text(f)),
+		Write(filepath.Join(root, Path), f),
+	)
+}
+
+// Write replaces the JSON dump at path atomically (temp file and rename),
+// so a reader never sees half a dump.
 func Write(path string, f File) error {
 	data, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		return err
 	}
+	return replaceFile(path, append(data, '\n'))
+}
+
+// replaceFile writes data to a temporary file next to path and renames it
+// over path. The temporary name is ".NAME.new*", the pattern Checkmk's
+// own writers use and its site backup excludes
+// (var/log/.liveproxyd.state.new*), so a backup never trips over it.
+func replaceFile(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	tmp, err := os.CreateTemp(dir, ".liveproxyd.state.*")
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".new*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return err
 	}

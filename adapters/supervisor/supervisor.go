@@ -53,6 +53,9 @@ type Supervisor struct {
 	sites map[string]*entry
 	quit  chan struct{}
 	wg    sync.WaitGroup
+	// budget is shared by every site loop, so memory stays bounded across
+	// sites; its totals follow the configuration.
+	budget *driver.Budget
 }
 
 // entry is one configured site; loop is nil while it is not running, and
@@ -61,6 +64,10 @@ type entry struct {
 	site config.Site
 	loop *driver.Loop
 	err  error
+	// retrying is set while retryStart tries to create its socket.
+	retrying bool
+	set      *listen.Set // the loop's listeners: UNIX socket and TCP
+	tcp      tcpListener
 }
 
 // New returns a Supervisor with no sites and starts its state writer.
@@ -77,7 +84,8 @@ func New(o Options) *Supervisor {
 	if o.RestartDelay <= 0 {
 		o.RestartDelay = time.Second
 	}
-	s := &Supervisor{opts: o, log: o.Logger, sites: map[string]*entry{}, quit: make(chan struct{})}
+	s := &Supervisor{opts: o, log: o.Logger, sites: map[string]*entry{}, quit: make(chan struct{}),
+		budget: driver.NewBudget(config.DefaultAnswerBufferTotal, config.DefaultQueryBufferTotal)}
 	s.wg.Add(1)
 	go s.stateWriter()
 	return s
@@ -86,10 +94,15 @@ func New(o Options) *Supervisor {
 // Apply makes the running sites match cfg. Unchanged sites keep their loop,
 // channels and clients; a site whose core numbers alone changed is
 // reconfigured in place; any other change restarts it; removed sites are
-// shut down. It returns the sites that could not be started, joined.
+// shut down. A change of only the `tcp` key re-binds the site's TCP
+// listener and keeps its loop. It returns the sites that could not be
+// started and the TCP listeners that could not be served, joined.
 func (s *Supervisor) Apply(cfg *config.Config) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if cfg.AnswerBufferTotal > 0 && cfg.QueryBufferTotal > 0 {
+		s.budget.SetTotals(cfg.AnswerBufferTotal, cfg.QueryBufferTotal)
+	}
 	want := map[string]config.Site{}
 	for _, site := range cfg.Sites {
 		want[site.Name] = site
@@ -101,6 +114,7 @@ func (s *Supervisor) Apply(cfg *config.Config) error {
 			delete(s.sites, name)
 		}
 	}
+	s.removeStaleSockets(want)
 	var errs []error
 	for _, site := range cfg.Sites {
 		e, ok := s.sites[site.Name]
@@ -109,12 +123,19 @@ func (s *Supervisor) Apply(cfg *config.Config) error {
 			e = &entry{site: site}
 			s.sites[site.Name] = e
 		case e.loop != nil && e.site.Equal(site):
+			if e.tcp.err != nil { // say, the port is free now
+				errs = append(errs, s.serveTCP(e))
+			}
 			continue
 		case e.loop != nil && onlyCoreChanged(e.site, site):
 			s.log.Info("site reconfigured", "site", site.Name, "changed", changes(e.site, site))
+			old := e.site
 			e.site = site
-			if !e.loop.Reconfigure(site.Core) {
+			if (old.Core != site.Core || old.Cache != site.Cache) && !e.loop.Reconfigure(site.Core) {
 				s.log.Error("site loop did not take the new configuration", "site", site.Name)
+			}
+			if !tcpEqual(old.TCP, site.TCP) || e.tcp.err != nil {
+				errs = append(errs, s.serveTCP(e))
 			}
 			continue
 		default:
@@ -126,14 +147,18 @@ func (s *Supervisor) Apply(cfg *config.Config) error {
 		}
 		if err := s.startEntry(e); err != nil {
 			errs = append(errs, err)
+			s.retryStart(e)
 		}
+		errs = append(errs, e.tcp.err)
 	}
 	return errors.Join(errs...)
 }
 
+// onlyCoreChanged reports whether a running site can take new as it runs:
+// the core takes new numbers, the TCP listener is re-bound (serveTCP).
 func onlyCoreChanged(old, new config.Site) bool {
 	// The cache switch lives in the core too (Site.Cache mirrors Core.Cache).
-	new.Core, new.Cache = old.Core, old.Cache
+	new.Core, new.Cache, new.TCP = old.Core, old.Cache, old.TCP
 	return new.Equal(old)
 }
 
@@ -141,6 +166,7 @@ func onlyCoreChanged(old, new config.Site) bool {
 // s.mu held.
 func (s *Supervisor) startEntry(e *entry) error {
 	site := e.site
+	e.tcp = tcpListener{} // the TCP listener is served only with a loop
 	l, err := listen.Unix(SocketPath(s.opts.Root, site.Name))
 	if err != nil {
 		e.err = fmt.Errorf("site %s: %w", site.Name, err)
@@ -148,17 +174,20 @@ func (s *Supervisor) startEntry(e *entry) error {
 		return e.err
 	}
 	dial := upstream.New(s.opts.Root, upstream.Target(site.Socket))
+	e.set = listen.NewSet(l)
 	loop := driver.Start(driver.Options{
 		Config:   site.Core,
 		Dial:     driver.Dialer(dial),
-		Listener: l,
+		Listener: e.set,
 		Clock:    s.opts.Clock,
 		Logger:   s.log,
 		Recover:  !s.opts.Debug,
+		Budget:   s.budget,
 	})
 	e.loop, e.err = loop, nil
 	s.log.Info("serving site", "site", site.Name, "socket", SocketPath(s.opts.Root, site.Name),
 		"upstream", site.Socket.Network+":"+site.Socket.Address, "channels", site.Core.Channels)
+	_ = s.serveTCP(e) // a TCP failure leaves the site served; Apply reports e.tcp.err
 	s.wg.Add(1)
 	go s.watch(e, loop)
 	return nil
@@ -217,12 +246,12 @@ func (s *Supervisor) watch(e *entry, loop *driver.Loop) {
 	}
 }
 
-// WriteState dumps every site's state to ROOT/var/log/liveproxyd.state.
+// WriteState dumps every site's state to the state files (statefile.Save).
 func (s *Supervisor) WriteState() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	f := statefile.File{Written: time.Now(), PID: os.Getpid(), Sites: s.Snapshot(ctx)}
-	return statefile.Write(filepath.Join(s.opts.Root, statefile.Path), f)
+	return statefile.Save(s.opts.Root, f)
 }
 
 func (s *Supervisor) stateWriter() {
@@ -278,7 +307,7 @@ func (s *Supervisor) writeStopped() {
 	}
 	s.mu.Unlock()
 	sort.Slice(f.Sites, func(i, j int) bool { return f.Sites[i].Name < f.Sites[j].Name })
-	if err := statefile.Write(filepath.Join(s.opts.Root, statefile.Path), f); err != nil {
+	if err := statefile.Save(s.opts.Root, f); err != nil {
 		s.log.Warn("cannot write the state file", "err", err)
 	}
 }

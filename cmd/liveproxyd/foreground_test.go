@@ -2,6 +2,7 @@ package main_test
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -9,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"liveproxyd/adapters/statefile"
 )
 
 // syncBuffer collects the daemon's stdout while the test reads it.
@@ -47,7 +50,15 @@ func TestForegroundDaemon(t *testing.T) {
 		}
 	}()
 
-	waitFor(t, "the site socket", func() bool { return exists(r.socket()) })
+	// The file appears at bind(2), a moment before listen(2): wait until
+	// it accepts, not until it exists.
+	waitFor(t, "the site socket", func() bool {
+		nc, err := net.Dial("unix", r.socket())
+		if err == nil {
+			nc.Close()
+		}
+		return err == nil
+	})
 	if pid := readPid(t, r); pid != cmd.Process.Pid {
 		t.Fatalf("pid file says %d, daemon is %d", pid, cmd.Process.Pid)
 	}
@@ -62,7 +73,7 @@ func TestForegroundDaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the reload in the state file", func() bool {
-		f, err := os.ReadFile(r.path("var/log/liveproxyd.state"))
+		f, err := os.ReadFile(r.path(statefile.Path))
 		return err == nil && bytes.Contains(f, []byte(`"target_channels": 3`))
 	})
 	if got := programStart(t, client); got != "4242" {
@@ -115,7 +126,7 @@ func TestForegroundDaemon(t *testing.T) {
 
 func TestStatusWithoutStateFile(t *testing.T) {
 	r := newRoot(t)
-	if out, code := runStatus(t, r); code == 0 || !strings.Contains(out, "liveproxyd.state") {
+	if out, code := runStatus(t, r); code == 0 || !strings.Contains(out, "liveproxyd.status.json") {
 		t.Fatalf("status without a state file: exit %d\n%s", code, out)
 	}
 }

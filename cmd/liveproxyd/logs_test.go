@@ -9,10 +9,10 @@ import (
 
 // siteLines returns the log lines about site at INFO or above.
 func siteLines(logs, site string) []string {
-	re := regexp.MustCompile(`(^| )site=` + regexp.QuoteMeta(site) + `( |$)`)
+	re := regexp.MustCompile(`\] \[cmk\.liveproxyd\.` + regexp.QuoteMeta(site) + `\] `)
 	var out []string
 	for _, l := range strings.Split(logs, "\n") {
-		if re.MatchString(l) && !strings.Contains(l, "level=DEBUG") {
+		if re.MatchString(l) && !strings.Contains(l, " [10] ") {
 			out = append(out, l)
 		}
 	}
@@ -26,11 +26,11 @@ func TestLogLinesNameSiteAndCause(t *testing.T) {
 
 	// A dead site: a warning naming the site and why.
 	d.waitLog("the dead site's warning", regexp.MustCompile(
-		`level=WARN msg="site down is dead: cannot connect: [^"]*no such file or directory" site=down`))
+		`\[30\] \[cmk\.liveproxyd\.down\] site down is dead: cannot connect: .*no such file or directory`))
 	// Started sites are announced with their upstream.
 	d.waitLog("the start line", regexp.MustCompile(
-		`level=INFO msg="serving site" site=rs socket=\S+/tmp/run/liveproxy/rs upstream=unix:`+regexp.QuoteMeta(r.site.Addr())))
-	d.waitLog("the live site", regexp.MustCompile(`level=INFO msg="site rs is alive" site=rs`))
+		`\[20\] \[cmk\.liveproxyd\.rs\] serving site socket=\S+/tmp/run/liveproxy/rs upstream=unix:`+regexp.QuoteMeta(r.site.Addr())))
+	d.waitLog("the live site", regexp.MustCompile(`\[20\] \[cmk\.liveproxyd\.rs\] site rs is alive`))
 
 	// Queries of every kind leave no line at INFO: per-query lines are for
 	// --debug only.
@@ -50,8 +50,8 @@ func TestLogLinesNameSiteAndCause(t *testing.T) {
 	// A reload: the reload itself and what it changed, per site.
 	r.writeConfig(siteLine("rs", r.site.Addr(), 3) + siteLine("down", r.deadSocket(), 2))
 	d.signal(syscall.SIGHUP)
-	d.waitLog("the reload line", regexp.MustCompile(`level=INFO msg="configuration reloaded" sites=2`))
-	reconf := `level=INFO msg="site reconfigured" site=rs changed=[Channels]`
+	d.waitLog("the reload line", regexp.MustCompile(`\[20\] \[cmk\.liveproxyd\] configuration reloaded sites=2`))
+	reconf := `[20] [cmk.liveproxyd.rs] site reconfigured changed=[Channels]`
 	d.waitLog("the site's reconfigure line", regexp.MustCompile(regexp.QuoteMeta(reconf)))
 
 	// The log reaches us through a pipe: only once the reload's first line
@@ -61,8 +61,8 @@ func TestLogLinesNameSiteAndCause(t *testing.T) {
 	if after := siteLines(logs[:strings.Index(logs, reconf)], "rs"); len(after) != len(before) {
 		t.Errorf("queries logged at INFO or above:\n%s", strings.Join(after[len(before):], "\n"))
 	}
-	d.waitLog("the core's channel change", regexp.MustCompile(`level=INFO msg="site rs: channels 2 -> 3" site=rs`))
-	if strings.Contains(d.logs.String(), "level=DEBUG") {
+	d.waitLog("the core's channel change", regexp.MustCompile(`\[20\] \[cmk\.liveproxyd\.rs\] site rs: channels 2 -> 3`))
+	if strings.Contains(d.logs.String(), " [10] ") {
 		t.Error("debug lines without --debug")
 	}
 }

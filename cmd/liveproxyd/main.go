@@ -133,7 +133,8 @@ func serve(o options, stdout io.Writer) int {
 		notify(err)
 		return 1
 	}
-	log, logFile, err := setupLog(o, stdout)
+	levels := logging.NewLevels(o.debug)
+	log, logFile, err := setupLog(o, stdout, levels)
 	if err != nil {
 		notify(err)
 		return 1
@@ -141,18 +142,25 @@ func serve(o options, stdout io.Writer) int {
 	if logFile != nil {
 		defer logFile.Close()
 	}
-	cfg, err := config.Load(o.root, o.config)
-	if err != nil {
-		return fail(log, err)
-	}
+	// The pid file's lock comes first: a second daemon must stop before it
+	// touches anything the running one owns (its sockets above all).
 	pid, err := pidfile.Acquire(filepath.Join(o.root, pidfile.Path))
 	if err != nil {
 		return fail(log, err)
 	}
 	defer pid.Release()
+	cfg, err := config.Load(o.root, o.config)
+	if err != nil {
+		// Before the report: the caller may look for the file at once.
+		pid.Release()
+		return fail(log, err)
+	}
+	levels.Set(cfg.LogLevels)
 
+	// SIGUSR1 reloads like SIGHUP: Checkmk 1.6 GUIs send it after
+	// activating changes.
 	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGTERM, syscall.SIGINT)
+	signal.Notify(sigs, syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGTERM, syscall.SIGINT)
 	defer signal.Stop(sigs)
 
 	sup := supervisor.New(supervisor.Options{Root: o.root, Logger: log, Debug: o.debug})
@@ -169,8 +177,8 @@ func serve(o options, stdout io.Writer) int {
 	notify(nil)
 
 	for sig := range sigs {
-		if sig == syscall.SIGHUP {
-			reload(o, log, logFile, sup, mx)
+		if sig == syscall.SIGHUP || sig == syscall.SIGUSR1 {
+			reload(o, log, logFile, levels, sup, mx)
 			continue
 		}
 		log.Info("liveproxyd stopping", "signal", sig.String())
@@ -185,7 +193,7 @@ func serve(o options, stdout io.Writer) int {
 
 // reload reopens the log (logrotate sends SIGHUP too) and applies the
 // configuration again; a broken configuration keeps the running one.
-func reload(o options, log *slog.Logger, logFile *logging.File, sup *supervisor.Supervisor, mx *metricsEndpoint) {
+func reload(o options, log *slog.Logger, logFile *logging.File, levels *logging.Levels, sup *supervisor.Supervisor, mx *metricsEndpoint) {
 	if logFile != nil {
 		if err := logFile.Reopen(); err != nil {
 			log.Error("cannot reopen the log file", "err", err)
@@ -196,6 +204,7 @@ func reload(o options, log *slog.Logger, logFile *logging.File, sup *supervisor.
 		log.Error("configuration not reloaded, keeping the running one", "err", err)
 		return
 	}
+	levels.Set(cfg.LogLevels)
 	_ = sup.Apply(cfg)
 	mx.apply(metricsAddress(o, cfg))
 	log.Info("configuration reloaded", "sites", len(cfg.Sites))
@@ -205,9 +214,9 @@ func reload(o options, log *slog.Logger, logFile *logging.File, sup *supervisor.
 	}
 }
 
-func setupLog(o options, stdout io.Writer) (*slog.Logger, *logging.File, error) {
+func setupLog(o options, stdout io.Writer, levels *logging.Levels) (*slog.Logger, *logging.File, error) {
 	if o.foreground {
-		return logging.New(stdout, o.debug), nil, nil
+		return logging.NewLogger(stdout, levels, nil), nil, nil
 	}
 	path := filepath.Join(o.root, logPath)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -217,5 +226,5 @@ func setupLog(o options, stdout io.Writer) (*slog.Logger, *logging.File, error) 
 	if err != nil {
 		return nil, nil, err
 	}
-	return logging.New(f, o.debug), f, nil
+	return logging.NewLogger(f, levels, nil), f, nil
 }

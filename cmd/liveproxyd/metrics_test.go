@@ -8,7 +8,7 @@ import (
 )
 
 // metricsAddrRE finds the bound address in the daemon's start line.
-var metricsAddrRE = regexp.MustCompile(`msg="metrics endpoint listening" addr=(\S+)`)
+var metricsAddrRE = regexp.MustCompile(`\] metrics endpoint listening addr=(\S+)`)
 
 func TestMetricsOfARunningDaemon(t *testing.T) {
 	r := newRoot(t)
@@ -61,7 +61,7 @@ func TestMetricsAddressFromConfigMovesOnReload(t *testing.T) {
 	r.writeConfig(siteLine("rs", r.site.Addr(), 1))
 	writeGlobal(t, r, "metrics.mk", "liveproxyd_metrics_address = '"+first+"'\n")
 	d := startForeground(t, r)
-	d.waitLog("the metrics endpoint", regexp.MustCompile(`msg="metrics endpoint listening" addr=`+regexp.QuoteMeta(first)))
+	d.waitLog("the metrics endpoint", regexp.MustCompile(`\] metrics endpoint listening addr=`+regexp.QuoteMeta(first)))
 	waitSiteState(t, r, "rs", "alive")
 	if got := scrapeMetrics(t, first); got[`liveproxyd_site_up{site="rs"}`] != 1 {
 		t.Fatalf("site_up on %s: %v", first, got[`liveproxyd_site_up{site="rs"}`])
@@ -70,7 +70,7 @@ func TestMetricsAddressFromConfigMovesOnReload(t *testing.T) {
 	// A reload with a new address moves the endpoint: no restart needed.
 	writeGlobal(t, r, "metrics.mk", "liveproxyd_metrics_address = '"+second+"'\n")
 	d.signal(syscall.SIGHUP)
-	d.waitLog("the moved endpoint", regexp.MustCompile(`msg="metrics endpoint listening" addr=`+regexp.QuoteMeta(second)))
+	d.waitLog("the moved endpoint", regexp.MustCompile(`\] metrics endpoint listening addr=`+regexp.QuoteMeta(second)))
 	if _, ok := scrapeMetrics(t, second)[`liveproxyd_site_up{site="rs"}`]; !ok {
 		t.Fatalf("no site_up on %s after the reload", second)
 	}
@@ -81,7 +81,7 @@ func TestMetricsAddressFromConfigMovesOnReload(t *testing.T) {
 	// Switched off by the configuration.
 	writeGlobal(t, r, "metrics.mk", "liveproxyd_metrics_address = ''\n")
 	d.signal(syscall.SIGHUP)
-	d.waitLog("the endpoint to stop", regexp.MustCompile(`msg="metrics endpoint stopped" addr=`+regexp.QuoteMeta(second)))
+	d.waitLog("the endpoint to stop", regexp.MustCompile(`\] metrics endpoint stopped addr=`+regexp.QuoteMeta(second)))
 	if !refused(second) {
 		t.Fatalf("%s still accepts with metrics switched off", second)
 	}
@@ -93,7 +93,7 @@ func TestMetricsFlagOverridesConfig(t *testing.T) {
 	r.writeConfig(siteLine("rs", r.site.Addr(), 1) + "liveproxyd_metrics_address = '" + configured + "'\n")
 	// An empty flag switches the configured endpoint off.
 	d := startForeground(t, r, "--metrics-listen=")
-	d.waitLog("the start", regexp.MustCompile(`msg="liveproxyd started"`))
+	d.waitLog("the start", regexp.MustCompile(`\] liveproxyd started `))
 	if strings.Contains(d.logs.String(), "metrics endpoint listening") || !refused(configured) {
 		t.Fatalf("metrics served although --metrics-listen= switched them off")
 	}

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"liveproxyd/adapters/statefile"
 )
 
 // fgDaemon is liveproxyd running with -g, its log collected.
@@ -115,7 +117,7 @@ func query(t *testing.T, r *siteRoot, site, request string) string {
 func waitSiteState(t *testing.T, r *siteRoot, site, state string) {
 	t.Helper()
 	waitFor(t, "site "+site+" "+state+" in the state file", func() bool {
-		f, err := os.ReadFile(r.path("var/log/liveproxyd.state"))
+		f, err := os.ReadFile(r.path(statefile.Path))
 		if err != nil {
 			return false
 		}

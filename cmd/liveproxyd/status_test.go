@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"os"
 	"strings"
 	"testing"
 )
@@ -11,6 +12,17 @@ func TestStatusWithALiveAndADeadSite(t *testing.T) {
 	startForeground(t, r)
 	waitSiteState(t, r, "rs", "alive")
 	waitSiteState(t, r, "down", "dead")
+
+	// Checkmk's own readable state file sits next to the log, and a ready
+	// site is counted the way Checkmk's integration tests count it.
+	text, err := os.ReadFile(r.path("var/log/liveproxyd.state"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(string(text), "State:                   ready"); n != 1 ||
+		!strings.Contains(string(text), "[rs]\n") || !strings.Contains(string(text), "[down]\n") {
+		t.Errorf("var/log/liveproxyd.state: %d ready sites, want 1 (rs):\n%s", n, text)
+	}
 
 	out, code := runStatus(t, r)
 	if code != 1 {

@@ -3,6 +3,8 @@
 #
 #   perl mlclient.pl SOCKET KEEPALIVE < steps.json
 #
+# SOCKET is a UNIX socket path, or HOST:PORT for TCP.
+#
 # steps.json is a list of {"op": "all"|"row"|"scalar"|"do", "q": "..."};
 # the answer on stdout is one JSON list with, per step, either
 # {"ok": 1, "result": ..., "seconds": ...} or
@@ -18,8 +20,11 @@ my ($socket, $keepalive) = @ARGV;
 die "usage: $0 SOCKET KEEPALIVE < steps.json\n" unless defined $keepalive;
 my $steps = decode_json(do { local $/; <STDIN> });
 
+# An absolute path is a UNIX socket; HOST:PORT is TCP (the proxy's TCP
+# listener).
+my @peer = $socket =~ m{^/} ? (socket => $socket) : (server => $socket);
 my $ml = Monitoring::Livestatus->new(
-    socket           => $socket,
+    @peer,
     keepalive        => $keepalive,
     errors_are_fatal => 0,
     warnings         => 0,

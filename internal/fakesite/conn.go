@@ -29,7 +29,7 @@ func (s *Server) serve(c *conn) {
 		if s.opts.IdleClose > 0 {
 			c.nc.SetReadDeadline(time.Now().Add(s.opts.IdleClose))
 		}
-		lines, err := readRequest(br)
+		lines, err := readRequest(br, s.opts.Naemon, c)
 		if len(lines) == 0 && err != nil && err != errTooLarge && err != errIncomplete {
 			return // EOF, idle timeout, dropped: nothing to answer
 		}
@@ -53,14 +53,22 @@ func (s *Server) serve(c *conn) {
 	}
 }
 
-// readRequest reads lines up to an empty line. EOF right after a complete
-// line also ends a request; EOF inside a line is errIncomplete. Empty
-// lines before a request are skipped.
-func readRequest(br *bufio.Reader) ([]string, error) {
-	var lines []string
+// wsp is the whitespace the servers trim from lines (C isspace).
+const wsp = " \t\r\v\f"
+
+// readRequest reads lines up to the line that ends a request: to Icinga a
+// line blank after trimming, to naemon only an empty one (then lines of
+// whitespace are skipped, and lines c holds from the last request come
+// first). EOF right after a complete line also ends a request; EOF inside
+// a line is errIncomplete. Blank lines before a request are skipped.
+func readRequest(br *bufio.Reader, naemon bool, c *conn) ([]string, error) {
+	lines, done := c.pending, c.pendingDone
+	if c.pending, c.pendingDone = nil, false; len(lines) > 0 && done {
+		return lines, nil
+	}
 	budget := MaxRequestBytes
 	for {
-		line, err := readLine(br, budget)
+		line, err := readLine(br, budget, naemon)
 		if err == io.EOF && len(lines) > 0 {
 			return lines, nil
 		}
@@ -68,7 +76,12 @@ func readRequest(br *bufio.Reader) ([]string, error) {
 			return lines, err
 		}
 		budget -= len(line) + 1
-		if line == "" {
+		switch {
+		case naemon && line != "":
+			if line = strings.TrimRight(line, wsp); line == "" {
+				continue
+			}
+		case strings.Trim(line, wsp) == "":
 			if len(lines) == 0 {
 				continue
 			}
@@ -79,8 +92,8 @@ func readRequest(br *bufio.Reader) ([]string, error) {
 }
 
 // readLine reads one line of at most budget bytes without its "\n" (and a
-// "\r" before it, as Icinga accepts CRLF).
-func readLine(br *bufio.Reader, budget int) (string, error) {
+// "\r" before it, as Icinga accepts CRLF, unless keepCR: naemon does not).
+func readLine(br *bufio.Reader, budget int, keepCR bool) (string, error) {
 	var acc []byte
 	for {
 		frag, err := br.ReadSlice('\n')
@@ -97,6 +110,9 @@ func readLine(br *bufio.Reader, budget int) (string, error) {
 			return "", err
 		}
 		line := string(acc[:len(acc)-1])
+		if keepCR {
+			return line, nil
+		}
 		return strings.TrimSuffix(line, "\r"), nil
 	}
 }
@@ -108,6 +124,9 @@ func (s *Server) answer(c *conn, lines []string) bool {
 		return s.answerGet(c, lines)
 	case strings.HasPrefix(lines[0], "COMMAND "):
 		s.answerCommand(c, lines[0])
+		if s.opts.Naemon && len(lines) > 1 {
+			c.pending, c.pendingDone = lines[1:], true // naemon: the next request
+		}
 		return true // no answer, and the server keeps the connection
 	}
 	// Servers close here; naemon first writes the text, never a header.
@@ -130,6 +149,9 @@ func (s *Server) answerCommand(c *conn, line string) {
 func (s *Server) answerGet(c *conn, lines []string) bool {
 	q, perr := parseGet(lines)
 	if perr != nil {
+		if s.opts.Naemon && q.stop > 0 && q.stop < len(lines)-1 {
+			c.pending = lines[q.stop+1:] // naemon reads them in front of the next request
+		}
 		s.replyError(c, q.fixed16, perr, 0)
 		// Without fixed16 nothing marks the end of an error text: close.
 		return q.fixed16 && q.keepAlive

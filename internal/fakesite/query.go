@@ -43,6 +43,7 @@ type query struct {
 	sepsSet   bool
 	fixed16   bool
 	keepAlive bool
+	stop      int // the index of the line parseGet stopped at, if it did
 }
 
 func defaultQuery() *query {
@@ -68,7 +69,8 @@ func parseGet(lines []string) (*query, *lsError) {
 	case q.table == nil:
 		tableErr = &lsError{code: codeNotFound, msg: fmt.Sprintf("Invalid GET request, no such table '%s'", name)}
 	}
-	for _, line := range lines[1:] {
+	for i, line := range lines[1:] {
+		q.stop = i + 1
 		key, val, ok := strings.Cut(line, ":")
 		if !ok {
 			return q, badRequest("Missing ':' in header line '%s'", line)
@@ -88,6 +90,7 @@ func parseGet(lines []string) (*query, *lsError) {
 			return q, err
 		}
 	}
+	q.stop = 0
 	if tableErr != nil {
 		return q, tableErr
 	}

@@ -33,7 +33,14 @@ type Options struct {
 	// CommandError writes naemon's `400: ...\n` on the connection after a
 	// COMMAND that fails (unknown name, bad arguments).
 	CommandError bool
-	TLS          *tls.Config // serve TLS on the listener
+	// Naemon reads requests as naemon does: only an empty line ends one
+	// (CR is kept, so CRLF never ends a request), lines of whitespace are
+	// skipped, a COMMAND is one line (the lines after it are the next
+	// request), and after "400 Undefined request header" the lines it did
+	// not read stay in front of the next request. Otherwise requests are
+	// read as Icinga 2 does: a line blank after trimming ends one.
+	Naemon bool
+	TLS    *tls.Config // serve TLS on the listener
 }
 
 // DefaultProgramStart is program_start of a fresh fake site.
@@ -82,6 +89,10 @@ type conn struct {
 	nc   net.Conn
 	done chan struct{}
 	once sync.Once
+	// naemon: lines read but not yet taken, in front of the next request;
+	// pendingDone says they are a whole request (the rest after a COMMAND).
+	pending     []string
+	pendingDone bool
 }
 
 func (c *conn) kill() {

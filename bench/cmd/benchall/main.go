@@ -33,6 +33,7 @@ var scenarios = []scenario{
 	{"micro", 2 * time.Minute, scenarioMicro},
 	{"sim", time.Minute, scenarioSim},
 	{"loopback", time.Minute, scenarioLoopback},
+	{"tcplisten", time.Minute, scenarioTCPListen},
 	{"wan", 2 * time.Minute, scenarioWAN},
 	{"icinga", 2 * time.Minute, scenarioIcinga},
 	{"dead", time.Minute, scenarioDead},

@@ -94,6 +94,9 @@ const notes = `
 - **loopback**: a ` + "`fakesite`" + ` process on a UNIX socket; ` + "`loadgen`" + ` (in-process, HDR histogram)
   with KeepAlive clients sends ` + "`GET status`" + ` for 5 s after a 0.5 s warm-up, straight to the
   site and through liveproxyd (10 channels). Latency is per query, client side.
+- **TCP listener**: one liveproxyd in front of a UNIX ` + "`fakesite`" + `, serving the site on its UNIX
+  socket and, through the ` + "`tcp`" + ` key, on a loopback TCP port; ` + "`loadgen`" + ` runs 3 s (after 0.3 s
+  warm-up) against the UNIX socket, then the same against the TCP port.
 - **WAN**: ` + "`wanrelay`" + ` delays each direction by the one-way delay and makes a new connection
   cost a round trip (the upstream is dialled one delay after the accept; client bytes leave no
   earlier than two delays after it). Direct clients open a new connection per query (plain, or

@@ -1,4 +1,4 @@
-package omd
+package config
 
 import (
 	"fmt"
@@ -6,8 +6,9 @@ import (
 	"strings"
 )
 
-// fromPython2 rewrites the Python 2 string literals Checkmk up to 1.6
-// wrote into sites.mk into the Starlark spelling of the same text:
+// FromPython2 rewrites the Python 2 string literals Checkmk up to 1.6
+// wrote into its .mk files (sites.mk, liveproxyd.mk, liveproxyd.d/*.mk)
+// into the Starlark spelling of the same text:
 //
 //   - u'...' loses its u (Starlark strings are text already);
 //   - \xNN escapes above 0x7f, which Starlark refuses outside b'...',
@@ -16,7 +17,7 @@ import (
 //
 // Comments, raw strings, b'...' strings and everything else pass unchanged,
 // and no line break is added or removed, so error lines stay right.
-func fromPython2(src []byte) []byte {
+func FromPython2(src []byte) []byte {
 	out := make([]byte, 0, len(src))
 	for i := 0; i < len(src); {
 		c := src[i]

@@ -9,44 +9,6 @@ import (
 	"go.starlark.net/syntax"
 )
 
-func TestFromPython2(t *testing.T) {
-	cases := []struct{ in, want string }{
-		{`x = u'a'`, `x = 'a'`},
-		{`x = {U"k": u'''v'''}`, `x = {"k": '''v'''}`},
-		{`x = u'Gr\xfcn'`, `x = 'Gr\u00fcn'`},
-		{`x = 'Gr\xc3\xbcn'`, "x = 'Gr\xc3\xbcn'"},
-		{`x = u'\x41\\xfc'`, `x = '\x41\\xfc'`},
-		{`x = ur'\xfc'`, `x = r'\xfc'`},
-		{`x = b'\xfc'`, `x = b'\xfc'`},
-		{`x = menu + 'u'  # u'comment'`, `x = menu + 'u'  # u'comment'`},
-		{`x = 'it\'s u' + u"q"`, `x = 'it\'s u' + "q"`},
-		{"x = u'a\n'b'", "x = 'a\n'b'"}, // unterminated: left for Starlark to report
-		{`x = fu'a'`, `x = fu'a'`},
-	}
-	for _, c := range cases {
-		if got := string(fromPython2([]byte(c.in))); got != c.want {
-			t.Errorf("fromPython2(%s) = %s, want %s", c.in, got, c.want)
-		}
-		if strings.Count(c.in, "\n") != strings.Count(string(fromPython2([]byte(c.in))), "\n") {
-			t.Errorf("line count changed for %q", c.in)
-		}
-	}
-}
-
-// The rewritten Python 2 values evaluate to the text Python 2 meant.
-func TestFromPython2Values(t *testing.T) {
-	src := "a = u'Gr\\xfcn'\nb = 'Gr\\xc3\\xbcn'\nc = u'\\u00fc\\n'\n"
-	g, err := starlark.ExecFileOptions(&syntax.FileOptions{}, &starlark.Thread{}, "t.mk", fromPython2([]byte(src)), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, want := range map[string]string{"a": "Grün", "b": "Grün", "c": "ü\n"} {
-		if got, ok := starlark.AsString(g[name]); !ok || got != want {
-			t.Errorf("%s = %q, want %q", name, got, want)
-		}
-	}
-}
-
 // pyLiteral output reads back as the same value in Starlark (the daemon);
 // it uses only escapes Python reads the same way.
 func TestPyLiteralRoundTrip(t *testing.T) {

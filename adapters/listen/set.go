@@ -1,0 +1,118 @@
+package listen
+
+import (
+	"errors"
+	"net"
+	"sync"
+)
+
+// Set is the one net.Listener a site loop accepts from: the site's UNIX
+// socket plus, when the site has a `tcp` key, its TCP listener. Clients of
+// both reach the same loop, and so the same channels, dead-site and busy
+// answers and cache. The TCP listener can be replaced or removed while the
+// loop runs (SetTCP), so a reload that changes only the `tcp` key keeps
+// the site's channels and clients.
+type Set struct {
+	conns  chan accepted
+	closed chan struct{}
+	once   sync.Once
+
+	mu   sync.Mutex
+	main net.Listener
+	tcp  *TCPListener
+}
+
+// accepted is one result of an underlying Accept.
+type accepted struct {
+	conn net.Conn
+	err  error
+}
+
+// NewSet returns a Set serving main; closing the Set closes main.
+func NewSet(main net.Listener) *Set {
+	s := &Set{conns: make(chan accepted), closed: make(chan struct{}), main: main}
+	go s.forward(main)
+	return s
+}
+
+// forward hands l's connections to Accept until l is closed. Other accept
+// errors (out of file descriptors) are handed on too; the channel is
+// unbuffered, so the loop's back-off on them paces this goroutine.
+func (s *Set) forward(l net.Listener) {
+	for {
+		c, err := l.Accept()
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
+		select {
+		case s.conns <- accepted{c, err}:
+		case <-s.closed:
+			if c != nil {
+				c.Close()
+			}
+			return
+		}
+	}
+}
+
+// Accept implements net.Listener: the next client of any listener, or
+// net.ErrClosed once the Set is closed.
+func (s *Set) Accept() (net.Conn, error) {
+	select {
+	case a := <-s.conns:
+		return a.conn, a.err
+	case <-s.closed:
+		return nil, net.ErrClosed
+	}
+}
+
+// Close closes every listener of the Set; accepted clients stay open.
+func (s *Set) Close() error {
+	var err error
+	s.once.Do(func() {
+		close(s.closed)
+		s.mu.Lock()
+		tcp := s.tcp
+		s.tcp = nil
+		s.mu.Unlock()
+		err = s.main.Close()
+		if tcp != nil {
+			tcp.Close()
+		}
+	})
+	return err
+}
+
+// Addr implements net.Listener: the main (UNIX) listener's address.
+func (s *Set) Addr() net.Addr { return s.main.Addr() }
+
+// SetTCP makes l the Set's TCP listener (nil: none) and closes the one it
+// replaces. After Close it closes l instead.
+func (s *Set) SetTCP(l *TCPListener) {
+	s.mu.Lock()
+	select {
+	case <-s.closed:
+		s.mu.Unlock()
+		if l != nil {
+			l.Close()
+		}
+		return
+	default:
+	}
+	old := s.tcp
+	s.tcp = l
+	s.mu.Unlock()
+	if old != nil {
+		old.Close()
+	}
+	if l != nil {
+		go s.forward(l)
+	}
+}
+
+// TCP is the current TCP listener, or nil.
+func (s *Set) TCP() *TCPListener {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.tcp
+}

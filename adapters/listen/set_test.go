@@ -1,0 +1,77 @@
+package listen
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// One Set hands out the clients of the UNIX socket and of the TCP
+// listener alike; replacing the TCP listener closes the old port and
+// serves the new one; Close ends everything.
+func TestSetServesUnixAndTCPAndReplacesTCP(t *testing.T) {
+	path := filepath.Join(shortDir(t), "site")
+	u, err := Unix(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSet(u)
+	defer s.Close()
+	quiet := slog.New(slog.DiscardHandler)
+	first, err := TCP(TCPOptions{Site: "s1", Host: "127.0.0.1", Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetTCP(first)
+	if s.TCP() != first {
+		t.Fatal("TCP() is not the listener just set")
+	}
+
+	uc, err := net.DialTimeout("unix", path, ioWait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer uc.Close()
+	if c := acceptOne(t, s); c.LocalAddr().Network() != "unix" {
+		t.Errorf("first client %v, want the UNIX one", c.LocalAddr())
+	}
+	dial(t, "127.0.0.1", first.Port(), nil)
+	if _, ok := acceptOne(t, s).(*quickAckConn); !ok {
+		t.Error("the TCP client did not come through the Set")
+	}
+
+	second, err := TCP(TCPOptions{Site: "s1", Host: "127.0.0.1", Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetTCP(second)
+	if _, err := net.DialTimeout("tcp", first.Addr().String(), ioWait); err == nil {
+		t.Error("the replaced listener's port still accepts")
+	}
+	dial(t, "127.0.0.1", second.Port(), nil)
+	acceptOne(t, s)
+
+	s.SetTCP(nil)
+	if _, err := net.DialTimeout("tcp", second.Addr().String(), ioWait); err == nil {
+		t.Error("the removed listener's port still accepts")
+	}
+
+	s.Close()
+	if _, err := s.Accept(); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Accept after Close: %v, want net.ErrClosed", err)
+	}
+	if _, err := net.DialTimeout("unix", path, ioWait); err == nil {
+		t.Error("the UNIX socket still accepts after Close")
+	}
+	third, err := TCP(TCPOptions{Site: "s1", Host: "127.0.0.1", Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetTCP(third)
+	if _, err := net.DialTimeout("tcp", third.Addr().String(), time.Second); err == nil {
+		t.Error("a listener set after Close was left open")
+	}
+}

@@ -1,0 +1,100 @@
+package supervisor
+
+import (
+	"crypto/tls"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+
+	"liveproxyd/adapters/config"
+	"liveproxyd/adapters/listen"
+)
+
+// tcpListener is what an entry's TCP listener serves: bound is the `tcp`
+// key it was bound with (nil: none), err why the configured one is not
+// served.
+type tcpListener struct {
+	bound *config.TCP
+	err   error
+}
+
+// siteID names the proxy's own site, whose certificate a TLS listener
+// serves: $OMD_SITE as OMD sets it for the site user, else the base name of
+// the root, since an OMD site lives at /omd/sites/SITE.
+func siteID(root string) string {
+	if id := os.Getenv("OMD_SITE"); id != "" {
+		return id
+	}
+	return filepath.Base(filepath.Clean(root))
+}
+
+// tcpEqual reports whether two `tcp` keys serve the same.
+func tcpEqual(a, b *config.TCP) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Port == b.Port && a.TLS == b.TLS && slices.Equal(a.OnlyFrom, b.OnlyFrom)
+}
+
+// serveTCP makes e's TCP listener match e.site.TCP while the site loop
+// runs, and returns why it cannot. A change of only_from alone is applied
+// to the bound listener; a new port or TLS setting binds anew. A failure
+// (port in use, missing certificate) is logged and leaves the site served
+// on its UNIX socket; the next reload tries again. Called with s.mu held.
+func (s *Supervisor) serveTCP(e *entry) error {
+	want, set := e.site.TCP, e.set
+	if set == nil {
+		return nil
+	}
+	if want == nil {
+		if e.tcp.bound != nil {
+			s.log.Info("site no longer served on TCP", "site", e.site.Name, "port", e.tcp.bound.Port)
+		}
+		set.SetTCP(nil)
+		e.tcp = tcpListener{}
+		return nil
+	}
+	if cur, old := set.TCP(), e.tcp.bound; cur != nil && old != nil && old.Port == want.Port && old.TLS == want.TLS {
+		cur.SetOnlyFrom(want.OnlyFrom)
+		e.tcp = tcpListener{bound: want}
+		s.log.Info("site TCP access list changed", "site", e.site.Name, "port", want.Port, "only_from", allowedText(want))
+		return nil
+	}
+	// The port may be the one being replaced: free it first. Go sets
+	// SO_REUSEADDR, so a port just closed can be bound again at once.
+	set.SetTCP(nil)
+	e.tcp = tcpListener{}
+	var tlsConfig *tls.Config
+	if want.TLS {
+		var err error
+		if tlsConfig, err = listen.ServerTLS(listen.CertPath(s.opts.Root, siteID(s.opts.Root))); err != nil {
+			return s.tcpFailed(e, err)
+		}
+	}
+	l, err := listen.TCP(listen.TCPOptions{Site: e.site.Name, Port: want.Port, OnlyFrom: want.OnlyFrom,
+		TLS: tlsConfig, Logger: s.log})
+	if err != nil {
+		return s.tcpFailed(e, err)
+	}
+	set.SetTCP(l)
+	e.tcp = tcpListener{bound: want}
+	s.log.Info("serving site on TCP", "site", e.site.Name, "port", want.Port, "tls", want.TLS,
+		"only_from", allowedText(want))
+	return nil
+}
+
+func (s *Supervisor) tcpFailed(e *entry, err error) error {
+	port := e.site.TCP.Port
+	e.tcp = tcpListener{err: fmt.Errorf("site %s TCP port %d: %w", e.site.Name, port, err)}
+	s.log.Error("cannot serve site on TCP; its UNIX socket is served", "site", e.site.Name, "port", port, "err", err)
+	return e.tcp.err
+}
+
+// allowedText is only_from for the log; empty means everyone.
+func allowedText(t *config.TCP) string {
+	if len(t.OnlyFrom) == 0 {
+		return "everyone"
+	}
+	return fmt.Sprint(t.OnlyFrom)
+}

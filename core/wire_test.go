@@ -1,0 +1,173 @@
+package core
+
+import (
+	"strings"
+	"testing"
+)
+
+// Wire safety: the proxy sends a server only requests every server frames
+// exactly as the proxy does.
+
+// frameTexts frames a whole stream and returns each query's upstream
+// request, or "400 <why>" for one refused, or the framing error.
+func frameTexts(t *testing.T, stream string) []string {
+	t.Helper()
+	f := NewFramer(4096)
+	f.Push([]byte(stream))
+	var out []string
+	for i := 0; i < 100; i++ {
+		q, ok, err := f.Next(true)
+		switch {
+		case err != nil:
+			return append(out, err.Error())
+		case !ok:
+			return out
+		case q.Bad != "":
+			out = append(out, "400 "+q.Bad)
+		default:
+			out = append(out, string(Upstream(q)))
+		}
+	}
+	t.Fatal("framer does not stop")
+	return nil
+}
+
+// TestWhitespaceOnlyLineEndsTheQuery: Icinga trims every line, so each of
+// these blank-looking lines ends a request there. The proxy must see the
+// same two requests, never forward the second inside the first.
+func TestWhitespaceOnlyLineEndsTheQuery(t *testing.T) {
+	for name, blank := range map[string]string{
+		"smuggle_space_line": " ", "smuggle_tab_line": "\t", "smuggle_crcr": "\r\r",
+		"smuggle_vt": "\v", "smuggle_ff": "\f", "smuggle_two_spaces": "  ",
+	} {
+		stream := "GET hosts\nAuthUser: mallory\n" + blank + "\nGET services\nAuthUser: alice\nColumns: x\n\n"
+		got := frameTexts(t, stream)
+		want := []string{
+			"GET hosts\nResponseHeader: fixed16\nKeepAlive: on\nAuthUser: mallory\n\n",
+			"GET services\nResponseHeader: fixed16\nKeepAlive: on\nAuthUser: alice\nColumns: x\n\n",
+		}
+		if strings.Join(got, "|") != strings.Join(want, "|") {
+			t.Errorf("%s: framed %q\n as %q\nwant %q", name, stream, got, want)
+		}
+	}
+}
+
+// TestBlankLinesBeforeAQueryAreSkipped: naemon skips whitespace-only
+// lines before a request, so they get no 400 from the proxy either.
+func TestBlankLinesBeforeAQueryAreSkipped(t *testing.T) {
+	got := frameTexts(t, " \n\t\r\n\v\nGET status\n\n  \n")
+	if len(got) != 1 || got[0] != "GET status\nResponseHeader: fixed16\nKeepAlive: on\n\n" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+// TestCommandIsOneLine: naemon reads the line after a COMMAND as the next
+// request. The proxy used to forward the COMMAND and drop the GET.
+func TestCommandIsOneLine(t *testing.T) {
+	got := frameTexts(t, "COMMAND [1] DISABLE_NOTIFICATIONS\nGET hosts\nColumns: name\n\n")
+	want := []string{"COMMAND [1] DISABLE_NOTIFICATIONS\n\n", "GET hosts\nResponseHeader: fixed16\nKeepAlive: on\nColumns: name\n\n"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+}
+
+// TestUpstreamIsCanonical: trailing whitespace is dropped, header values
+// are trimmed (both servers trim them), CRLF becomes LF.
+func TestUpstreamIsCanonical(t *testing.T) {
+	got := frameTexts(t, "GET hosts \r\nColumns:name state\t\r\nFilter:  name = a b  \r\nLocaltime:\r\n\r\n")
+	want := "GET hosts\nResponseHeader: fixed16\nKeepAlive: on\nColumns: name state\nFilter: name = a b\nLocaltime:\n\n"
+	if len(got) != 1 || got[0] != want {
+		t.Fatalf("got %q\nwant %q", got, want)
+	}
+}
+
+// TestMalformedLinesAreRefused: lines a server could read otherwise than
+// the proxy never go upstream.
+func TestMalformedLinesAreRefused(t *testing.T) {
+	for _, bad := range []string{
+		"GET hosts\nno colon here\n\n",
+		"GET hosts\n ResponseHeader: fixed16\n\n", // Icinga: unknown header; naemon: 400
+		"  GET hosts\n\n",                         // Icinga closes at once
+		"\tCOMMAND [1] X\n",
+		"GET hosts\nColumns : name\n\n",
+		"GET hosts\n: value\n\n",
+		"GET hosts\nFilter: name = a\x00b\n\n",
+		"GET hosts\nFilter: name = a\x1bb\n\n",
+		"GET hosts\nFil\ter: x\n\n",
+		"GET  hosts\n\n",
+		"GET\thosts\n\n",
+		"GET\n\n",
+		"COMMAND\n",
+		"COMMAND [1] X\x00Y\n",
+		"get hosts\n\n",
+	} {
+		got := frameTexts(t, bad)
+		if len(got) != 1 || !strings.HasPrefix(got[0], "400 ") {
+			t.Errorf("%q framed as %q, want one 400", bad, got)
+		}
+	}
+}
+
+// TestSmugglingClientGetsOnlyItsOwnRequestsForwarded drives the core: the
+// attacker's text after a whitespace-only line is its own second query,
+// forwarded canonically after the first one is answered — not appended to
+// the first where the server would answer it on the shared channel later.
+func TestSmugglingClientGetsOnlyItsOwnRequestsForwarded(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.start(100)
+	h.accept(1)
+	h.send(1, "GET hosts\nKeepAlive: on\nResponseHeader: fixed16\n \nGET hosts\nAuthUser: alice\nCache: reload\n\n")
+	ch := h.busyChannel(1)
+	if got := h.takeUp(ch); got != "GET hosts\nResponseHeader: fixed16\nKeepAlive: on\n\n" {
+		t.Fatalf("upstream %q", got)
+	}
+	h.reply(ch, 200, "a\n")
+	ch = h.busyChannel(1)
+	if got := h.takeUp(ch); got != "GET hosts\nResponseHeader: fixed16\nKeepAlive: on\nAuthUser: alice\n\n" {
+		t.Fatalf("second upstream %q", got)
+	}
+}
+
+// TestBadHeaderGets400NotForwarded: the client is answered by the proxy
+// (framed, as it asked for fixed16) and nothing goes upstream.
+func TestBadHeaderGets400NotForwarded(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.start(100)
+	h.accept(1)
+	h.send(1, "GET hosts\nResponseHeader: fixed16\nColumns : name\n\n")
+	h.expectErr(1, 400, "invalid header name")
+	for ch, b := range h.up {
+		if b.Len() > 0 {
+			t.Fatalf("channel %d got %q", ch, b.String())
+		}
+	}
+}
+
+// TestChannelClosedAfterNon200Answer: naemon keeps the unread rest of a
+// request after "400 Undefined request header" and reads it in front of
+// the next request, so a channel is reused only after a 200.
+func TestChannelClosedAfterNon200Answer(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.start(100)
+	dials := len(h.dial)
+	h.accept(1)
+	h.send(1, q16)
+	ch := h.busyChannel(1)
+	h.reply(ch, 400, "Undefined request header 'X: y'\n")
+	if !h.gone[ch] {
+		t.Fatalf("channel %d reused after a 400", ch)
+	}
+	h.expectOut(1, string(FormatHeader(400, 32))+"Undefined request header 'X: y'\n", false)
+	h.run(0)
+	if len(h.dial) != dials+1 {
+		t.Fatalf("dials %d, want %d: the pool must redial", len(h.dial), dials+1)
+	}
+	// A 200 keeps the channel.
+	h.accept(2)
+	h.send(2, q16)
+	ch = h.busyChannel(2)
+	h.reply(ch, 200, "x\n")
+	if h.gone[ch] {
+		t.Fatal("channel closed after a 200")
+	}
+}

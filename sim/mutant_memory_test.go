@@ -1,0 +1,154 @@
+package sim
+
+import (
+	"errors"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"liveproxyd/core"
+)
+
+// TestStreamingCoreIsCaught runs the old behaviour, every answer streamed
+// as it comes (a hold limit of one byte), against sites that reset
+// connections in the middle of answers: the simulator must catch a client
+// that received a 200 header and then a cut body, for an answer that fits
+// the limit the world believes in force.
+func TestStreamingCoreIsCaught(t *testing.T) {
+	var quiet FaultSet
+	for f := range NumFaults {
+		if f != FaultReset {
+			quiet = quiet.With(f)
+		}
+	}
+	streaming := func(c core.Config) Core {
+		c.AnswerBuffer = 1
+		return core.NewSite(c)
+	}
+	for seed := uint64(1); seed <= 20; seed++ {
+		if newBudgetPlan(seed).mode != budgetNone {
+			continue // the check needs a world where every fitting answer is held
+		}
+		_, err := Run(seed, Options{Duration: 5 * time.Minute, NewCore: streaming, Disabled: quiet,
+			DisabledClients: ClientSet(0).With(ClientCommand)})
+		if err == nil {
+			continue
+		}
+		var f *Failure
+		if !errors.As(err, &f) || !strings.Contains(f.Msg, "fits the hold limit") {
+			t.Fatalf("seed %d: caught, but by the wrong check: %v", seed, err)
+		}
+		t.Logf("seed %d caught: %s", seed, f.Msg)
+		return
+	}
+	t.Fatal("a core that streams every answer went unnoticed in 20 seeds")
+}
+
+// splitter hands the core every channel read cut after each complete
+// fixed16 answer, as a network may: the core then cannot see that a stray
+// answer is followed by the real one (docs/memory.md, what a lying server
+// can still do). The world's no-foreign-bytes check must catch what then
+// reaches a client.
+type splitter struct {
+	site *core.Site
+	hdr  map[core.ChannelID][]byte
+	left map[core.ChannelID]int64
+}
+
+func newSplitter(c core.Config) Core {
+	return &splitter{site: core.NewSite(c), hdr: map[core.ChannelID][]byte{}, left: map[core.ChannelID]int64{}}
+}
+
+func (s *splitter) Step(ev core.Event) []core.Action {
+	if ev.Kind != core.EvChannelData {
+		return s.site.Step(ev)
+	}
+	var acts []core.Action
+	data := ev.Data
+	for i := 0; i < len(data); i++ {
+		id := ev.Channel
+		if h := s.hdr[id]; len(h) < core.HeaderLen {
+			s.hdr[id] = append(h, data[i])
+			if len(s.hdr[id]) < core.HeaderLen {
+				continue
+			}
+			hd, err := core.ParseHeader(s.hdr[id])
+			if err != nil {
+				break // not fixed16: leave the rest alone
+			}
+			s.left[id] = hd.Length
+		} else {
+			s.left[id]--
+		}
+		if s.left[id] == 0 && i+1 < len(data) {
+			ev.Data = data[:i+1]
+			acts = append(acts, s.site.Step(ev)...)
+			data, i = data[i+1:], -1
+			delete(s.hdr, id)
+		} else if s.left[id] == 0 {
+			delete(s.hdr, id)
+		}
+	}
+	ev.Data = data
+	return append(acts, s.site.Step(ev)...)
+}
+
+func (s *splitter) NextDeadline() time.Time { return s.site.NextDeadline() }
+func (s *splitter) Snapshot() core.Snapshot { return s.site.Snapshot() }
+
+func TestExtraAnswerAfterReuseIsCaught(t *testing.T) {
+	var only FaultSet
+	for f := range NumFaults {
+		if f != FaultExtraAnswer {
+			only = only.With(f)
+		}
+	}
+	for seed := uint64(1); seed <= 20; seed++ {
+		if newBudgetPlan(seed).mode != budgetNone {
+			continue // the stray answer comes first only where it would be held
+		}
+		_, err := Run(seed, Options{Duration: 5 * time.Minute, NewCore: newSplitter, Disabled: only,
+			DisabledClients: ClientSet(0).With(ClientCommand)})
+		if err == nil {
+			continue
+		}
+		var f *Failure
+		if !errors.As(err, &f) || !regexp.MustCompile(`another (query's bytes|user's or query's answer)`).MatchString(f.Msg) {
+			t.Fatalf("seed %d: caught, but by the wrong check: %v", seed, err)
+		}
+		t.Logf("seed %d caught: %s", seed, f.Msg)
+		return
+	}
+	t.Fatal("a stray answer taken for the next query's went unnoticed in 20 seeds")
+}
+
+// unbudgeted never hears of the global budgets, like a driver that does
+// not pass them on: in a world with tight budgets the simulator must see
+// the sites hold more than the budgets allow.
+type unbudgeted struct{ *core.Site }
+
+func (u unbudgeted) Step(ev core.Event) []core.Action {
+	ev.Budget = nil
+	return u.Site.Step(ev)
+}
+
+func TestIgnoredBudgetIsCaught(t *testing.T) {
+	for seed := uint64(1); seed <= 30; seed++ {
+		if newBudgetPlan(seed).mode == budgetNone {
+			continue
+		}
+		_, err := Run(seed, Options{Duration: 5 * time.Minute,
+			NewCore: func(c core.Config) Core { return unbudgeted{core.NewSite(c)} }})
+		if err == nil {
+			continue
+		}
+		var f *Failure
+		if !errors.As(err, &f) || !strings.Contains(f.Msg, "over the budgets") {
+			t.Fatalf("seed %d: caught, but by the wrong check: %v", seed, err)
+		}
+		t.Logf("seed %d caught: %s", seed, f.Msg)
+		return
+	}
+	t.Fatal("a core that ignores the budgets went unnoticed in 30 seeds")
+}
