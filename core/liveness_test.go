@@ -338,3 +338,52 @@ func TestPausedTimeIsNotTheSites(t *testing.T) {
 		t.Fatalf("no query timeout 19 s after the resume")
 	}
 }
+
+// TestMissedProbeAfterTheProvenChannelClosedIsCapacity: on a server that
+// serves one connection, the one proven channel answers 404 and is closed
+// (no channel is reused after a non-200 answer); then the new channel's
+// probe times out. No proven channel is open, but the site answered while
+// that probe waited: a full thread pool, not a hang. Simulator seed 103
+// (after merging main) had the site declared dead here.
+func TestMissedProbeAfterTheProvenChannelClosedIsCapacity(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.connect(1)
+	h.takeUp(1)
+	h.reply(1, 200, "1\n")
+	h.connect(2) // accepted, never served
+	h.accept(1)
+	h.send(1, q16)
+	h.tick(500 * time.Millisecond)
+	h.reply(h.busyChannel(1), 404, "no such table\n")
+	if !h.gone[1] {
+		t.Fatal("channel 1 not closed after its 404: the test needs it gone")
+	}
+	h.tickTo() // channel 2's probe times out
+	if st := h.s.Snapshot().State; st != SiteAlive {
+		t.Fatalf("site %s: %s", st, h.s.Snapshot().LastError)
+	}
+	if tgt := h.s.Snapshot().Target; tgt != 1 {
+		t.Fatalf("target %d, want the pool shrunk to 1", tgt)
+	}
+}
+
+// TestAnyPoolCloseForgetsProbeRoom: we close a channel after a non-200
+// answer, but the server freed its thread first (Icinga closes after a
+// bad request); a probe answered meanwhile found that thread, not room.
+// Simulator seed 388 (after merging main) had the site declared dead.
+func TestAnyPoolCloseForgetsProbeRoom(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.start(1)
+	for c := ClientID(1); c <= 2; c++ {
+		h.accept(c)
+		h.send(c, longPoll(60000))
+	}
+	h.passUntil(4*time.Second, true)
+	if h.s.probeRoom != 2 {
+		t.Fatalf("probe room %d, want 2", h.s.probeRoom)
+	}
+	h.reply(h.busyChannel(1), 400, "bad request\n")
+	if h.s.probeRoom != 0 {
+		t.Fatalf("probe room %d after we closed a channel, want it forgotten", h.s.probeRoom)
+	}
+}
