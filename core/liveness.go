@@ -27,13 +27,14 @@ import (
 //     resumed, but not before the heartbeat fell due.
 //   - The probe's silence counts only if it cannot be a full thread pool:
 //     Icinga serves each connection with one thread of a fixed pool for
-//     the connection's whole life, in accept order, so while our channels
-//     hold every thread a probe is accepted and never answered, exactly
-//     as on a hung site. It counts when no channel of ours was connected
-//     ahead of it, or when the server promptly answered a probe before
-//     beside at least as many of our proven channels (its "room"). A room
-//     is forgotten when the server closes one of our channels (the freed
-//     thread may have been what served the probe) or restarts.
+//     the connection's whole life, in accept order (docs/protocol.md,
+//     section 3), so while our channels hold every thread a probe is
+//     accepted and never answered, exactly as on a hung site. It counts
+//     when no channel of ours was connected ahead of it, or when the
+//     server promptly answered a probe before beside at least as many of
+//     our proven channels (its "room"). A room is forgotten when any pool
+//     channel goes (its freed thread may have been what served the probe)
+//     or the server restarts.
 //
 // So a hung site is found within heartbeat interval + timeout whenever a
 // busy channel owes bytes or the server has shown room for the probe
