@@ -126,9 +126,13 @@ func (s *Site) probeExpired(ch *channel) {
 		return
 	}
 	s.stats.HeartbeatsLost++
-	if !s.stallWatched() || !s.lastRx.Before(s.hbDue) {
-		return // a channel freed or bytes came: that decides
+	if s.state != SiteAlive || !s.lastRx.Before(s.hbDue) {
+		return // bytes came since the heartbeat fell due: the site lives
 	}
+	// Pool channels that connected or freed up meanwhile do not excuse
+	// the probe: they queue behind it for a server thread, and waiting for
+	// their own probes would take the bound past interval + timeout
+	// (simulator seed 3475: the pool was redialled while the probe waited).
 	// Channels connected after the probe queue behind it for a server
 	// thread, and closes only free threads: the crowd it met is what counts.
 	if n := ch.crowd; n == 0 || s.probeRoom > 0 && n <= s.probeRoom {
