@@ -120,7 +120,7 @@ type Config struct {
 	Name              string
 	Channels          int           // persistent channels to keep open
 	ChannelTimeout    time.Duration // max wait for a free channel
-	QueryTimeout      time.Duration // max silence of a busy channel
+	QueryTimeout      time.Duration // max time from dispatch to an answer's last byte (Checkmk's total query timeout)
 	ConnectTimeout    time.Duration // max time a dial may take
 	ConnectRetry      time.Duration // cool-down of a dead site before redialling
 	HeartbeatInterval time.Duration // one heartbeat this often

@@ -15,8 +15,15 @@ type channel struct {
 	draining bool      // busy, but the client left: discard the rest
 	command  bool      // busy with a COMMAND: the answer awaited is the probe's
 	paused   bool      // reading stopped for backpressure
-	deadline time.Time // connecting, heartbeat, busy (unless paused)
+	deadline time.Time // connecting, heartbeat; busy: query timeout (total), paused: the client's read bound
 	sentAt   time.Time // when the heartbeat went out
+
+	// Liveness (liveness.go): what the site owes on this channel.
+	extra      bool          // the probe outside the pool
+	crowd      int           // the probe: pool channels connected before it, ahead in the server's queue
+	left       time.Duration // paused: the query timeout left (the client's time is not the site's)
+	quietUntil time.Time     // busy with a long-poll: silent by contract until then
+	owedFrom   time.Time     // busy: the site owes bytes from then (dispatch, resume, long-poll end)
 
 	// The response being read, parsed by position.
 	hdr       [HeaderLen]byte
@@ -59,6 +66,12 @@ func (s *Site) dial() {
 }
 
 func (s *Site) removeChannel(ch *channel) {
+	if !ch.extra {
+		// The server frees this channel's thread, maybe before we learn of
+		// it (its close, a non-200 answer): a probe just answered may have
+		// had it, so the room it showed is not sure any more.
+		s.probeRoom = 0
+	}
 	s.dropHold(ch)
 	for i, c := range s.channels {
 		if c == ch {
@@ -75,13 +88,15 @@ func (s *Site) closeChannel(ch *channel) {
 
 func (s *Site) pause(ch *channel) {
 	ch.paused = true
+	ch.left = ch.deadline.Sub(s.now)
 	ch.deadline = s.now.Add(s.cfg.QueryTimeout) // now the client's deadline
 	s.emit(Action{Kind: ActPauseChannel, Channel: ch.id})
 }
 
 func (s *Site) resume(ch *channel) {
 	ch.paused = false
-	ch.deadline = s.now.Add(s.cfg.QueryTimeout)
+	ch.deadline = s.now.Add(ch.left)
+	s.owe(ch)
 	s.emit(Action{Kind: ActResumeChannel, Channel: ch.id})
 }
 
@@ -96,6 +111,9 @@ func (s *Site) channelConnected(id ChannelID) {
 		return
 	}
 	ch.state, ch.since = ChanProbing, s.now
+	if ch.extra {
+		ch.crowd = s.countPool(false)
+	}
 	s.sendHeartbeat(ch)
 }
 
@@ -127,7 +145,16 @@ func (s *Site) assign(c *client, ch *channel) {
 		s.stats.Commands++
 		s.emit(Action{Kind: ActWriteChannel, Channel: ch.id, Data: heartbeatQuery})
 	}
-	ch.deadline = s.now.Add(s.cfg.QueryTimeout)
+	// query_timeout is Checkmk's total query timeout: dispatch to last
+	// byte, whatever trickles meanwhile. A long-poll gets its WaitTimeout
+	// on top: the client asked for the wait, the answer after it gets the
+	// usual budget.
+	wait, poll := longPollWait(c.query, s.cfg.QueryTimeout)
+	ch.deadline, ch.quietUntil = s.now.Add(s.cfg.QueryTimeout+wait), time.Time{}
+	if poll {
+		ch.quietUntil = s.now.Add(wait)
+	}
+	s.owe(ch)
 	ch.resetResponse()
 	ch.cacheWrite = !ch.command && s.cacheable(c.query)
 	if ch.cacheWrite {
@@ -164,9 +191,6 @@ func (s *Site) channelData(id ChannelID, data []byte, stale bool) {
 // consume reads response bytes: the 16-byte header by position (it may
 // arrive split anywhere), then exactly Length body bytes.
 func (s *Site) consume(ch *channel, data []byte) {
-	if ch.state == ChanBusy && !ch.paused {
-		ch.deadline = s.now.Add(s.cfg.QueryTimeout)
-	}
 	if ch.hn < HeaderLen {
 		n := copy(ch.hdr[ch.hn:], data)
 		ch.hn += n
@@ -299,7 +323,15 @@ func (s *Site) release(ch *channel) {
 		s.resume(ch)
 	}
 	ch.deadline = time.Time{}
-	if len(s.channels) > s.target {
+	// Over target, new channels still on probation go first: closing this
+	// proven one could leave only unproven ones, and the next of them to
+	// miss its probe would then find no proven channel and kill the site.
+	for i := len(s.channels) - 1; i >= 0 && s.poolSize() > s.target; i-- {
+		if c := s.channels[i]; !c.extra && !c.proven && (c.state == ChanConnecting || c.state == ChanProbing) {
+			s.closeChannel(c)
+		}
+	}
+	if s.poolSize() > s.target {
 		s.closeChannel(ch)
 		return
 	}
@@ -307,6 +339,10 @@ func (s *Site) release(ch *channel) {
 }
 
 func (s *Site) heartbeatAnswered(ch *channel) {
+	if ch.extra {
+		s.probeAnswered(ch)
+		return
+	}
 	sample := s.now.Sub(ch.sentAt)
 	if s.rtt == 0 {
 		s.rtt = sample
@@ -332,6 +368,7 @@ func (s *Site) noteProgramStart(body []byte) {
 	}
 	s.cache.clear()
 	s.programStart = ps
+	s.probeRoom = 0 // a restarted server may have another pool
 }
 
 func (s *Site) channelClosed(id ChannelID, err string) {
@@ -340,12 +377,16 @@ func (s *Site) channelClosed(id ChannelID, err string) {
 		return
 	}
 	s.removeChannel(ch)
-	switch ch.state {
-	case ChanConnecting, ChanProbing:
+	switch {
+	case ch.extra:
+		// The probe's connect failing or closing proves nothing the pool
+		// does not show: the verdict stays with detectStall.
+		s.logf(LevelDebug, "site %s: extra channel %d closed: %s", s.cfg.Name, id, err)
+	case ch.state == ChanConnecting, ch.state == ChanProbing:
 		// A connection closed before it ever answered counts as a failed
 		// connect, so a server that accepts and drops is not hammered.
 		s.connectFailed(err)
-	case ChanBusy:
+	case ch.state == ChanBusy:
 		if c := ch.client; c != nil {
 			s.failClient(c, CodeBadGateway, s.siteErr("connection to site lost: %s", err))
 		}

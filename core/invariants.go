@@ -8,8 +8,14 @@ import "fmt"
 func (s *Site) CheckInvariants() error {
 	seen := map[ChannelID]bool{}
 	var prev ChannelID
-	heartbeats := 0
+	heartbeats, probes := 0, 0
 	for _, ch := range s.channels {
+		if ch.extra {
+			probes++
+			if probes > 1 || ch.state != ChanConnecting && ch.state != ChanProbing {
+				return fmt.Errorf("extra channel %d %s (%d probes): a probe only connects and probes", ch.id, ch.state, probes)
+			}
+		}
 		if seen[ch.id] || ch.id <= prev {
 			return fmt.Errorf("channel %d listed twice or out of order", ch.id)
 		}
@@ -64,8 +70,8 @@ func (s *Site) CheckInvariants() error {
 			free++
 		}
 	}
-	if free > s.target || len(s.channels) > max(s.target, s.peak) {
-		return fmt.Errorf("%d channels (%d free), target %d, largest configured %d", len(s.channels), free, s.target, s.peak)
+	if free > s.target || s.poolSize() > max(s.target, s.peak) {
+		return fmt.Errorf("%d channels (%d free), target %d, largest configured %d", s.poolSize(), free, s.target, s.peak)
 	}
 	inQ := map[ClientID]bool{}
 	for _, c := range s.waitQ {
@@ -115,7 +121,7 @@ func (s *Site) Snapshot() Snapshot {
 		Memory: s.Memory(), HeldAnswerBytes: s.heldBytes,
 	}
 	for _, ch := range s.channels {
-		info := ChannelInfo{ID: ch.id, State: ch.state, Since: ch.since}
+		info := ChannelInfo{ID: ch.id, State: ch.state, Since: ch.since, Probe: ch.extra}
 		if ch.client != nil {
 			info.Client = ch.client.id
 		}

@@ -33,6 +33,8 @@ type Site struct {
 	rtt          time.Duration // typical heartbeat round trip (EWMA)
 	lastRx       time.Time     // last byte from the site on any channel
 	programStart int64
+	probedFor    time.Time // the due heartbeat the last probe was dialled for
+	probeRoom    int       // a probe was answered with this many pool channels open
 
 	cache *queryCache
 
@@ -177,6 +179,7 @@ func (s *Site) markDead(cause string) {
 	}
 	s.retryAt = s.now.Add(s.cfg.ConnectRetry)
 	s.redialAt = time.Time{}
+	s.probeRoom = 0
 	s.target = s.cfg.Channels // capacity is learnt again after a recovery
 	s.growAt = time.Time{}
 }
@@ -210,8 +213,8 @@ func (s *Site) reconfigure(c Config) {
 	s.cache.maxEntries, s.cache.maxBytes = c.CacheEntries, c.CacheBytes
 	s.cache.clear() // limits or the switch may have changed
 	// Surplus channels go now if idle, else when they become free.
-	for i := len(s.channels) - 1; i >= 0 && len(s.channels) > s.target; i-- {
-		if ch := s.channels[i]; ch.state == ChanFree || ch.state == ChanConnecting {
+	for i := len(s.channels) - 1; i >= 0 && s.poolSize() > s.target; i-- {
+		if ch := s.channels[i]; !ch.extra && (ch.state == ChanFree || ch.state == ChanConnecting) {
 			s.closeChannel(ch)
 		}
 	}

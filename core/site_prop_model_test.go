@@ -3,6 +3,7 @@ package core
 import (
 	"bytes"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 )
@@ -146,11 +147,15 @@ func pmErrorAt(b []byte, site string) (n, code int, framed, ok bool) {
 			return HeaderLen + int(h.Length), h.Code, true, true
 		}
 	}
-	if bytes.HasPrefix(b, []byte("site "+site+": ")) {
+	if bytes.HasPrefix(b, []byte("site "+site+": ")) || bytes.HasPrefix(b, []byte("All ")) {
 		return bytes.IndexByte(b, '\n') + 1, 0, false, true
 	}
 	return 0, 0, false, false
 }
+
+// pmBusyText matches Checkmk's busy text, the one error without the site's
+// name.
+var pmBusyText = regexp.MustCompile(`^All [0-9]+ channels busy, timeout waiting for free channel\.\n$`)
 
 // checkStream walks what the core wrote to c and matches it, answer by
 // answer, with c's requests: each request at most one answer, in order;
@@ -183,7 +188,7 @@ func (m *pmModel) checkStream(c *pmClient) error {
 			switch {
 			case n <= 0 || n > len(rest) || bytes.IndexByte(body, '\n') != len(body)-1:
 				return fmt.Errorf("request %s: malformed error reply %q", r.tag, rest)
-			case framed && !bytes.HasPrefix(body, []byte("site "+m.cfg.Name+": ")):
+			case !bytes.HasPrefix(body, []byte("site "+m.cfg.Name+": ")) && !(pmBusyText.Match(body) && (!framed || code == CodeBusy)):
 				return fmt.Errorf("request %s: error text %q does not name the site", r.tag, body)
 			case n != len(rest):
 				return fmt.Errorf("request %s: bytes after its error reply: %q", r.tag, rest)

@@ -120,9 +120,45 @@ func TestAllChannelsBusy(t *testing.T) {
 	h.tick(4 * time.Second)
 	h.expectOut(3, "", false)
 	h.tickTo()
-	h.expectErr(3, 503, "site s1: All 2 channels busy, timeout waiting for free channel.")
+	h.expectErr(3, 503, "All 2 channels busy, timeout waiting for free channel.")
 	if h.now.Sub(epoch) != 5*time.Second {
 		t.Fatalf("503 after %v", h.now.Sub(epoch))
+	}
+}
+
+// TestBusyTextIsCheckmksWithConfiguredCount: the 503 text is exactly the
+// one Checkmk's liveproxyd writes, naming the configured channel count even
+// while a channel is missing (here: a failed dial waiting for its retry),
+// and without the site's name, which goes to the log.
+func TestBusyTextIsCheckmksWithConfiguredCount(t *testing.T) {
+	cfg := testConfig()
+	cfg.Channels, cfg.ConnectRetry = 3, 10*time.Second
+	h := newHarness(t, cfg)
+	h.connect(1)
+	h.takeUp(1)
+	h.reply(1, 200, "1\n")
+	h.step(Event{Kind: EvChannelClosed, Channel: 3, Err: "refused"})
+	h.connect(2)
+	h.takeUp(2)
+	h.reply(2, 200, "1\n")
+	if n := len(h.s.Snapshot().Channels); n != 2 {
+		t.Fatalf("%d channels open, the test needs 2 of 3", n)
+	}
+	for c := ClientID(1); c <= 3; c++ {
+		h.accept(c)
+		h.send(c, q16)
+	}
+	h.tick(5 * time.Second)
+	want := string(ErrorReply(true, 503, "All 3 channels busy, timeout waiting for free channel."))
+	if got := h.buf(3).String(); got != want || !h.shut[3] {
+		t.Fatalf("client 3 got %q (closed %v), want %q", got, h.shut[3], want)
+	}
+	logged := false
+	for _, a := range h.acts {
+		logged = logged || a.Kind == ActLog && strings.Contains(a.Text, "site s1") && strings.Contains(a.Text, "2 of 3 open")
+	}
+	if !logged {
+		t.Fatalf("no log line names the site and the open count: %v", h.acts)
 	}
 }
 
@@ -141,17 +177,24 @@ func TestWaitingClientGetsFreedChannel(t *testing.T) {
 	}
 }
 
-func TestQueryTimeoutClosesAndRedials(t *testing.T) {
+// TestTricklingSiteGets504AfterTotalQueryTimeout: query_timeout is
+// Checkmk's total query timeout, dispatch to last byte. A site that
+// trickles a byte a second used to reset a silence timer for ever.
+func TestTricklingSiteGets504AfterTotalQueryTimeout(t *testing.T) {
 	h := newHarness(t, testConfig())
 	h.start(1)
 	h.accept(1)
 	h.send(1, q16)
 	ch := h.busyChannel(1)
-	h.run(19 * time.Second)
-	h.step(Event{Kind: EvChannelData, Channel: ch, Data: []byte("200")}) // progress resets the timer
-	h.run(19 * time.Second)
+	hdr := FormatHeader(200, 100)
+	for i := 0; i < 15; i++ { // 15 of the 16 header bytes by +19s
+		h.run(time.Second + 250*time.Millisecond)
+		h.step(Event{Kind: EvChannelData, Channel: ch, Data: hdr[i : i+1]})
+	}
 	h.expectOut(1, "", false)
-	h.run(2 * time.Second)
+	h.run(20*time.Second - h.now.Sub(epoch) - time.Millisecond)
+	h.expectOut(1, "", false)
+	h.run(time.Millisecond)
 	h.expectErr(1, 504, "query timeout after 20s")
 	if !h.gone[ch] || h.s.Snapshot().State != SiteAlive {
 		t.Fatal("timed-out channel not closed, or the site suffered")

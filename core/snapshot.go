@@ -59,6 +59,7 @@ type ChannelInfo struct {
 	State  ChannelState
 	Since  time.Time
 	Client ClientID // when busy
+	Probe  bool     // the extra heartbeat connection outside the pool
 }
 
 // Stats are counters since the Site was made.

@@ -1,6 +1,9 @@
 package core
 
-import "time"
+import (
+	"fmt"
+	"time"
+)
 
 // advance runs after every event: it expires deadlines, keeps the pool at
 // its target, sends the periodic heartbeat and hands free channels to
@@ -26,6 +29,10 @@ func (s *Site) expireChannels() {
 		if s.channel(ch.id) != ch || ch.deadline.IsZero() || s.now.Before(ch.deadline) {
 			continue
 		}
+		if ch.extra {
+			s.probeExpired(ch)
+			continue
+		}
 		switch ch.state {
 		case ChanConnecting:
 			s.closeChannel(ch)
@@ -42,7 +49,7 @@ func (s *Site) expireChannels() {
 				s.closeClient(c)
 				continue
 			}
-			s.logf(LevelInfo, "site %s: channel %d: no answer within %s, closing it", s.cfg.Name, ch.id, s.cfg.QueryTimeout)
+			s.logf(LevelInfo, "site %s: channel %d: answer not complete within the query timeout of %s, closing it", s.cfg.Name, ch.id, s.cfg.QueryTimeout)
 			if c := ch.client; c != nil {
 				s.failClient(c, CodeTimeout, s.siteErr("query timeout after %s", s.cfg.QueryTimeout))
 			}
@@ -61,7 +68,11 @@ func (s *Site) expireChannels() {
 func (s *Site) heartbeatLost(ch *channel) {
 	s.stats.HeartbeatsLost++
 	s.closeChannel(ch)
-	if !ch.proven && s.hasProvenOpen() {
+	// Others answered if a proven channel is still open, or if the site
+	// sent bytes while this probe waited: the one proven channel may just
+	// have been closed by us (after a non-200 answer), and a site that
+	// answers is not hung.
+	if !ch.proven && (s.hasProvenOpen() || s.state == SiteAlive && !s.lastRx.Before(ch.sentAt)) {
 		proven := 0
 		for _, c := range s.channels {
 			if c.proven && c.state != ChanConnecting {
@@ -69,6 +80,7 @@ func (s *Site) heartbeatLost(ch *channel) {
 			}
 		}
 		if proven < s.target {
+			proven = max(proven, 1) // the pool never shrinks to nothing
 			s.logf(LevelWarn, "site %s: new channel %d got no answer within %s; keeping %d channels (server capacity)", s.cfg.Name, ch.id, s.hbTimeout(), proven)
 			s.target = proven
 		} else {
@@ -86,19 +98,27 @@ func (s *Site) expireWaiting() {
 		if s.now.Before(c.since.Add(s.cfg.ChannelTimeout)) {
 			return
 		}
-		text := s.siteErr("All %d channels busy, timeout waiting for free channel.", len(s.channels))
+		// The text is Checkmk's own, word for word, with the configured
+		// count (clients and people compare it with their config, not with
+		// how many channels happen to be open); the site's name and the
+		// open count go to the log instead.
+		text := fmt.Sprintf("All %d channels busy, timeout waiting for free channel.", s.cfg.Channels)
 		if s.state != SiteAlive {
 			text = s.siteErr("no channel ready within %s (site %s)", s.cfg.ChannelTimeout, s.state)
 		}
+		s.logf(LevelInfo, "site %s: client %d: no free channel within %s (%d of %d open), answering 503", s.cfg.Name, c.id, s.cfg.ChannelTimeout, s.poolSize(), s.cfg.Channels)
 		s.failClient(c, CodeBusy, text)
 	}
 }
 
 // detectStall covers a site that hangs while no heartbeat can be sent
-// (every proven channel busy). A due heartbeat that cannot go out counts
-// as sent when it was due, and any byte from the site on any channel
-// answers it; no byte within the heartbeat timeout and the site is dead —
-// the same bound as for a real heartbeat (interval + timeout after a hang).
+// (every proven channel busy). A due heartbeat that cannot go out on the
+// pool goes out on an extra probe connection; any byte from the site on
+// any channel since it fell due answers it. Without one, the site is dead
+// once a busy channel has owed bytes for the heartbeat timeout, counted
+// from the due heartbeat at the earliest — the same bound as for a real
+// heartbeat (interval + timeout after a hang). What a paused channel or a
+// long-poll owes, and when the probe's own silence counts: liveness.go.
 func (s *Site) detectStall() {
 	if !s.stallWatched() || s.now.Before(s.hbDue) {
 		return
@@ -107,14 +127,16 @@ func (s *Site) detectStall() {
 		s.hbDue = s.lastRx.Add(s.cfg.HeartbeatInterval) // answered by a busy channel
 		return
 	}
-	if !s.now.Before(s.hbDue.Add(s.hbTimeout())) {
+	s.dialProbe()
+	if at, ok := s.stallVerdictAt(); ok && !s.now.Before(at) {
 		s.markDead("no answer on any channel for " + s.now.Sub(s.hbDue).String() + " with all channels busy")
 	}
 }
 
 // stallWatched: the site is alive but no heartbeat can prove it: no proven
-// channel is free or carries a heartbeat, and queries are pending on
-// channels we read (new channels still on probation prove nothing).
+// channel is free or carries a heartbeat, and queries are pending, or the
+// pool has no channel at all (all closed while a redial waits for
+// connect_retry). New channels still on probation prove nothing.
 func (s *Site) stallWatched() bool {
 	if s.state != SiteAlive {
 		return false
@@ -124,11 +146,11 @@ func (s *Site) stallWatched() bool {
 		switch {
 		case ch.state == ChanFree, ch.state == ChanHeartbeat:
 			return false
-		case ch.state == ChanBusy && !ch.paused:
+		case ch.state == ChanBusy:
 			busy = true
 		}
 	}
-	return busy
+	return busy || s.poolSize() == 0
 }
 
 func (s *Site) maintainPool() {
@@ -151,7 +173,7 @@ func (s *Site) maintainPool() {
 		s.target++
 		s.growAt = s.now.Add(s.cfg.CapacityRetry)
 	}
-	for len(s.channels) < s.target {
+	for s.poolSize() < s.target {
 		s.dial()
 	}
 }
@@ -231,10 +253,12 @@ func (s *Site) NextDeadline() time.Time {
 		case s.hbDue.After(s.now):
 			at(s.hbDue)
 		case s.stallWatched():
-			at(s.hbDue.Add(s.hbTimeout())) // the unsendable heartbeat's timeout
+			if t, ok := s.stallVerdictAt(); ok {
+				at(t) // the unsendable heartbeat's timeout
+			}
 		}
 	}
-	if s.state != SiteDead && len(s.channels) < s.target {
+	if s.state != SiteDead && s.poolSize() < s.target {
 		at(s.redialAt)
 	}
 	if s.target < s.cfg.Channels && s.state != SiteDead && !s.growAt.IsZero() {

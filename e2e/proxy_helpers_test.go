@@ -22,13 +22,20 @@ const aliveTimeout = 20 * time.Second
 // hold; on failure its log is printed.
 func startProxy(t testing.TB, ic *Icinga, p SiteParams) *Proxy {
 	t.Helper()
+	return startProxyEdited(t, ic, p, func(config string) string { return config })
+}
+
+// startProxyEdited is startProxy with the site's liveproxyd.mk statement
+// passed through edit first (to set a key SiteParams does not have).
+func startProxyEdited(t testing.TB, ic *Icinga, p SiteParams, edit func(string) string) *Proxy {
+	t.Helper()
 	requireProxy(t)
 	port := ic.TCPAddr[strings.LastIndexByte(ic.TCPAddr, ':')+1:]
 	var portNum int
 	if _, err := fmt.Sscan(port, &portNum); err != nil {
 		t.Fatal(err)
 	}
-	px, err := StartProxy(proxyBinary, TCPSiteConfig(siteName, "127.0.0.1", portNum, p), []string{siteName}, aliveTimeout)
+	px, err := StartProxy(proxyBinary, edit(TCPSiteConfig(siteName, "127.0.0.1", portNum, p)), []string{siteName}, aliveTimeout)
 	t.Cleanup(func() {
 		if px == nil {
 			return

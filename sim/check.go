@@ -82,8 +82,9 @@ func (c *client) feed(b []byte) int {
 	w := c.w
 	if rx.mode == rxIdle {
 		// A cached-kind answer may be another user's: without fixed16,
-		// anything but an error text ("site ...") is judged as the answer.
-		if q.own.n > 0 && (b[0] == q.own.at(0) || q.kind == qCached && !q.fixed16 && b[0] != 's') {
+		// anything but an error text ("site ..." or the busy text "All
+		// ...", no user name starts so) is judged as the answer.
+		if q.own.n > 0 && (b[0] == q.own.at(0) || q.kind == qCached && !q.fixed16 && b[0] != 's' && b[0] != 'A') {
 			rx.mode = rxOwn
 			if q.kind == qCached {
 				rx.cands = c.cachedCands(q)
@@ -171,7 +172,8 @@ func (c *client) answered(q *query) {
 	c.checkDone()
 }
 
-// errorDone validates a complete error reply: one line naming the site.
+// errorDone validates a complete error reply: one line naming the site, or
+// Checkmk's busy text, which does not.
 func (c *client) errorDone(q *query) {
 	w := c.w
 	rx := &c.rx
@@ -180,9 +182,11 @@ func (c *client) errorDone(q *query) {
 	switch {
 	case strings.Count(text, "\n") != 1:
 		w.fail("client %d query %s: error reply is not one line: %q", c.id, q.id, text)
-	case rx.code == 0 && !q.allowedText(text, prefix):
+	case rx.code == core.CodeBusy && strings.HasPrefix(text, "All ") && !c.s.isBusyText(q.sentAt, text):
+		w.fail("client %d query %s: busy text %q is not Checkmk's with a configured channel count", c.id, q.id, text)
+	case rx.code == 0 && !q.allowedText(text, prefix) && !c.s.isBusyText(q.sentAt, text):
 		w.fail("client %d query %s: unexpected bytes instead of the answer: %q (want %q...)", c.id, q.id, clip(rx.text), q.own.excerpt(0))
-	case rx.code >= 500 && !strings.HasPrefix(text, prefix):
+	case rx.code >= 500 && !strings.HasPrefix(text, prefix) && !c.s.isBusyText(q.sentAt, text):
 		w.fail("client %d query %s: error text %q does not start with %q", c.id, q.id, text, prefix)
 	case !c.errorFair(q, rx.code, text):
 		w.fail("client %d query %s: error %q is not justified: the site did not fault the query (seen %d times, at +%v), "+

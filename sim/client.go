@@ -33,6 +33,7 @@ type query struct {
 	upstream  []byte        // what the site must receive for it
 	own       answer        // the exact answer the site gives, as the client must see it (n 0: none)
 	delay     time.Duration // the site's service time
+	wait      time.Duration // a long-poll's WaitTimeout: the site may be silent so long
 
 	sentAt     time.Duration
 	progressAt time.Duration // last byte of its answer seen by the client

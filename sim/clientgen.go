@@ -16,6 +16,8 @@ func (s *siteSim) spawnRandom() {
 	switch r := w.rng.IntN(100); {
 	case r < 12 && on(ClientCached):
 		s.spawnCached()
+	case r >= 12 && r < 14 && on(ClientLongPoll):
+		s.spawnLongPoll()
 	case r < 40 && r >= 36 && on(ClientSmuggle):
 		s.spawnSmuggler()
 	case r < 48 && r >= 40 && on(ClientPipelined):
@@ -106,6 +108,23 @@ func (s *siteSim) spawnBurst() {
 	for i := s.cfg.Channels + s.w.intn(1, 3); i > 0; i-- {
 		c := s.newClient("burst")
 		c.script = append(c.script, c.get(qGet, s.w.intn(1, 200), true, false, s.w.between(time.Second, 3*time.Second)))
+		c.begin()
+	}
+}
+
+// spawnLongPoll starts a long-poll on every channel at once (Checkmk's
+// GUI waits so for a recheck result): WaitTrigger with a WaitTimeout of up
+// to 10 s, which the site answers when the trigger fires or the timeout is
+// over, silent until then.
+func (s *siteSim) spawnLongPoll() {
+	w := s.w
+	for i := s.cfg.Channels; i > 0; i-- {
+		c := s.newClient("long-poll")
+		wait := w.between(time.Second, 10*time.Second)
+		q := c.get(qGet, w.intn(1, 200), w.chance(0.7), false, w.between(wait/2, wait+time.Second),
+			"WaitTrigger: check", fmt.Sprintf("WaitTimeout: %d", wait/time.Millisecond))
+		q.wait = wait
+		c.script = append(c.script, q)
 		c.begin()
 	}
 }
@@ -203,7 +222,7 @@ func (c *client) newID() string {
 
 // get builds a GET whose answer is derived from its id and Limit. The
 // headers the proxy owns are placed anywhere, as clients do.
-func (c *client) get(kind qKind, size int, fixed, ka bool, delay time.Duration) *query {
+func (c *client) get(kind qKind, size int, fixed, ka bool, delay time.Duration, extra ...string) *query {
 	w := c.w
 	q := &query{id: c.newID(), c: c, kind: kind, fixed16: fixed, keepAlive: ka, delay: delay}
 	if !fixed && size < 1 {
@@ -236,6 +255,7 @@ func (c *client) get(kind qKind, size int, fixed, ka bool, delay time.Duration) 
 	if w.chance(0.2) {
 		lines = append(lines, "AuthUser: omdadmin")
 	}
+	lines = append(lines, extra...)
 	up := first + "\nResponseHeader: fixed16\nKeepAlive: on\n" + strings.Join(lines, "\n") + "\n\n"
 	q.upstream = []byte(up)
 	for _, p := range proxy {

@@ -163,7 +163,7 @@ func (s *siteSim) startHang(d time.Duration) {
 		// Bytes the site sent before it hung may still be read after it
 		// (held back while a channel was paused): the core can only see the
 		// hang from its last read on.
-		deadline := max(start, s.lastRx) + s.detectBound()
+		deadline := max(start, s.lastRx, s.longPollEnd()) + s.detectBound()
 		if w.now < deadline || s.anyPaused() {
 			w.at(max(deadline, w.now+time.Second), check)
 			return
@@ -172,6 +172,21 @@ func (s *siteSim) startHang(d time.Duration) {
 			s.name, start, s.lastRx, s.snap.State, w.now-start, s.cfg.HeartbeatInterval, s.snap.HeartbeatTimeout, s.describe())
 	}
 	w.after(s.detectBound(), check)
+}
+
+// longPollEnd is when the last long-poll the site got ends its
+// WaitTimeout. A hang while every channel long-polls on a server with no
+// room for the core's extra probe shows only then (core/liveness.go).
+func (s *siteSim) longPollEnd() time.Duration {
+	var end time.Duration
+	for _, c := range s.active {
+		for _, q := range c.script[:c.sent] {
+			if q.wait > 0 && !q.done && q.siteSeen > 0 {
+				end = max(end, q.siteAt+q.wait)
+			}
+		}
+	}
+	return end
 }
 
 func (s *siteSim) anyPaused() bool {
@@ -186,6 +201,7 @@ func (s *siteSim) anyPaused() bool {
 // episodeEnded: the site is healthy again; it must serve queries soon.
 func (s *siteSim) episodeEnded(what string) {
 	s.hangAt = -1
+	s.faultAt = s.w.now
 	if s.w.ending {
 		return
 	}

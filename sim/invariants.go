@@ -1,6 +1,8 @@
 package sim
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"liveproxyd/core"
@@ -18,6 +20,11 @@ func (s *siteSim) checkSnapshot() {
 	snap := s.core.Snapshot()
 	if snap.State != s.snap.State {
 		s.states = append(s.states, stateChange{at: w.now, state: snap.State})
+		if snap.State == core.SiteDead && s.snap.State == core.SiteAlive && !s.silenceFair(snap.LastError) {
+			w.fail("site %s: declared dead though the site answers (%s); no hang, restart or slow heartbeat since +%v; queries at the site:%s",
+				s.name, snap.LastError, s.faultAt, s.atSite())
+			return
+		}
 	}
 	s.snap = snap
 	if snap.HeartbeatTimeout > s.hbMax {
@@ -32,16 +39,34 @@ func (s *siteSim) checkSnapshot() {
 		return
 	}
 	// After a shrink, busy channels may stay until they are free, but no
-	// more channels than ever configured, nor more free ones than now.
-	if len(snap.Channels) > s.peak {
-		w.fail("site %s: %d channels, at most %d ever configured", s.name, len(snap.Channels), s.peak)
+	// more channels than ever configured, nor more free ones than now, and
+	// no pool channel dialled beyond the configured count; on top of the
+	// pool at most one extra heartbeat probe, which only connects and
+	// probes.
+	free, pool, probes, connecting := 0, 0, 0, 0
+	for _, ch := range snap.Channels {
+		switch {
+		case ch.Probe:
+			probes++
+			if ch.State != core.ChanConnecting && ch.State != core.ChanProbing {
+				w.fail("site %s: extra probe channel %d is %s", s.name, ch.ID, ch.State)
+				return
+			}
+			continue
+		case ch.State == core.ChanFree:
+			free++
+		case ch.State == core.ChanConnecting:
+			connecting++
+		}
+		pool++
+	}
+	if pool > s.peak || probes > 1 {
+		w.fail("site %s: %d pool channels and %d probes, at most %d channels ever configured", s.name, pool, probes, s.peak)
 		return
 	}
-	free := 0
-	for _, ch := range snap.Channels {
-		if ch.State == core.ChanFree {
-			free++
-		}
+	if connecting > 0 && pool > s.cfg.Channels {
+		w.fail("site %s: dialled a pool channel with %d channels open, configured %d", s.name, pool, s.cfg.Channels)
+		return
 	}
 	if free > s.cfg.Channels {
 		w.fail("site %s: %d free channels, configured %d", s.name, free, s.cfg.Channels)
@@ -63,6 +88,53 @@ func (s *siteSim) checkSnapshot() {
 	if n := snap.ClientsReading + snap.ClientsWaiting + snap.ClientsInFlight; n != s.openCls {
 		w.fail("site %s: core knows %d clients, the driver has %d open", s.name, n, s.openCls)
 	}
+}
+
+// silenceFair (liveness, "no false death"): a live site may be declared
+// dead for silence (a heartbeat, an extra probe or every busy channel
+// unanswered) only during a site-wide fault or soon after it (answers
+// queued during a hang come late). Paused channels and long-polls are
+// silent by the core's choice or by contract, never the site's fault.
+func (s *siteSim) silenceFair(cause string) bool {
+	silence := strings.Contains(cause, "heartbeat") || strings.Contains(cause, "no answer on any channel")
+	if !silence {
+		return true // connects refused, invalid answers: judged elsewhere
+	}
+	srv := s.srv
+	return srv.hung || srv.down || srv.slowHB || s.w.now-s.faultAt <= s.recoveryBound() ||
+		s.queryLooksHung(s.snap.HeartbeatTimeout)
+}
+
+// atSite lists the queries the site is working on, for a failure message.
+func (s *siteSim) atSite() string {
+	var b strings.Builder
+	for _, c := range s.active {
+		for _, q := range c.script[:c.sent] {
+			if !q.done && q.siteSeen > 0 {
+				fmt.Fprintf(&b, " [%s at +%v delay %v wait %v done +%v]", q.id, q.siteAt, q.delay, q.wait, q.siteDoneAt)
+			}
+		}
+	}
+	return b.String()
+}
+
+// queryLooksHung: a query (not a long-poll) at the site takes the
+// heartbeat timeout or longer, or got an answer with a garbage header that
+// the core still waits to complete. With every channel busy and no room
+// for the core's extra probe (Icinga's pool), that silence cannot be told
+// from a hang: the core may call the site dead (core/liveness.go).
+func (s *siteSim) queryLooksHung(hbTimeout time.Duration) bool {
+	for _, c := range s.active {
+		for _, q := range c.script[:c.sent] {
+			if q.done || q.siteSeen == 0 {
+				continue
+			}
+			if q.garbage || q.wait == 0 && q.delay >= hbTimeout-100*time.Millisecond {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // stateChange is one change of the core's site state.

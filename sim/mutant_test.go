@@ -304,11 +304,49 @@ func TestIgnoredReconfigureIsCaught(t *testing.T) {
 			continue
 		}
 		var f *Failure
-		if !errors.As(err, &f) || !regexp.MustCompile(`free channels, configured|dial of channel`).MatchString(f.Msg) {
+		if !errors.As(err, &f) || !regexp.MustCompile(`free channels, configured|dial of channel|not Checkmk's with a configured channel count`).MatchString(f.Msg) {
 			t.Fatalf("seed %d: caught, but by the wrong check: %v", seed, err)
 		}
 		t.Logf("seed %d caught: %s", seed, f.Msg)
 		return
 	}
 	t.Fatal("a core that ignores reconfiguration went unnoticed in 10 seeds")
+}
+
+// deafToHeartbeats hides heartbeat answers from the core after a minute:
+// the site answers, the core hears nothing and calls it dead.
+type deafToHeartbeats struct {
+	*core.Site
+	start time.Time
+}
+
+func (d *deafToHeartbeats) Step(ev core.Event) []core.Action {
+	if d.start.IsZero() {
+		d.start = ev.Now
+	}
+	if ev.Kind == core.EvChannelData && ev.Now.Sub(d.start) > time.Minute && bytes.HasPrefix(ev.Data, []byte("200          11\n")) {
+		return d.Site.Step(core.Event{Kind: core.EvTick, Now: ev.Now})
+	}
+	return d.Site.Step(ev)
+}
+
+// TestFalseDeathIsCaught: the liveness check "no false death" can fail. A
+// quiet world (no site faults) whose core misses heartbeat answers must be
+// reported as a site declared dead though it answers.
+func TestFalseDeathIsCaught(t *testing.T) {
+	var quiet FaultSet
+	for f := range NumFaults {
+		quiet = quiet.With(f)
+	}
+	for seed := uint64(1); seed <= 5; seed++ {
+		_, err := Run(seed, Options{Duration: 3 * time.Minute, Disabled: quiet,
+			NewCore: func(c core.Config) Core { return &deafToHeartbeats{Site: core.NewSite(c)} }})
+		var f *Failure
+		if !errors.As(err, &f) {
+			t.Fatalf("seed %d: a core deaf to heartbeat answers went unnoticed: %v", seed, err)
+		}
+		if !strings.Contains(f.Msg, "declared dead though the site answers") {
+			t.Fatalf("seed %d: caught, but by the wrong check: %v", seed, err)
+		}
+	}
 }

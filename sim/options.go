@@ -74,10 +74,11 @@ const (
 	ClientBulky                       // big answers
 	ClientBurst                       // more slow queries at once than channels
 	ClientCached                      // repeated identical "Cache: reload" queries (query cache hits)
+	ClientLongPoll                    // WaitTrigger/WaitTimeout queries on every channel: silent by contract
 	ClientSmuggle                     // hides requests behind whitespace-only lines, COMMAND lines, bogus headers
 )
 
-var clientNames = [...]string{"pipelined", "command", "nosuch", "bad-method", "half-line", "oversize", "bulky", "burst", "cached", "smuggler"}
+var clientNames = [...]string{"pipelined", "command", "nosuch", "bad-method", "half-line", "oversize", "bulky", "burst", "cached", "long-poll", "smuggler"}
 
 func (k ClientKind) String() string {
 	if int(k) < len(clientNames) {

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"time"
 
 	"liveproxyd/core"
@@ -54,6 +55,21 @@ func (s *siteSim) minSince(t time.Duration) core.Config {
 		}
 	}
 	return out
+}
+
+// isBusyText tells whether text is Checkmk's busy error, word for word,
+// naming a channel count configured at some time since t (the core names
+// the configured count, not how many channels are open).
+func (s *siteSim) isBusyText(t time.Duration, text string) bool {
+	for i := len(s.cfgs) - 1; i >= 0; i-- {
+		if text == fmt.Sprintf("All %d channels busy, timeout waiting for free channel.\n", s.cfgs[i].cfg.Channels) {
+			return true
+		}
+		if s.cfgs[i].at <= t {
+			break
+		}
+	}
+	return false
 }
 
 // nextReconfigure plans the next reconfiguration of the site.

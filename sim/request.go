@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // request is one upstream request as a Livestatus server parses it.
@@ -18,7 +19,8 @@ type request struct {
 	id        string // the query id a simulated client planted
 	limit     int
 	authUser  string
-	badHeader string // first header a real server would reject
+	wait      time.Duration // WaitTimeout: a long-poll answers within it, silent until then
+	badHeader string        // first header a real server would reject
 	heartbeat bool
 	probe     bool     // a status query right behind a COMMAND (the core's resync probe)
 	q         *query   // the client query it carries, if known
@@ -143,6 +145,9 @@ func parseRequest(raw []byte) (*request, error) {
 			r.limit, _ = strconv.Atoi(value)
 		case "AuthUser":
 			r.authUser = value
+		case "WaitTimeout":
+			ms, _ := strconv.Atoi(value)
+			r.wait = time.Duration(ms) * time.Millisecond
 		}
 	}
 	r.heartbeat = r.method == "GET" && r.table == "status" && r.columns == "program_start"

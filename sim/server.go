@@ -237,6 +237,10 @@ func (srv *server) serviceTime(r *request) time.Duration {
 			return w.between(10*time.Millisecond, 300*time.Millisecond)
 		}
 		return w.between(100*time.Microsecond, 3*time.Millisecond)
+	case r.q != nil && r.wait > 0:
+		// A long-poll: silent until its trigger fires, at the latest
+		// when its WaitTimeout is over.
+		return min(r.q.delay, r.wait)
 	case r.q != nil:
 		return r.q.delay
 	case r.cached:

@@ -14,7 +14,8 @@ import (
 
 var (
 	seedFlag  = flag.Uint64("seed", 1, "TestSeed: the seed to replay")
-	seedsFlag = flag.Int("seeds", 500, "TestSim: how many seeds (1..N) to run")
+	seedsFlag = flag.Int("seeds", 500, "TestSim: how many seeds (offset+1..offset+N) to run")
+	offset    = flag.Uint64("seedoffset", 0, "TestSim: start after this seed, so CI can run another range each time (printed, so failures replay)")
 	simTime   = flag.Duration("simtime", 10*time.Minute, "simulated traffic per seed")
 	traceFlag = flag.Bool("simtrace", false, "TestSeed: print every event and action to stdout")
 	disable   = flag.String("disable", "", "comma-separated fault classes and client kinds to switch off, e.g. command,site-hang")
@@ -60,7 +61,7 @@ func TestSim(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for i := range seeds {
-				results[i], errs[i] = Run(uint64(i+1), opts)
+				results[i], errs[i] = Run(*offset+uint64(i+1), opts)
 			}
 		}()
 	}
@@ -72,13 +73,14 @@ func TestSim(t *testing.T) {
 	wall := time.Since(start)
 
 	var total Result
-	failed := 0
+	var failing []string
 	for i := range n {
 		total.add(results[i])
 		if errs[i] == nil {
 			continue
 		}
-		failed++
+		failing = append(failing, fmt.Sprint(*offset+uint64(i+1)))
+		failed := len(failing)
 		var f *Failure
 		if failed <= 3 || !errors.As(errs[i], &f) {
 			t.Errorf("%v", errs[i])
@@ -86,9 +88,12 @@ func TestSim(t *testing.T) {
 			t.Errorf("seed %d: %s\nreplay: %s", f.Seed, f.Msg, f.Replay())
 		}
 	}
+	t.Logf("seeds %d..%d (-seedoffset=%d -seeds=%d)", *offset+1, *offset+uint64(n), *offset, n)
 	t.Log(summary(n, total, wall))
-	if failed > 0 {
-		t.Errorf("%d of %d seeds failed", failed, n)
+	if len(failing) > 0 {
+		// Every failing seed, on one line: the details above may be cut
+		// short by a long run's output, this line is last.
+		t.Errorf("%d of %d seeds failed: %s", len(failing), n, strings.Join(failing, " "))
 	}
 	// Only the default seed set (or a bigger one) promises every fault.
 	if n >= 500 && *simTime >= 10*time.Minute && *disable == "" {
