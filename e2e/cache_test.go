@@ -62,7 +62,7 @@ func TestProxyCacheAgainstIcinga(t *testing.T) {
 	if err := ic.Stop(icingaStopTimeout); err != nil {
 		t.Fatal(err)
 	}
-	if err := ic.Start(icingaStartTimeout); err != nil {
+	if err := ic.StartBehindProxy(icingaStartTimeout); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, faultBound, func() error {

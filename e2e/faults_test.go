@@ -110,7 +110,7 @@ func TestProxyIcingaFaults(t *testing.T) {
 	})
 
 	t.Run("restarted", func(t *testing.T) {
-		if err := ic.Start(icingaStartTimeout); err != nil {
+		if err := ic.StartBehindProxy(icingaStartTimeout); err != nil {
 			t.Fatal(err)
 		}
 		back := time.Now()
