@@ -115,7 +115,7 @@ type Action struct {
 }
 
 // Config is one site's policy. Zero fields take the defaults of the design
-// notes (see WithDefaults).
+// notes and our own (see WithDefaults; docs/design.md §21).
 type Config struct {
 	Name              string
 	Channels          int           // persistent channels to keep open
@@ -136,7 +136,7 @@ type Config struct {
 	CacheBytes        int           // of at most this many bytes in all
 }
 
-// Defaults from the design notes.
+// Defaults: the design notes' and our own (docs/design.md §21).
 const (
 	DefaultChannels          = 10
 	DefaultChannelTimeout    = 5 * time.Second

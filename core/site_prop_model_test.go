@@ -36,7 +36,8 @@ var pmErrorCodes = map[pmKind][]int{
 	pmOversized:  {CodeTooLarge},
 }
 
-// pmHeartbeat is the heartbeat the core must send, as PROTOCOL.md wants it.
+// pmHeartbeat is the heartbeat the core must send (docs/design.md §7.1;
+// fixed16 and KeepAlive as docs/protocol.md §1.5 and §2.3 want them).
 const pmHeartbeat = "GET status\nResponseHeader: fixed16\nKeepAlive: on\nColumns: program_start\n\n"
 
 // pmReq is one request a client sends, possibly in pieces.
@@ -117,8 +118,8 @@ func (r *pmReq) view(max int) (kind pmKind, lines []string, fixed16, keepAlive b
 	return kind, lines, fixed16, keepAlive
 }
 
-// pmUpstream is the request the proxy must write on a channel (DESIGN.md
-// rule 4; a COMMAND goes alone).
+// pmUpstream is the request the proxy must write on a channel (docs/design.md
+// §5.4; a COMMAND goes alone).
 func pmUpstream(kind pmKind, lines []string) string {
 	if kind == pmCommand {
 		return lines[0] + "\n\n"

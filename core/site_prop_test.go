@@ -288,7 +288,7 @@ func TestPropFindingReconfigureWhileProbing(t *testing.T) {
 
 // A site whose only channel is busy cannot be probed: the heartbeat due
 // meanwhile counts as sent when due, and any byte from the site answers it
-// (DESIGN.md: a hang is detected within interval + timeout). An earlier
+// (docs/design.md §8: a hang is detected within interval + timeout). An earlier
 // rule counted from the last byte only and killed queries sent just
 // before the heartbeat; one counting from the oldest query missed the
 // bound when clients took the channels right after a hang (sim seed 79).

@@ -13,7 +13,7 @@ import (
 )
 
 // These tests talk to Icinga directly, without the proxy. They pin the
-// PROTOCOL.md facts the proxy tests rely on, so that a change in Icinga
+// docs/protocol.md facts the proxy tests rely on, so that a change in Icinga
 // shows up here and not as a puzzling proxy failure.
 
 // serviceQuery asks for one service's state and output as JSON.
@@ -177,7 +177,7 @@ func TestIcingaUnknownTable(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(raw) != 0 {
-		t.Errorf("unknown table without fixed16: got %.200q, want zero bytes (PROTOCOL.md)", raw)
+		t.Errorf("unknown table without fixed16: got %.200q, want zero bytes (docs/protocol.md §2.3)", raw)
 	}
 }
 
@@ -214,10 +214,10 @@ func TestIcingaThreadPool(t *testing.T) {
 		}
 	}
 	if stuck == nil {
-		t.Fatalf("all %d KeepAlive connections answered; PROTOCOL.md says the pool is 2 × cores", maxConns)
+		t.Fatalf("all %d KeepAlive connections answered; docs/protocol.md §3.1 says the pool is 2 × cores", maxConns)
 	}
 	// The proxy tests configure 10 channels and rely on Icinga serving
-	// fewer; PROTOCOL.md measured 2 × cores.
+	// fewer; docs/protocol.md §3.1 measured 2 × cores.
 	served := len(held) - 1
 	if served < 1 || served >= 10 {
 		t.Errorf("icinga served %d concurrent connections, want 1…9 (2 × cores = %d)", served, 2*runtime.NumCPU())

@@ -44,7 +44,7 @@ func keepAliveTimes(t testing.TB, network, addr string, warm, n int) []time.Dura
 
 // TestKeepAliveLatency measures (t.Log, no assertion on time) one
 // KeepAlive query straight to Icinga over TCP, where Nagle on the server
-// and the reader's delayed ACK cost ~40 ms (PROTOCOL.md), against the same
+// and the reader's delayed ACK cost ~40 ms (docs/protocol.md §3.4), against the same
 // query through the proxy, whose channels read with TCP_QUICKACK. The
 // proxy gets 2 channels so Icinga keeps threads for the direct client.
 func TestKeepAliveLatency(t *testing.T) {

@@ -15,7 +15,7 @@ import (
 const requireRealEnv = "LIVEPROXYD_REQUIRE_REAL"
 
 // bigHosts × bigServices is the shared Icinga's size: 10,000 services, the
-// load PROTOCOL.md measured (a 16–34 MB answer with all columns).
+// load docs/protocol.md §2.4 measured (a 16–34 MB answer with all columns).
 const (
 	bigHosts    = 100
 	bigServices = 100

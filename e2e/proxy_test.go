@@ -10,7 +10,7 @@ import (
 )
 
 // bigQuery asks for every column of every service — the 34 MB answer of
-// PROTOCOL.md, rendered whole by Icinga before its first byte — except
+// docs/protocol.md §2.4, rendered whole by Icinga before its first byte — except
 // `staleness`, the one column Icinga computes from the current time once
 // a service has a check result, so two fetches can be compared byte for
 // byte.

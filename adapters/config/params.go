@@ -35,7 +35,7 @@ type settings struct {
 	tcp    *TCP
 }
 
-// designDefaults are the design notes' values, which override Checkmk's
+// designDefaults are the design notes' values (docs/design.md §21), which override Checkmk's
 // shipped defaults (5 channels, heartbeat (5, 2.0), channel_timeout 3.0).
 func designDefaults() settings {
 	return settings{cache: true, cfg: core.Config{

@@ -26,7 +26,7 @@ const LocalSocket = "tmp/run/live"
 const socketForms = "an absolute UNIX socket path, (host, port), ('unix', {'path': ...}) " +
 	"('tcp'|'tcp6', {'address': (host, port), 'tls': ...}) or ('local', None)"
 
-// parseSocket reads every socket spec Checkmk writes (see PROTOCOL.md), plus
+// parseSocket reads every socket spec Checkmk writes (docs/design.md §20), plus
 // the 'unix:PATH' / 'tcp:HOST:PORT' strings of Checkmk's site URLs. It
 // returns a message instead of an error so the caller can add the position.
 func parseSocket(v starlark.Value, root string) (Socket, string) {

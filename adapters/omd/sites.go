@@ -62,8 +62,8 @@ var paramOrder = []string{"socket", "tcp", "channels", "channel_timeout", "heart
 	"query_timeout", "connect_retry", "cache", "max_query_bytes"}
 
 // valueKeys are the proxy values a site may set in sites.mk, in either form.
-// heartbeat_interval and heartbeat_timeout are the notes' separate fields of
-// Checkmk's (interval, timeout) pair.
+// heartbeat_interval and heartbeat_timeout are the design notes' separate
+// fields of Checkmk's (interval, timeout) pair (docs/design.md §20).
 var valueKeys = []string{"cache", "channel_timeout", "channels", "connect_retry", "heartbeat",
 	"heartbeat_interval", "heartbeat_percent", "heartbeat_timeout", "max_query_bytes", "query_timeout"}
 

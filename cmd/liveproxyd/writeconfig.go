@@ -8,7 +8,7 @@ import (
 	"liveproxyd/adapters/omd"
 )
 
-// writeConfig is step 14 of the design notes: turn the GUI's site list
+// writeConfig is step 14 of the design notes (docs/design.md §20): turn the GUI's site list
 // (etc/check_mk/multisite.d/wato/sites.mk) into liveproxyd.mk and reload a
 // running daemon.
 func writeConfig(args []string, stdout, stderr io.Writer) int {

@@ -1,6 +1,6 @@
 // Package fakesite is a fake Livestatus server for demos, end-to-end tests
 // and benchmarks of the proxy. It speaks the protocol as real servers do
-// (see shared/PROTOCOL.md): GET with the common headers over a synthetic
+// (see docs/protocol.md): GET with the common headers over a synthetic
 // site of hosts and services, COMMAND, fixed16, KeepAlive and pipelining;
 // and it can misbehave on demand like the servers the proxy must survive:
 // slow answers, a limited pool of served connections (Icinga), idle close

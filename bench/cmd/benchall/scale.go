@@ -29,7 +29,7 @@ const (
 	fdSpare = 300
 )
 
-// scaleParams are the design notes' defaults: heartbeat every 3 s.
+// scaleParams are the design notes' defaults (docs/design.md §21): heartbeat every 3 s.
 func scaleParams() e2e.SiteParams {
 	return e2e.SiteParams{Channels: scaleChannels, Heartbeat: [2]float64{3, 2.0},
 		ChannelTimeout: 5, QueryTimeout: 120, ConnectRetry: 4}
