@@ -12,6 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"liveproxyd/adapters/tcpopt"
 )
 
 // TCPOptions configure the TCP listener of one site (the site's `tcp` key:
@@ -106,9 +108,9 @@ func (l *TCPListener) Accept() (net.Conn, error) {
 			continue
 		}
 		// Go sets TCP_NODELAY on TCP sockets by default; set it anyway,
-		// since our answers must never wait for the client's ACK.
-		_ = tc.SetNoDelay(true)
-		c := withQuickAck(tc)
+		// since our answers must never wait for the client's ACK. A
+		// failure is ignored: the client is served, only maybe slower.
+		c, _ := tcpopt.Tune(tc)
 		if l.opts.TLS != nil {
 			return tls.Server(c, l.opts.TLS), nil
 		}

@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"liveproxyd/adapters/tcpopt"
 	"liveproxyd/internal/sitecert"
 )
 
@@ -129,7 +130,7 @@ func TestTCPOnlyFromAdmitsListedAndClosesOthers(t *testing.T) {
 	refused.Write([]byte("GET status\n\n"))
 	ok4 := dial(t, "127.0.0.1", l.Port(), nil)
 	got := acceptOne(t, l)
-	if from := peerAddr(got.(*quickAckConn).TCPConn); from != netip.MustParseAddr("127.0.0.1") {
+	if from := peerAddr(got.(*tcpopt.Conn).TCPConn); from != netip.MustParseAddr("127.0.0.1") {
 		t.Errorf("first client handed out is from %v, want 127.0.0.1 (the refused one must be skipped)", from)
 	}
 	if !closedByPeer(refused) {
@@ -146,7 +147,7 @@ func TestTCPOnlyFromAdmitsListedAndClosesOthers(t *testing.T) {
 
 	dial(t, "::1", l.Port(), nil)
 	got6 := acceptOne(t, l)
-	if from := peerAddr(got6.(*quickAckConn).TCPConn); from != netip.MustParseAddr("::1") {
+	if from := peerAddr(got6.(*tcpopt.Conn).TCPConn); from != netip.MustParseAddr("::1") {
 		t.Errorf("IPv6 client from %v, want ::1", from)
 	}
 }
@@ -156,13 +157,13 @@ func TestTCPOnlyFromAdmitsListedAndClosesOthers(t *testing.T) {
 func TestTCPEmptyOnlyFromAdmitsEveryoneAndSetOnlyFromApplies(t *testing.T) {
 	l := listenTCP(t, TCPOptions{Site: "s1", Logger: slog.New(slog.DiscardHandler)})
 	dial(t, "127.0.0.1", l.Port(), otherSource)
-	if from := peerAddr(acceptOne(t, l).(*quickAckConn).TCPConn); from != netip.MustParseAddr("127.0.0.2") {
+	if from := peerAddr(acceptOne(t, l).(*tcpopt.Conn).TCPConn); from != netip.MustParseAddr("127.0.0.2") {
 		t.Errorf("client from %v, want 127.0.0.2 admitted", from)
 	}
 	l.SetOnlyFrom([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/31")}) // .0 and .1
 	refused := dial(t, "127.0.0.1", l.Port(), otherSource)
 	dial(t, "127.0.0.1", l.Port(), nil)
-	if from := peerAddr(acceptOne(t, l).(*quickAckConn).TCPConn); from != netip.MustParseAddr("127.0.0.1") {
+	if from := peerAddr(acceptOne(t, l).(*tcpopt.Conn).TCPConn); from != netip.MustParseAddr("127.0.0.1") {
 		t.Errorf("client from %v, want 127.0.0.1 (127.0.0.2 is outside 127.0.0.0/31)", from)
 	}
 	if !closedByPeer(refused) {
@@ -231,7 +232,7 @@ func TestTCPAcceptedConnNoDelayAndQuickAck(t *testing.T) {
 	l := listenTCP(t, TCPOptions{Site: "s1", Host: "127.0.0.1"})
 	dial(t, "127.0.0.1", l.Port(), nil)
 	c := acceptOne(t, l)
-	qc, ok := c.(*quickAckConn)
+	qc, ok := c.(*tcpopt.Conn)
 	if !ok {
 		t.Fatalf("accepted %T, want the quickack wrapper", c)
 	}
