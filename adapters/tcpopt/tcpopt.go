@@ -41,8 +41,21 @@ func (c *Conn) Read(b []byte) (int, error) {
 	return c.TCPConn.Read(b)
 }
 
-// quickAckRaw is the socket's RawConn.
+// SyscallConn implements syscall.Conn. Its Read sets TCP_QUICKACK before
+// it reads, as Conn.Read does, so a reader that waits for readability on
+// the raw conn (adapters/driver's buffer-free idle read) keeps the setting.
+func (c *Conn) SyscallConn() (syscall.RawConn, error) { return c.raw, nil }
+
+// quickAckRaw is the socket's RawConn whose Read sets TCP_QUICKACK first.
 type quickAckRaw struct{ syscall.RawConn }
+
+// Read sets TCP_QUICKACK once, then reads with f, waiting for readability
+// as often as f asks: what Conn.Read does too (set once, then a read that
+// may wait).
+func (r quickAckRaw) Read(f func(fd uintptr) bool) error {
+	r.quickAck()
+	return r.RawConn.Read(f)
+}
 
 // quickAck sets TCP_QUICKACK. A failure only costs latency, never
 // correctness: it is ignored.

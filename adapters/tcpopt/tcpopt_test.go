@@ -102,3 +102,30 @@ func TestReadSetsQuickAck(t *testing.T) {
 		}
 	}
 }
+
+// The RawConn a reader waits on for readability (adapters/driver) sets
+// TCP_QUICKACK before its read too, like Read.
+func TestRawReadSetsQuickAck(t *testing.T) {
+	c, client := pair(t)
+	leaveQuickAck(t, c.TCPConn)
+	if _, err := client.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := c.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	quickAck := -1
+	var n int
+	err = raw.Read(func(fd uintptr) bool {
+		quickAck, _ = unix.GetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_QUICKACK)
+		n, err = unix.Read(int(fd), make([]byte, 1))
+		return err != unix.EAGAIN
+	})
+	if err != nil || n != 1 {
+		t.Fatalf("raw read: %d bytes, %v", n, err)
+	}
+	if quickAck != 1 {
+		t.Errorf("TCP_QUICKACK %d during the raw read, want 1", quickAck)
+	}
+}
