@@ -2,13 +2,17 @@ package supervisor
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 
 	"liveproxyd/adapters/config"
 	"liveproxyd/adapters/listen"
+	"liveproxyd/adapters/statefile"
 )
 
 // tcpListener is what an entry's TCP listener serves: bound is the `tcp`
@@ -89,6 +93,31 @@ func (s *Supervisor) tcpFailed(e *entry, err error) error {
 	e.tcp = tcpListener{err: fmt.Errorf("site %s TCP port %d: %w", e.site.Name, port, err)}
 	s.log.Error("cannot serve site on TCP; its UNIX socket is served", "site", e.site.Name, "port", port, "err", err)
 	return e.tcp.err
+}
+
+// tcpStatus is e's TCP listener for the state files: the configured
+// port and TLS, and why it is not served if it is not. Called with s.mu
+// held.
+func (e *entry) tcpStatus() *statefile.TCPListener {
+	want := e.site.TCP
+	if want == nil {
+		return nil
+	}
+	out := &statefile.TCPListener{Address: net.JoinHostPort("", strconv.Itoa(want.Port)), TLS: want.TLS}
+	switch {
+	case e.loop == nil:
+		out.Error = "the site is not running"
+	case e.tcp.err != nil:
+		// e.tcp.err names the site and port, which the state shows anyway.
+		cause := errors.Unwrap(e.tcp.err)
+		if cause == nil {
+			cause = e.tcp.err
+		}
+		out.Error = cause.Error()
+	case e.tcp.bound == nil:
+		out.Error = "not bound" // not reached: serveTCP binds it or sets err
+	}
+	return out
 }
 
 // allowedText is only_from for the log; empty means everyone.

@@ -164,6 +164,14 @@ func TestTCPPortInUseFailsOnlyThatListener(t *testing.T) {
 	if !strings.Contains(logs.String(), "cannot serve site on TCP") {
 		t.Errorf("no log line for the failed listener:\n%s", logs.String())
 	}
+	// The state files show both listeners, s1's with its error.
+	if got := stateOf(t, sup, "s1").TCP; got == nil || got.Address != ":"+strconv.Itoa(busyPort) || got.TLS ||
+		!strings.Contains(got.Error, "address already in use") {
+		t.Errorf("s1's TCP listener in the state: %+v, want :%d with the bind error", got, busyPort)
+	}
+	if got, want := stateOf(t, sup, "s2").TCP, (statefile.TCPListener{Address: ":" + strconv.Itoa(freeP)}); got == nil || *got != want {
+		t.Errorf("s2's TCP listener in the state: %+v, want %+v", got, want)
+	}
 	if got := programStart(t, dial(t, supervisor.SocketPath(root, "s1"))); got != "5555" {
 		t.Errorf("s1 over UNIX: %s", got)
 	}
@@ -177,6 +185,9 @@ func TestTCPPortInUseFailsOnlyThatListener(t *testing.T) {
 	}
 	if got := programStart(t, mustDialTCP(t, busyPort)); got != "5555" {
 		t.Errorf("s1 over TCP after the reload: %s", got)
+	}
+	if got := stateOf(t, sup, "s1").TCP; got == nil || got.Error != "" {
+		t.Errorf("s1's TCP listener in the state after the reload: %+v, want it served", got)
 	}
 }
 
@@ -237,6 +248,9 @@ func TestTCPTLSUsesSiteCertificate(t *testing.T) {
 	}
 	if got := programStart(t, dial(t, supervisor.SocketPath(root, "s1"))); got != "7777" {
 		t.Errorf("UNIX socket without a certificate: %s", got)
+	}
+	if got := stateOf(t, sup, "s1").TCP; got == nil || !got.TLS || !strings.Contains(got.Error, pemPath) {
+		t.Errorf("TCP listener in the state without a certificate: %+v, want TLS and an error naming %s", got, pemPath)
 	}
 
 	ca := sitecert.NewCA(t, "central")
