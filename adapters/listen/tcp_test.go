@@ -312,3 +312,35 @@ func TestServerTLSNamesAMissingOrBadCertificate(t *testing.T) {
 		t.Errorf("certificate without key: %v, want an error naming %s", err, noKey)
 	}
 }
+
+// Reload replaces the served certificate only when the file's content
+// changed, and a file that cannot be parsed keeps the one served.
+func TestSiteCertReloadsOnlyAChangedFile(t *testing.T) {
+	path := CertPath(t.TempDir(), "central")
+	ca := sitecert.NewCA(t, "central")
+	ca.WriteSitePEM(t, "central", path)
+	c, err := LoadSiteCert(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := func() *tls.Certificate {
+		cert, err := c.ServerTLS().GetCertificate(&tls.ClientHelloInfo{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cert
+	}
+	first := served()
+	if changed, err := c.Reload(); changed || err != nil || served() != first {
+		t.Errorf("reload of the same file: changed %v, err %v, same certificate %v", changed, err, served() == first)
+	}
+	ca.WriteSitePEM(t, "central", path)
+	if changed, err := c.Reload(); !changed || err != nil || served() == first {
+		t.Errorf("reload of a renewed file: changed %v, err %v, new certificate %v", changed, err, served() != first)
+	}
+	renewed := served()
+	sitecert.NewCA(t, "central").WriteBundle(t, path) // a certificate without its key
+	if changed, err := c.Reload(); changed || err == nil || !strings.Contains(err.Error(), path) || served() != renewed {
+		t.Errorf("reload of a broken file: changed %v, err %v, kept the certificate %v", changed, err, served() == renewed)
+	}
+}
