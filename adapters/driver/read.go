@@ -9,6 +9,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"liveproxyd/adapters/tcpopt"
 )
 
 // readSize is the buffer of one read.
@@ -21,8 +23,9 @@ const readSize = 32 << 10
 //
 // A plain Read needs its buffer while it waits, so each of thousands of
 // idle clients and channels would hold one (32 KiB each). Where the conn is
-// a bare socket, the reader instead waits for input holding no buffer, and
-// takes one from a pool only when there is data.
+// a bare socket, or tcpopt's TCP conn (see newReader), the reader instead
+// waits for input holding no buffer, and takes one from a pool only when
+// there is data.
 
 var readBufs = sync.Pool{New: func() any { b := make([]byte, readSize); return &b }}
 
@@ -41,9 +44,11 @@ type reader struct {
 func newReader(nc net.Conn) *reader {
 	r := &reader{nc: nc}
 	switch nc.(type) {
-	case *net.UnixConn, *net.TCPConn:
-		// Only bare sockets: a wrapper may do more in Read (upstream's
-		// TCP conn sets TCP_QUICKACK before each one; TLS decrypts).
+	case *net.UnixConn, *net.TCPConn, *tcpopt.Conn:
+		// Only bare sockets and tcpopt's wrapper, whose raw Read sets
+		// TCP_QUICKACK as its Read does. Another wrapper may do more in
+		// Read: TLS decrypts, so a TLS conn (channel or client) keeps
+		// its buffer while idle.
 		if raw, err := nc.(syscall.Conn).SyscallConn(); err == nil {
 			r.raw = raw
 			r.fill = r.fillFunc

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"syscall"
 	"testing"
 	"time"
+
+	"liveproxyd/adapters/listen"
 )
 
 // socketPair returns two connected UNIX stream sockets as *net.UnixConn.
@@ -120,5 +123,75 @@ func TestReaderClosedWhileWaiting(t *testing.T) {
 			t.Fatalf("wrap=%v: read did not end after close", wrap)
 		}
 		r.release()
+	}
+}
+
+// A client of a site's TCP listener comes wrapped (adapters/tcpopt sets
+// TCP_QUICKACK before each read), and still waits for input holding no
+// buffer: thousands of idle TCP clients must not hold 32 KiB each.
+func TestIdleTCPListenerClientHoldsNoBuffer(t *testing.T) {
+	l, err := listen.TCP(listen.TCPOptions{Site: "s1", Host: "127.0.0.1", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	client, err := net.DialTimeout("tcp", l.Addr().String(), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	nc, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	r := newReader(nc)
+	if r.raw == nil {
+		t.Fatalf("an accepted %T is read with plain Reads, holding a buffer while idle", nc)
+	}
+	// Seen from inside the read, so without a race: each time the socket
+	// has nothing to read, the reader is about to wait.
+	idle := make(chan bool, 1)
+	fill := r.fill
+	r.fill = func(fd uintptr) bool {
+		if fill(fd) {
+			return true
+		}
+		select {
+		case idle <- r.buf == nil:
+		default:
+		}
+		return false
+	}
+	type result struct {
+		data []byte
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		data, err := r.read()
+		done <- result{data, err}
+	}()
+	select {
+	case free := <-idle:
+		if !free {
+			t.Error("the idle reader holds a buffer while it waits")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the reader never waited for input")
+	}
+	if _, err := io.WriteString(client, "GET status\n\n"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case res := <-done:
+		if res.err != nil || string(res.data) != "GET status\n\n" {
+			t.Errorf("read %q, %v", res.data, res.err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the reader did not wake up for the query")
+	}
+	if r.buf != nil {
+		t.Error("the reader holds a buffer after the read")
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"liveproxyd/adapters/tcpopt"
 )
 
 // One Set hands out the clients of the UNIX socket and of the TCP
@@ -39,7 +41,7 @@ func TestSetServesUnixAndTCPAndReplacesTCP(t *testing.T) {
 		t.Errorf("first client %v, want the UNIX one", c.LocalAddr())
 	}
 	dial(t, "127.0.0.1", first.Port(), nil)
-	if _, ok := acceptOne(t, s).(*quickAckConn); !ok {
+	if _, ok := acceptOne(t, s).(*tcpopt.Conn); !ok {
 		t.Error("the TCP client did not come through the Set")
 	}
 

@@ -1,17 +1,21 @@
 package listen
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"liveproxyd/adapters/tcpopt"
 )
 
 // TCPOptions configure the TCP listener of one site (the site's `tcp` key:
@@ -106,9 +110,9 @@ func (l *TCPListener) Accept() (net.Conn, error) {
 			continue
 		}
 		// Go sets TCP_NODELAY on TCP sockets by default; set it anyway,
-		// since our answers must never wait for the client's ACK.
-		_ = tc.SetNoDelay(true)
-		c := withQuickAck(tc)
+		// since our answers must never wait for the client's ACK. A
+		// failure is ignored: the client is served, only maybe slower.
+		c, _ := tcpopt.Tune(tc)
 		if l.opts.TLS != nil {
 			return tls.Server(c, l.opts.TLS), nil
 		}
@@ -181,9 +185,68 @@ func CertPath(root, id string) string { return filepath.Join(root, CertDir, id+"
 // ServerTLS loads the certificate and key from one PEM file (Checkmk's
 // layout) into a server configuration.
 func ServerTLS(pemFile string) (*tls.Config, error) {
-	cert, err := tls.LoadX509KeyPair(pemFile, pemFile)
+	c, err := LoadSiteCert(pemFile)
 	if err != nil {
-		return nil, fmt.Errorf("site certificate %s: %w", pemFile, err)
+		return nil, err
 	}
-	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
+	return c.ServerTLS(), nil
+}
+
+// SiteCert is the certificate a TLS listener serves, read from one PEM
+// file holding key and certificate. Reload reads the file again, so a
+// renewed certificate is served to new connections without closing the
+// port.
+type SiteCert struct {
+	path string
+	cert atomic.Pointer[tls.Certificate]
+
+	mu  sync.Mutex // serializes Reload
+	sum [sha256.Size]byte
+}
+
+// LoadSiteCert reads the certificate and key from pemFile.
+func LoadSiteCert(pemFile string) (*SiteCert, error) {
+	c := &SiteCert{path: pemFile}
+	if _, err := c.Reload(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Path is the PEM file the certificate is read from.
+func (c *SiteCert) Path() string { return c.path }
+
+// Reload reads the file again and, if its content changed, serves the
+// new certificate to every handshake from then on; connections already
+// set up keep theirs. The content is compared, not the modification
+// time, which a copy may keep and which cannot tell apart two writes in
+// one second. A file that cannot be read or parsed leaves the served
+// certificate as it was.
+func (c *SiteCert) Reload() (changed bool, err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	data, err := os.ReadFile(c.path)
+	if err != nil {
+		return false, fmt.Errorf("site certificate %s: %w", c.path, err)
+	}
+	sum := sha256.Sum256(data)
+	if c.cert.Load() != nil && sum == c.sum {
+		return false, nil
+	}
+	cert, err := tls.X509KeyPair(data, data)
+	if err != nil {
+		return false, fmt.Errorf("site certificate %s: %w", c.path, err)
+	}
+	c.cert.Store(&cert)
+	c.sum = sum
+	return true, nil
+}
+
+// ServerTLS is a server configuration that serves the certificate loaded
+// last.
+func (c *SiteCert) ServerTLS() *tls.Config {
+	return &tls.Config{
+		GetCertificate: func(*tls.ClientHelloInfo) (*tls.Certificate, error) { return c.cert.Load(), nil },
+		MinVersion:     tls.VersionTLS12,
+	}
 }

@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"liveproxyd/adapters/tcpopt"
 	"liveproxyd/internal/sitecert"
 )
 
@@ -129,7 +130,7 @@ func TestTCPOnlyFromAdmitsListedAndClosesOthers(t *testing.T) {
 	refused.Write([]byte("GET status\n\n"))
 	ok4 := dial(t, "127.0.0.1", l.Port(), nil)
 	got := acceptOne(t, l)
-	if from := peerAddr(got.(*quickAckConn).TCPConn); from != netip.MustParseAddr("127.0.0.1") {
+	if from := peerAddr(got.(*tcpopt.Conn).TCPConn); from != netip.MustParseAddr("127.0.0.1") {
 		t.Errorf("first client handed out is from %v, want 127.0.0.1 (the refused one must be skipped)", from)
 	}
 	if !closedByPeer(refused) {
@@ -146,7 +147,7 @@ func TestTCPOnlyFromAdmitsListedAndClosesOthers(t *testing.T) {
 
 	dial(t, "::1", l.Port(), nil)
 	got6 := acceptOne(t, l)
-	if from := peerAddr(got6.(*quickAckConn).TCPConn); from != netip.MustParseAddr("::1") {
+	if from := peerAddr(got6.(*tcpopt.Conn).TCPConn); from != netip.MustParseAddr("::1") {
 		t.Errorf("IPv6 client from %v, want ::1", from)
 	}
 }
@@ -156,13 +157,13 @@ func TestTCPOnlyFromAdmitsListedAndClosesOthers(t *testing.T) {
 func TestTCPEmptyOnlyFromAdmitsEveryoneAndSetOnlyFromApplies(t *testing.T) {
 	l := listenTCP(t, TCPOptions{Site: "s1", Logger: slog.New(slog.DiscardHandler)})
 	dial(t, "127.0.0.1", l.Port(), otherSource)
-	if from := peerAddr(acceptOne(t, l).(*quickAckConn).TCPConn); from != netip.MustParseAddr("127.0.0.2") {
+	if from := peerAddr(acceptOne(t, l).(*tcpopt.Conn).TCPConn); from != netip.MustParseAddr("127.0.0.2") {
 		t.Errorf("client from %v, want 127.0.0.2 admitted", from)
 	}
 	l.SetOnlyFrom([]netip.Prefix{netip.MustParsePrefix("127.0.0.0/31")}) // .0 and .1
 	refused := dial(t, "127.0.0.1", l.Port(), otherSource)
 	dial(t, "127.0.0.1", l.Port(), nil)
-	if from := peerAddr(acceptOne(t, l).(*quickAckConn).TCPConn); from != netip.MustParseAddr("127.0.0.1") {
+	if from := peerAddr(acceptOne(t, l).(*tcpopt.Conn).TCPConn); from != netip.MustParseAddr("127.0.0.1") {
 		t.Errorf("client from %v, want 127.0.0.1 (127.0.0.2 is outside 127.0.0.0/31)", from)
 	}
 	if !closedByPeer(refused) {
@@ -231,7 +232,7 @@ func TestTCPAcceptedConnNoDelayAndQuickAck(t *testing.T) {
 	l := listenTCP(t, TCPOptions{Site: "s1", Host: "127.0.0.1"})
 	dial(t, "127.0.0.1", l.Port(), nil)
 	c := acceptOne(t, l)
-	qc, ok := c.(*quickAckConn)
+	qc, ok := c.(*tcpopt.Conn)
 	if !ok {
 		t.Fatalf("accepted %T, want the quickack wrapper", c)
 	}
@@ -309,5 +310,37 @@ func TestServerTLSNamesAMissingOrBadCertificate(t *testing.T) {
 	sitecert.NewCA(t, "s").WriteBundle(t, noKey)
 	if _, err := ServerTLS(noKey); err == nil || !strings.Contains(err.Error(), noKey) {
 		t.Errorf("certificate without key: %v, want an error naming %s", err, noKey)
+	}
+}
+
+// Reload replaces the served certificate only when the file's content
+// changed, and a file that cannot be parsed keeps the one served.
+func TestSiteCertReloadsOnlyAChangedFile(t *testing.T) {
+	path := CertPath(t.TempDir(), "central")
+	ca := sitecert.NewCA(t, "central")
+	ca.WriteSitePEM(t, "central", path)
+	c, err := LoadSiteCert(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := func() *tls.Certificate {
+		cert, err := c.ServerTLS().GetCertificate(&tls.ClientHelloInfo{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cert
+	}
+	first := served()
+	if changed, err := c.Reload(); changed || err != nil || served() != first {
+		t.Errorf("reload of the same file: changed %v, err %v, same certificate %v", changed, err, served() == first)
+	}
+	ca.WriteSitePEM(t, "central", path)
+	if changed, err := c.Reload(); !changed || err != nil || served() == first {
+		t.Errorf("reload of a renewed file: changed %v, err %v, new certificate %v", changed, err, served() != first)
+	}
+	renewed := served()
+	sitecert.NewCA(t, "central").WriteBundle(t, path) // a certificate without its key
+	if changed, err := c.Reload(); changed || err == nil || !strings.Contains(err.Error(), path) || served() != renewed {
+		t.Errorf("reload of a broken file: changed %v, err %v, kept the certificate %v", changed, err, served() == renewed)
 	}
 }

@@ -64,6 +64,9 @@ func writeSite(b *strings.Builder, s Site, now time.Time) {
 	} else {
 		line("Last error", "%s: %s", stamp(*s.LastErrorAt, now), oneLine(s.LastError))
 	}
+	if s.TCP != nil {
+		line("TCP listener", "%s", tcpText(*s.TCP))
+	}
 	line("Channels", "%d of %d", len(s.Channels), s.Target)
 	for _, ch := range s.Channels {
 		client := "none"
@@ -90,6 +93,19 @@ func writeSite(b *strings.Builder, s Site, now time.Time) {
 	sub("hits", "%d", s.Counters.CacheHits)
 	sub("misses", "%d", s.Counters.CacheMisses)
 	b.WriteString("\n")
+}
+
+// tcpText is the TCP listener's line: ":6560 (tls)", or with the reason
+// it is not served.
+func tcpText(l TCPListener) string {
+	text := l.Address
+	if l.TLS {
+		text += " (tls)"
+	}
+	if l.Error != "" {
+		text += " not served: " + oneLine(l.Error)
+	}
+	return text
 }
 
 // stamp shows t as local wall time with its age, or "-" if unset.

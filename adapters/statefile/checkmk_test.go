@@ -32,6 +32,9 @@ func twoSites(at time.Time) File {
 		Name: "paris", State: core.SiteDead, Since: at.Add(-2 * time.Second), Target: 2,
 		LastError: "cannot connect:\nconnection refused", LastErrorAt: at.Add(-2 * time.Second),
 	})
+	alive.TCP = &TCPListener{Address: ":6560", TLS: true}
+	dead.TCP = &TCPListener{Address: ":6561",
+		Error: "cannot listen on TCP port 6561: listen tcp :6561: bind:\naddress already in use"}
 	return File{Written: at, PID: 42, Sites: []Site{alive, dead}}
 }
 
@@ -58,12 +61,14 @@ func TestSaveWritesCheckmksStateFile(t *testing.T) {
 		"  State:                   dead\n",
 		"  Since:                   2026-03-04 05:06:05 (2 sec ago)\n",
 		"  Last error:              2026-03-04 05:06:05 (2 sec ago): cannot connect: connection refused\n",
+		"  TCP listener:            :6561 not served: cannot listen on TCP port 6561: listen tcp :6561: bind: address already in use\n",
 	} {
 		if !strings.Contains(blocks[1], want) {
 			t.Errorf("paris lacks %q:\n%s", want, blocks[1])
 		}
 	}
 	for _, want := range []string{
+		"  TCP listener:            :6560 (tls)\n",
 		"  Channels:                2 of 2\n",
 		"  1 - ready          - client: none  - since: 2026-03-04 05:05:37 (30 sec ago)\n",
 		"  2 - busy           - client: 7     - since: 2026-03-04 05:06:06 (1 sec ago)\n",
@@ -86,6 +91,15 @@ func TestSaveWritesCheckmksStateFile(t *testing.T) {
 	}
 	if len(out.Sites) != 2 || out.Sites[0].CacheEntries != 3 || out.PID != 42 {
 		t.Errorf("JSON dump read back as %+v", out)
+	}
+	for i, site := range out.Sites {
+		if site.TCP == nil || *site.TCP != *in.Sites[i].TCP {
+			t.Errorf("%s: TCP listener read back as %+v, want %+v", site.Name, site.TCP, in.Sites[i].TCP)
+		}
+	}
+	// A site without a `tcp` key has no such line.
+	if text := string(Text(File{Written: at, Sites: []Site{{Name: "plain"}}})); strings.Contains(text, "TCP") {
+		t.Errorf("a site without a TCP listener shows one:\n%s", text)
 	}
 	// Rewriting leaves no temporary files next to either file.
 	if err := Save(root, in); err != nil {

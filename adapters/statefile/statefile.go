@@ -49,7 +49,18 @@ type Site struct {
 	CacheEntries       int        `json:"cache_entries"`
 	LastError          string     `json:"last_error,omitempty"`
 	LastErrorAt        *time.Time `json:"last_error_at,omitempty"`
-	Counters           Counters   `json:"counters"`
+	// TCP is the site's TCP listener (its `tcp` key); nil without one.
+	TCP      *TCPListener `json:"tcp_listener,omitempty"`
+	Counters Counters     `json:"counters"`
+}
+
+// TCPListener is a site's TCP port: where it listens, whether with TLS,
+// and, when it is not served, why (port in use, missing certificate, the
+// site not running).
+type TCPListener struct {
+	Address string `json:"address"` // ":6560": every address, port 6560
+	TLS     bool   `json:"tls"`
+	Error   string `json:"error,omitempty"` // empty: served
 }
 
 // Channel is one upstream connection.

@@ -26,6 +26,7 @@ type siteView struct {
 	ok      bool
 	snap    core.Snapshot
 	err     error
+	tcp     *statefile.TCPListener
 }
 
 type loopRef struct {
@@ -40,7 +41,7 @@ func (s *Supervisor) views(ctx context.Context) []siteView {
 	out := make([]siteView, 0, len(s.sites))
 	var loops []loopRef
 	for name, e := range s.sites {
-		out = append(out, siteView{name: name, running: e.loop != nil, err: e.err})
+		out = append(out, siteView{name: name, running: e.loop != nil, err: e.err, tcp: e.tcpStatus()})
 		if e.loop != nil {
 			loops = append(loops, loopRef{name, e.loop})
 		}
@@ -101,10 +102,12 @@ func (s *Supervisor) Snapshot(ctx context.Context) []statefile.Site {
 	out := make([]statefile.Site, 0, len(views))
 	for _, v := range views {
 		if v.ok {
-			out = append(out, statefile.FromSnapshot(v.snap))
+			site := statefile.FromSnapshot(v.snap)
+			site.TCP = v.tcp
+			out = append(out, site)
 			continue
 		}
-		site := statefile.Site{Name: v.name, State: statefile.StateUnavailable, Channels: []statefile.Channel{}}
+		site := statefile.Site{Name: v.name, State: statefile.StateUnavailable, Channels: []statefile.Channel{}, TCP: v.tcp}
 		if v.err != nil {
 			site.LastError = v.err.Error()
 		}

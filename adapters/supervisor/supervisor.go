@@ -95,7 +95,8 @@ func New(o Options) *Supervisor {
 // channels and clients; a site whose core numbers alone changed is
 // reconfigured in place; any other change restarts it; removed sites are
 // shut down. A change of only the `tcp` key re-binds the site's TCP
-// listener and keeps its loop. It returns the sites that could not be
+// listener and keeps its loop; a TLS listener kept as it is re-reads its
+// certificate (reloadCert). It returns the sites that could not be
 // started and the TCP listeners that could not be served, joined.
 func (s *Supervisor) Apply(cfg *config.Config) error {
 	s.mu.Lock()
@@ -125,6 +126,8 @@ func (s *Supervisor) Apply(cfg *config.Config) error {
 		case e.loop != nil && e.site.Equal(site):
 			if e.tcp.err != nil { // say, the port is free now
 				errs = append(errs, s.serveTCP(e))
+			} else {
+				errs = append(errs, s.reloadCert(e))
 			}
 			continue
 		case e.loop != nil && onlyCoreChanged(e.site, site):
@@ -136,6 +139,8 @@ func (s *Supervisor) Apply(cfg *config.Config) error {
 			}
 			if !tcpEqual(old.TCP, site.TCP) || e.tcp.err != nil {
 				errs = append(errs, s.serveTCP(e))
+			} else {
+				errs = append(errs, s.reloadCert(e))
 			}
 			continue
 		default:

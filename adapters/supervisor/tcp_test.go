@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -164,6 +165,14 @@ func TestTCPPortInUseFailsOnlyThatListener(t *testing.T) {
 	if !strings.Contains(logs.String(), "cannot serve site on TCP") {
 		t.Errorf("no log line for the failed listener:\n%s", logs.String())
 	}
+	// The state files show both listeners, s1's with its error.
+	if got := stateOf(t, sup, "s1").TCP; got == nil || got.Address != ":"+strconv.Itoa(busyPort) || got.TLS ||
+		!strings.Contains(got.Error, "address already in use") {
+		t.Errorf("s1's TCP listener in the state: %+v, want :%d with the bind error", got, busyPort)
+	}
+	if got, want := stateOf(t, sup, "s2").TCP, (statefile.TCPListener{Address: ":" + strconv.Itoa(freeP)}); got == nil || *got != want {
+		t.Errorf("s2's TCP listener in the state: %+v, want %+v", got, want)
+	}
 	if got := programStart(t, dial(t, supervisor.SocketPath(root, "s1"))); got != "5555" {
 		t.Errorf("s1 over UNIX: %s", got)
 	}
@@ -177,6 +186,9 @@ func TestTCPPortInUseFailsOnlyThatListener(t *testing.T) {
 	}
 	if got := programStart(t, mustDialTCP(t, busyPort)); got != "5555" {
 		t.Errorf("s1 over TCP after the reload: %s", got)
+	}
+	if got := stateOf(t, sup, "s1").TCP; got == nil || got.Error != "" {
+		t.Errorf("s1's TCP listener in the state after the reload: %+v, want it served", got)
 	}
 }
 
@@ -237,6 +249,9 @@ func TestTCPTLSUsesSiteCertificate(t *testing.T) {
 	}
 	if got := programStart(t, dial(t, supervisor.SocketPath(root, "s1"))); got != "7777" {
 		t.Errorf("UNIX socket without a certificate: %s", got)
+	}
+	if got := stateOf(t, sup, "s1").TCP; got == nil || !got.TLS || !strings.Contains(got.Error, pemPath) {
+		t.Errorf("TCP listener in the state without a certificate: %+v, want TLS and an error naming %s", got, pemPath)
 	}
 
 	ca := sitecert.NewCA(t, "central")
@@ -313,5 +328,83 @@ func TestTCPClientOfDeadSiteGets502(t *testing.T) {
 			}
 			time.Sleep(20 * time.Millisecond)
 		}
+	}
+}
+
+// servedCert is the certificate a new TLS client of port gets, checked
+// against ca.
+func servedCert(t *testing.T, port int, ca sitecert.CA) (*tls.Conn, []byte) {
+	t.Helper()
+	tc, err := tls.DialWithDialer(&net.Dialer{Timeout: hangGuard}, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+		ca.ClientConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tc.Close() })
+	return tc, tc.ConnectionState().PeerCertificates[0].Raw
+}
+
+// certInFile is the certificate in a site PEM file.
+func certInFile(t *testing.T, path string) []byte {
+	t.Helper()
+	c, err := tls.LoadX509KeyPair(path, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.Certificate[0]
+}
+
+// A renewed site certificate is served to new TLS clients after the next
+// reload, though the configuration did not change: the port is not
+// re-bound and the clients connected before go on. A file that cannot
+// be read at a reload leaves the certificate served before.
+func TestTCPReloadServesRenewedCertificate(t *testing.T) {
+	root := shortDir(t)
+	t.Setenv("OMD_SITE", "central")
+	site := startSite(t, 7171)
+	var logs syncBuffer
+	sup := newSupervisor(t, root, slog.New(slog.NewTextHandler(&logs, nil)))
+	port := freePort(t)
+	cfg := &config.Config{Sites: []config.Site{withTCP(siteConfig("s1", site, 2), port, true)}}
+	pemPath := listen.CertPath(root, "central")
+	ca := sitecert.NewCA(t, "central")
+	ca.WriteSitePEM(t, "central", pemPath)
+	first := certInFile(t, pemPath)
+	if err := sup.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	before, served := servedCert(t, port, ca)
+	if !bytes.Equal(served, first) || programStart(t, before) != "7171" {
+		t.Fatal("the first client does not get the certificate in the file")
+	}
+
+	ca.WriteSitePEM(t, "central", pemPath) // renewed: new key, new certificate
+	renewed := certInFile(t, pemPath)
+	if err := sup.Apply(cfg); err != nil {
+		t.Fatalf("reload with the renewed certificate: %v", err)
+	}
+	after, served := servedCert(t, port, ca)
+	if !bytes.Equal(served, renewed) {
+		t.Error("a client after the reload does not get the renewed certificate")
+	}
+	if got := programStart(t, after); got != "7171" {
+		t.Errorf("new TLS client: %s", got)
+	}
+	if got := programStart(t, before); got != "7171" {
+		t.Errorf("the TLS client from before the reload: %s", got)
+	}
+	if n := strings.Count(logs.String(), "serving site on TCP"); n != 1 {
+		t.Errorf("the port was bound %d times, want once (no re-bind for a new certificate)", n)
+	}
+
+	// A broken file: the reload says so, the renewed certificate stays.
+	if err := os.WriteFile(pemPath, []byte("not a certificate\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := sup.Apply(cfg); err == nil || !strings.Contains(err.Error(), pemPath) {
+		t.Errorf("reload with a broken certificate: %v, want an error naming %s", err, pemPath)
+	}
+	if _, served := servedCert(t, port, ca); !bytes.Equal(served, renewed) {
+		t.Error("after a failed re-read the listener does not serve the certificate it had")
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+
+	"liveproxyd/adapters/tcpopt"
 )
 
 // Target says where a site's Livestatus listens. It mirrors config.Socket so
@@ -76,7 +78,7 @@ func failing(err error) Dialer {
 }
 
 // dialTCP connects and tunes the socket: NODELAY so our requests leave at
-// once, and QUICKACK before every read (see quickack.go).
+// once, and QUICKACK before every read (adapters/tcpopt).
 func dialTCP(ctx context.Context, network, addr string) (net.Conn, error) {
 	var d net.Dialer
 	c, err := d.DialContext(ctx, network, addr)
@@ -87,11 +89,12 @@ func dialTCP(ctx context.Context, network, addr string) (net.Conn, error) {
 	if !ok {
 		return c, nil
 	}
-	if err := tc.SetNoDelay(true); err != nil {
+	tuned, err := tcpopt.Tune(tc)
+	if err != nil {
 		c.Close()
 		return nil, err
 	}
-	return withQuickAck(tc), nil
+	return tuned, nil
 }
 
 // tlsConfig builds the client side of a TLS channel the way Checkmk's own

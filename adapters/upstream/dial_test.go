@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"liveproxyd/adapters/tcpopt"
 )
 
 const hangGuard = 20 * time.Second
@@ -70,7 +72,7 @@ func TestTCPChannelsAreTuned(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			qc, ok := c.(*quickAckConn)
+			qc, ok := c.(*tcpopt.Conn)
 			if !ok {
 				t.Fatalf("dialled a %T, want the QUICKACK wrapper", c)
 			}

@@ -98,15 +98,48 @@ func printTable(w io.Writer, f *statefile.File, running bool, age time.Duration)
 		fmt.Fprintf(w, "liveproxyd is not running (state file of pid %d, written %s)\n\n", f.PID, f.Written.Format(time.RFC3339))
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "SITE\tSTATE\tSINCE\tFREE\tBUSY\tCONNECTING\tWAITING\tRTT\tLAST ERROR")
+	fmt.Fprintln(tw, "SITE\tSTATE\tSINCE\tFREE\tBUSY\tCONNECTING\tWAITING\tRTT\tTCP\tLAST ERROR")
 	for _, s := range f.Sites {
 		free, busy, connecting := countChannels(s.Channels)
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n",
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n",
 			s.Name, s.State, since(s.Since, f.Written), free, busy, connecting, s.ClientsWaiting,
-			formatRTT(s.TypicalRTTMillis), lastError(s))
+			formatRTT(s.TypicalRTTMillis), tcpCell(s.TCP), lastError(s))
 	}
 	tw.Flush()
+	var failed []string
+	for _, s := range f.Sites {
+		if s.TCP != nil && s.TCP.Error != "" {
+			failed = append(failed, fmt.Sprintf("site %s: TCP listener %s not served: %s",
+				s.Name, tcpAddress(*s.TCP), oneLine(s.TCP.Error)))
+		}
+	}
+	if len(failed) > 0 {
+		fmt.Fprintf(w, "\n%s\n", strings.Join(failed, "\n"))
+	}
 }
+
+// tcpCell is the site's TCP listener in the table: "-" without one,
+// ":6560" or ":6560/tls" when served, "error" when not (the reason
+// follows the table; a site's UNIX socket is served all the same).
+func tcpCell(l *statefile.TCPListener) string {
+	switch {
+	case l == nil:
+		return "-"
+	case l.Error != "":
+		return "error"
+	}
+	return tcpAddress(*l)
+}
+
+func tcpAddress(l statefile.TCPListener) string {
+	if l.TLS {
+		return l.Address + "/tls"
+	}
+	return l.Address
+}
+
+// oneLine keeps whatever a site or the system sent on one line.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
 // since is how long the site had been in its state when the file was
 // written (not now: a stopped daemon's file must not keep counting).
@@ -133,7 +166,7 @@ func formatRTT(ms float64) string {
 }
 
 func lastError(s statefile.Site) string {
-	text := strings.Join(strings.Fields(s.LastError), " ") // one line, whatever the site sent
+	text := oneLine(s.LastError)
 	if text == "" {
 		return "-"
 	}

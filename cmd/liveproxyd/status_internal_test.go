@@ -50,3 +50,33 @@ func TestCountChannels(t *testing.T) {
 		t.Fatalf("free %d busy %d connecting %d, want 2 each", free, busy, connecting)
 	}
 }
+
+// The TCP column shows each site's listener; one that is not served reads
+// "error" there, and its reason follows the table on a line of its own.
+func TestStatusTableShowsTCPListener(t *testing.T) {
+	written := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	f := &statefile.File{Written: written, PID: 1, Sites: []statefile.Site{
+		{Name: "a", State: "alive"},
+		{Name: "b", State: "alive", TCP: &statefile.TCPListener{Address: ":6560"}},
+		{Name: "c", State: "alive", TCP: &statefile.TCPListener{Address: ":6561", TLS: true}},
+		{Name: "d", State: "alive", TCP: &statefile.TCPListener{Address: ":6562", TLS: true,
+			Error: "site certificate /omd/sites/x/etc/ssl/sites/x.pem:\nno such file or directory"}},
+	}}
+	var b strings.Builder
+	printTable(&b, f, true, time.Second)
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 9 {
+		t.Fatalf("want a heading, a header, 4 rows, a blank line and 1 error line:\n%s", b.String())
+	}
+	if h := strings.Fields(lines[2]); len(h) != 11 || h[8] != "TCP" {
+		t.Fatalf("header %q, want TCP as the 9th column", lines[2])
+	}
+	for i, want := range []string{"-", ":6560", ":6561/tls", "error"} {
+		if row := strings.Fields(lines[3+i]); len(row) < 9 || row[8] != want {
+			t.Errorf("row %q: TCP cell, want %q", lines[3+i], want)
+		}
+	}
+	if want := "site d: TCP listener :6562/tls not served: site certificate /omd/sites/x/etc/ssl/sites/x.pem: no such file or directory"; lines[8] != want {
+		t.Errorf("error line %q, want %q", lines[8], want)
+	}
+}

@@ -38,7 +38,7 @@ func TestStatusWithALiveAndADeadSite(t *testing.T) {
 	if header < 0 || len(lines) != header+3 {
 		t.Fatalf("want a header and two rows:\n%s", out)
 	}
-	if got := strings.Fields(lines[header]); strings.Join(got, " ") != "SITE STATE SINCE FREE BUSY CONNECTING WAITING RTT LAST ERROR" {
+	if got := strings.Fields(lines[header]); strings.Join(got, " ") != "SITE STATE SINCE FREE BUSY CONNECTING WAITING RTT TCP LAST ERROR" {
 		t.Fatalf("header %q", got)
 	}
 	// Sorted by name: down, then rs.
@@ -46,8 +46,8 @@ func TestStatusWithALiveAndADeadSite(t *testing.T) {
 	if down[0] != "down" || down[1] != "dead" || !strings.Contains(lines[header+1], "cannot connect") {
 		t.Errorf("dead site row %q", lines[header+1])
 	}
-	if rs[0] != "rs" || rs[1] != "alive" || rs[3] == "0" && rs[4] == "0" || rs[7] == "-" || rs[8] != "-" {
-		// alive: some channel free or busy, an RTT, no error
+	if rs[0] != "rs" || rs[1] != "alive" || rs[3] == "0" && rs[4] == "0" || rs[7] == "-" || rs[8] != "-" || rs[9] != "-" {
+		// alive: some channel free or busy, an RTT, no TCP listener, no error
 		t.Errorf("live site row %q", lines[header+2])
 	}
 
