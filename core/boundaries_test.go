@@ -242,8 +242,11 @@ func TestStreamedAnswerFollowedByMoreBytesClosesTheChannel(t *testing.T) {
 	if !h.gone[ch] || h.s.channel(ch) != nil {
 		t.Fatal("channel with bytes after its answer kept")
 	}
-	if st := h.s.Snapshot().Stats; st.QueriesOK != 1 {
-		t.Fatalf("QueriesOK %d, want 1", st.QueriesOK)
+	st := h.s.Snapshot().Stats
+	fromSite := 2*len(answer(200, "1\n")) + len(resp) + 1 // two probes answered, the answer, the stray byte
+	if st.QueriesOK != 1 || st.BytesToClients != uint64(len(resp)) || st.BytesFromSite != uint64(fromSite) {
+		t.Fatalf("QueriesOK %d, bytes to clients %d, from the site %d; want 1, %d, %d",
+			st.QueriesOK, st.BytesToClients, st.BytesFromSite, len(resp), fromSite)
 	}
 }
 
@@ -267,7 +270,7 @@ func TestGarbageFromTheSiteAtStartupMakesItDead(t *testing.T) {
 	}
 	h.step(Event{Kind: EvChannelData, Channel: h.dial[0], Data: []byte("HTTP/1.1 400 Bad Request\r\n\r\n")})
 	snap := h.s.Snapshot()
-	if snap.State != SiteDead || !strings.Contains(snap.LastError, "invalid response") {
+	if snap.State != SiteDead || snap.LastError != `invalid response: fixed16 header: bad status "HTT"` {
 		t.Fatalf("site %s (%q) after garbage on its only answer", snap.State, snap.LastError)
 	}
 }
@@ -323,7 +326,11 @@ func TestZeroByteWriteIsNoProgressOfAPausedClient(t *testing.T) {
 		t.Fatal("not paused")
 	}
 	h.run(10 * time.Second)
+	before := h.s.Memory()
 	h.step(Event{Kind: EvClientWritten, Client: 1, N: 0})
+	if after := h.s.Memory(); after != before {
+		t.Fatalf("a write of 0 bytes changed the memory held from %+v to %+v", before, after)
+	}
 	h.run(10*time.Second - time.Nanosecond)
 	if h.shut[1] {
 		t.Fatal("client dropped before QueryTimeout")
