@@ -1,6 +1,7 @@
 package core
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -135,5 +136,46 @@ func TestCheckInvariantsNamesEachBreakage(t *testing.T) {
 				t.Fatalf("CheckInvariants = %v, want an error with %q", err, tc.wants)
 			}
 		})
+	}
+}
+
+// TestCheckInvariantsAllowsTwiceMaxQueryBytesBuffered: a client may hold
+// up to 2 × MaxQueryBytes + 1 bytes of input (a query at the limit and
+// the pipelined input behind it); one byte more is a leak.
+func TestCheckInvariantsAllowsTwiceMaxQueryBytesBuffered(t *testing.T) {
+	h := invariantSite(t)
+	s, c := h.s, h.s.clients[5]
+	grow := func(n int) {
+		c.framer.Push([]byte(strings.Repeat("x", n)))
+		c.buffered += int64(n)
+		s.queryBytes += int64(n)
+	}
+	grow(2*s.cfg.MaxQueryBytes + 1 - c.framer.Buffered())
+	if err := s.CheckInvariants(); err != nil {
+		t.Fatalf("2 × MaxQueryBytes + 1 buffered: %v", err)
+	}
+	grow(1)
+	if err := s.CheckInvariants(); err == nil || !strings.Contains(err.Error(), "buffers") {
+		t.Fatalf("2 × MaxQueryBytes + 2 buffered: %v", err)
+	}
+}
+
+// TestShutdownAnswersClientsInTheOrderOfTheirIDs: the shutdown's actions
+// do not depend on map order, and go to the oldest client first.
+func TestShutdownAnswersClientsInTheOrderOfTheirIDs(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.start(1)
+	for c := ClientID(1); c <= 5; c++ {
+		h.accept(c)
+		h.send(c, q16)
+	}
+	var order []ClientID
+	for _, a := range h.step(Event{Kind: EvShutdown}) {
+		if a.Kind == ActCloseClient {
+			order = append(order, a.Client)
+		}
+	}
+	if fmt.Sprint(order) != "[1 2 3 4 5]" {
+		t.Fatalf("clients closed in the order %v", order)
 	}
 }
