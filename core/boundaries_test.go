@@ -216,7 +216,7 @@ func TestTypicalRTTMovesAnEighthTowardsEachSample(t *testing.T) {
 	if snap.TypicalRTT != 1700*time.Millisecond || snap.HeartbeatTimeout != 2550*time.Millisecond {
 		t.Fatalf("rtt %v timeout %v, want 1.7s (1.6s + 0.8s/8) and 2.55s", snap.TypicalRTT, snap.HeartbeatTimeout)
 	}
-	hb = h.heartbeatChannel()
+	h.heartbeatChannel() // left unanswered
 	h.tick(2550*time.Millisecond - time.Nanosecond)
 	if st := h.s.Snapshot().State; st != SiteAlive {
 		t.Fatalf("site %s before the adaptive timeout", st)
