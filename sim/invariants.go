@@ -18,7 +18,8 @@ import (
 func (s *siteSim) checkSnapshot() {
 	w := s.w
 	snap := s.core.Snapshot()
-	if s.checkStats(s.snap.Stats, snap.Stats); w.err != nil {
+	s.checkStats(s.snap.Stats, snap.Stats)
+	if s.checkDeathCounted(s.snap, snap); w.err != nil {
 		return
 	}
 	if snap.State != s.snap.State {

@@ -22,7 +22,9 @@ import (
 //   - a pool channel that the driver reports closed while the core had it
 //     connecting or probing is exactly one connect failure;
 //   - cache hits are answered queries, and hits and misses together are
-//     at most the queries sent.
+//     at most the queries sent;
+//   - a step that declares the site dead for an unanswered heartbeat
+//     counts that heartbeat lost.
 //
 // Exact equality for the query counters is out of reach: a client that
 // goes away never sees the answer the core counted.
@@ -133,6 +135,15 @@ func (s *siteSim) checkStats(prev, now core.Stats) {
 	}
 	if now.LatencySum < prev.LatencySum {
 		w.fail("site %s: Stats.LatencySum went down from %v to %v", s.name, prev.LatencySum, now.LatencySum)
+	}
+}
+
+// checkDeathCounted: a site declared dead in this step for a heartbeat
+// unanswered (on a pool channel or the extra probe) lost that heartbeat.
+func (s *siteSim) checkDeathCounted(prev, now core.Snapshot) {
+	if now.State == core.SiteDead && prev.State != core.SiteDead && strings.HasPrefix(now.LastError, "heartbeat") &&
+		now.Stats.HeartbeatsLost == prev.Stats.HeartbeatsLost {
+		s.w.fail("site %s: declared dead for %q, but Stats.HeartbeatsLost stayed %d", s.name, now.LastError, now.Stats.HeartbeatsLost)
 	}
 }
 
