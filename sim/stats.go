@@ -24,7 +24,8 @@ import (
 //   - cache hits are answered queries, and hits and misses together are
 //     at most the queries sent;
 //   - a step that declares the site dead for an unanswered heartbeat
-//     counts that heartbeat lost.
+//     counts that heartbeat lost, and one that declares it dead because
+//     it cannot connect counts that connect failure.
 //
 // Exact equality for the query counters is out of reach: a client that
 // goes away never sees the answer the core counted.
@@ -139,11 +140,17 @@ func (s *siteSim) checkStats(prev, now core.Stats) {
 }
 
 // checkDeathCounted: a site declared dead in this step for a heartbeat
-// unanswered (on a pool channel or the extra probe) lost that heartbeat.
+// unanswered (on a pool channel or the extra probe) lost that heartbeat;
+// one declared dead as it cannot connect failed that connect.
 func (s *siteSim) checkDeathCounted(prev, now core.Snapshot) {
-	if now.State == core.SiteDead && prev.State != core.SiteDead && strings.HasPrefix(now.LastError, "heartbeat") &&
-		now.Stats.HeartbeatsLost == prev.Stats.HeartbeatsLost {
+	if now.State != core.SiteDead || prev.State == core.SiteDead {
+		return
+	}
+	switch {
+	case strings.HasPrefix(now.LastError, "heartbeat") && now.Stats.HeartbeatsLost == prev.Stats.HeartbeatsLost:
 		s.w.fail("site %s: declared dead for %q, but Stats.HeartbeatsLost stayed %d", s.name, now.LastError, now.Stats.HeartbeatsLost)
+	case strings.HasPrefix(now.LastError, "cannot connect") && now.Stats.ConnectFailures == prev.Stats.ConnectFailures:
+		s.w.fail("site %s: declared dead for %q, but Stats.ConnectFailures stayed %d", s.name, now.LastError, now.Stats.ConnectFailures)
 	}
 }
 
