@@ -340,3 +340,23 @@ func TestZeroByteWriteIsNoProgressOfAPausedClient(t *testing.T) {
 		t.Fatal("a write of 0 bytes counted as the client's progress")
 	}
 }
+
+// TestOneByteWriteIsProgressOfAPausedClient: a client that reads even one
+// byte gets QueryTimeout again from then.
+func TestOneByteWriteIsProgressOfAPausedClient(t *testing.T) {
+	h, ch := inFlight(t, streamConfig(), q16) // QueryTimeout 20 s
+	h.step(Event{Kind: EvChannelData, Channel: ch, Data: answer(200, strings.Repeat("x", 5000))[:2000]})
+	if !h.has(ActPauseChannel, ch) {
+		t.Fatal("not paused")
+	}
+	h.run(10 * time.Second)
+	h.step(Event{Kind: EvClientWritten, Client: 1, N: 1})
+	h.run(20*time.Second - time.Nanosecond)
+	if h.shut[1] {
+		t.Fatal("a client that read a byte was dropped before QueryTimeout from then")
+	}
+	h.run(time.Nanosecond)
+	if !h.shut[1] {
+		t.Fatal("client not dropped QueryTimeout after its last read")
+	}
+}
