@@ -360,3 +360,18 @@ func TestOneByteWriteIsProgressOfAPausedClient(t *testing.T) {
 		t.Fatal("client not dropped QueryTimeout after its last read")
 	}
 }
+
+// TestPipelinedInputUpToMaxQueryBytesWaitsOneMoreCutsTheClientOff: behind
+// a pending query a client may send MaxQueryBytes bytes; one more is a
+// flood and the client is closed.
+func TestPipelinedInputUpToMaxQueryBytesWaitsOneMoreCutsTheClientOff(t *testing.T) {
+	h, _ := inFlight(t, testConfig(), q16) // MaxQueryBytes 4096
+	h.send(1, strings.Repeat("x", 4096))
+	if h.shut[1] {
+		t.Fatal("client with exactly MaxQueryBytes pipelined cut off")
+	}
+	h.send(1, "x")
+	if !h.shut[1] {
+		t.Fatal("client with MaxQueryBytes+1 pipelined not cut off")
+	}
+}

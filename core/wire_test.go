@@ -184,3 +184,12 @@ func TestHeaderWithOtherWhitespaceAfterTheColonGoesUpWithOneSpace(t *testing.T) 
 		}
 	}
 }
+
+// TestCommandWhoseArgumentStartsWithAControlCharacterIs400: the first
+// byte of the argument is checked like every other.
+func TestCommandWhoseArgumentStartsWithAControlCharacterIs400(t *testing.T) {
+	got := frameTexts(t, "COMMAND \x01[1] NOP\n")
+	if len(got) != 1 || !strings.HasPrefix(got[0], "400 invalid COMMAND") {
+		t.Fatalf("upstream %q, want a 400 for the control character", got)
+	}
+}
