@@ -1,6 +1,7 @@
 package core
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -113,5 +114,52 @@ func TestZeroConfigSiteAnswersBusyAfterFiveSeconds(t *testing.T) {
 	h.expectOut(11, string(ErrorReply(true, CodeBusy, "All 10 channels busy, timeout waiting for free channel.")), true)
 	if n := h.s.Snapshot().Stats.QueriesBusy; n != 1 {
 		t.Fatalf("QueriesBusy %d, want 1", n)
+	}
+}
+
+// TestLatencyBucketsAreTheDocumentedBounds: the metrics export these
+// bounds; dashboards are built on them.
+func TestLatencyBucketsAreTheDocumentedBounds(t *testing.T) {
+	want := "[500µs 1ms 2.5ms 5ms 10ms 25ms 50ms 100ms 250ms 500ms 1s 2.5s 5s 10s 30s 1m0s]"
+	if got := fmt.Sprint(LatencyBuckets); got != want {
+		t.Fatalf("latency buckets %s, want %s", got, want)
+	}
+}
+
+// logs returns the texts of the last step's log actions at level.
+func (h *harness) logs(level Level) string {
+	var b strings.Builder
+	for _, a := range h.acts {
+		if a.Kind == ActLog && a.Level == level {
+			b.WriteString(a.Text + "\n")
+		}
+	}
+	return b.String()
+}
+
+// TestEachDeathIsWarnedAndItsFirstReconnectIsAttemptOne: a site that
+// dies, recovers and dies again warns both times, and the first reconnect
+// after each death is attempt 1, at info.
+func TestEachDeathIsWarnedAndItsFirstReconnectIsAttemptOne(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.step(Event{Kind: EvChannelClosed, Channel: h.dial[0], Err: "refused"})
+	if !strings.Contains(h.logs(LevelWarn), "site s1 is dead: cannot connect: refused") {
+		t.Fatalf("first death not warned: %q", h.logs(LevelWarn))
+	}
+	dialled := len(h.dial)
+	h.tickTo()
+	if !strings.Contains(h.logs(LevelInfo), "reconnecting (attempt 1)") {
+		t.Fatalf("first reconnect logged %q", h.logs(LevelInfo))
+	}
+	h.dial = h.dial[dialled:]
+	h.start(1)
+	h.heartbeatChannel()
+	h.tickTo() // the heartbeat goes unanswered
+	if !strings.Contains(h.logs(LevelWarn), "site s1 is dead: heartbeat timeout") {
+		t.Fatalf("second death not warned: %q", h.logs(LevelWarn))
+	}
+	h.tickTo()
+	if !strings.Contains(h.logs(LevelInfo), "reconnecting (attempt 1)") {
+		t.Fatalf("first reconnect after the second death logged %q", h.logs(LevelInfo))
 	}
 }
