@@ -178,6 +178,9 @@ func TestUnfinishedQueryExpiresAfterReadTimeout(t *testing.T) {
 	h.expectOut(1, "", false)
 	h.run(time.Second)
 	h.expectErr(1, CodeIncomplete, "not completed within 10s")
+	if n := h.s.Snapshot().Stats.QueriesBad; n != 1 {
+		t.Fatalf("QueriesBad %d after one query expired unfinished, want 1", n)
+	}
 	if h.shut[2] {
 		t.Fatalf("client 2 finished in time but got %q", h.buf(2).String())
 	}

@@ -171,3 +171,25 @@ func TestChannelClosedAfterNon200Answer(t *testing.T) {
 		t.Fatal("channel closed after a 200")
 	}
 }
+
+// TestHeaderWithOtherWhitespaceAfterTheColonGoesUpWithOneSpace: a header
+// line is forwarded as "Name: value" whatever separated the two, even
+// when the line already has that length.
+func TestHeaderWithOtherWhitespaceAfterTheColonGoesUpWithOneSpace(t *testing.T) {
+	for _, sep := range []string{" ", "\t"} {
+		got := frameTexts(t, "GET hosts\nColumns:"+sep+"name\n\n")
+		want := "GET hosts\nResponseHeader: fixed16\nKeepAlive: on\nColumns: name\n\n"
+		if len(got) != 1 || got[0] != want {
+			t.Fatalf("separator %q: upstream %q, want %q", sep, got, want)
+		}
+	}
+}
+
+// TestCommandWhoseArgumentStartsWithAControlCharacterIs400: the first
+// byte of the argument is checked like every other.
+func TestCommandWhoseArgumentStartsWithAControlCharacterIs400(t *testing.T) {
+	got := frameTexts(t, "COMMAND \x01[1] NOP\n")
+	if len(got) != 1 || !strings.HasPrefix(got[0], "400 invalid COMMAND") {
+		t.Fatalf("upstream %q, want a 400 for the control character", got)
+	}
+}

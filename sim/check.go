@@ -165,6 +165,7 @@ func (c *client) answered(q *query) {
 	c.rx = rxState{}
 	c.cur++
 	w.res.Queries.OK++
+	c.s.seen.ok++
 	c.s.recovered(q)
 	if q.keepAlive {
 		w.after(c.think, c.sendNext)
@@ -197,6 +198,7 @@ func (c *client) errorDone(q *query) {
 	}
 	q.done = true
 	rx.mode = rxErrDone
+	c.s.noteError(q, rx.code, text)
 	qc := &w.res.Queries
 	qc.Errors++
 	switch {

@@ -155,6 +155,7 @@ func (c *client) sendNext() {
 		q := c.script[c.sent]
 		buf = append(buf, q.raw...)
 		c.upSent += len(q.raw)
+		c.s.seen.sent++
 		q.sentAt, q.upEnd = c.w.now, c.upSent
 		c.w.queries[q.id] = q
 		if q.kind == qCached {

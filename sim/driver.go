@@ -40,6 +40,7 @@ type siteSim struct {
 	active     []*client // clients not yet finished, for the audit
 
 	snap    core.Snapshot // after the last step
+	seen    seenStats     // what the world saw, for the core's Stats (stats.go)
 	states  []stateChange // the core's site state over time, from snapshots
 	cutSeen time.Duration // last time the core learnt that the server closed a channel
 	hbMax   time.Duration
@@ -94,6 +95,9 @@ func (s *siteSim) step(ev core.Event) {
 	}
 	ev.Now = w.t()
 	ev.Budget = w.room()
+	if ev.Kind == core.EvChannelClosed {
+		s.noteClosedEvent(ev.Channel)
+	}
 	w.traceEvent(s, &ev)
 	s.inStep = true
 	acts := s.core.Step(ev)
@@ -149,8 +153,10 @@ func (s *siteSim) scheduleTick() {
 func (s *siteSim) apply(a *core.Action) {
 	switch a.Kind {
 	case core.ActDial:
+		s.seen.dials++
 		s.dial(a.Channel)
 	case core.ActWriteChannel:
+		s.noteWrite(a.Data)
 		s.writeChannel(a.Channel, a.Data)
 	case core.ActCloseChannel:
 		s.closeChannel(a.Channel)

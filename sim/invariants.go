@@ -18,6 +18,10 @@ import (
 func (s *siteSim) checkSnapshot() {
 	w := s.w
 	snap := s.core.Snapshot()
+	s.checkStats(s.snap.Stats, snap.Stats)
+	if s.checkDeathCounted(s.snap, snap); w.err != nil {
+		return
+	}
 	if snap.State != s.snap.State {
 		s.states = append(s.states, stateChange{at: w.now, state: snap.State})
 		if snap.State == core.SiteDead && s.snap.State == core.SiteAlive && !s.silenceFair(snap.LastError) {
