@@ -1,9 +1,6 @@
 package sim
 
 import (
-	"errors"
-	"regexp"
-	"strings"
 	"testing"
 	"time"
 
@@ -26,23 +23,10 @@ func TestStreamingCoreIsCaught(t *testing.T) {
 		c.AnswerBuffer = 1
 		return core.NewSite(c)
 	}
-	for seed := uint64(1); seed <= 20; seed++ {
-		if newBudgetPlan(seed).mode != budgetNone {
-			continue // the check needs a world where every fitting answer is held
-		}
-		_, err := Run(seed, Options{Duration: 5 * time.Minute, NewCore: streaming, Disabled: quiet,
-			DisabledClients: ClientSet(0).With(ClientCommand)})
-		if err == nil {
-			continue
-		}
-		var f *Failure
-		if !errors.As(err, &f) || !strings.Contains(f.Msg, "fits the hold limit") {
-			t.Fatalf("seed %d: caught, but by the wrong check: %v", seed, err)
-		}
-		t.Logf("seed %d caught: %s", seed, f.Msg)
-		return
-	}
-	t.Fatal("a core that streams every answer went unnoticed in 20 seeds")
+	// The check needs a world where every fitting answer is held.
+	caughtWithin(t, 20, withBudget, Options{Duration: 5 * time.Minute, NewCore: streaming, Disabled: quiet,
+		DisabledClients: ClientSet(0).With(ClientCommand)},
+		"fits the hold limit", "a core that streams every answer")
 }
 
 // splitter hands the core every channel read cut after each complete
@@ -104,23 +88,10 @@ func TestExtraAnswerAfterReuseIsCaught(t *testing.T) {
 			only = only.With(f)
 		}
 	}
-	for seed := uint64(1); seed <= 20; seed++ {
-		if newBudgetPlan(seed).mode != budgetNone {
-			continue // the stray answer comes first only where it would be held
-		}
-		_, err := Run(seed, Options{Duration: 5 * time.Minute, NewCore: newSplitter, Disabled: only,
-			DisabledClients: ClientSet(0).With(ClientCommand)})
-		if err == nil {
-			continue
-		}
-		var f *Failure
-		if !errors.As(err, &f) || !regexp.MustCompile(`another (query's bytes|user's or query's answer)`).MatchString(f.Msg) {
-			t.Fatalf("seed %d: caught, but by the wrong check: %v", seed, err)
-		}
-		t.Logf("seed %d caught: %s", seed, f.Msg)
-		return
-	}
-	t.Fatal("a stray answer taken for the next query's went unnoticed in 20 seeds")
+	// The stray answer comes first only where it would be held.
+	caughtWithin(t, 20, withBudget, Options{Duration: 5 * time.Minute, NewCore: newSplitter, Disabled: only,
+		DisabledClients: ClientSet(0).With(ClientCommand)},
+		`another (query's bytes|user's or query's answer)`, "a stray answer taken for the next query's")
 }
 
 // unbudgeted never hears of the global budgets, like a driver that does
@@ -134,21 +105,11 @@ func (u unbudgeted) Step(ev core.Event) []core.Action {
 }
 
 func TestIgnoredBudgetIsCaught(t *testing.T) {
-	for seed := uint64(1); seed <= 30; seed++ {
-		if newBudgetPlan(seed).mode == budgetNone {
-			continue
-		}
-		_, err := Run(seed, Options{Duration: 5 * time.Minute,
-			NewCore: func(c core.Config) Core { return unbudgeted{core.NewSite(c)} }})
-		if err == nil {
-			continue
-		}
-		var f *Failure
-		if !errors.As(err, &f) || !strings.Contains(f.Msg, "over the budgets") {
-			t.Fatalf("seed %d: caught, but by the wrong check: %v", seed, err)
-		}
-		t.Logf("seed %d caught: %s", seed, f.Msg)
-		return
-	}
-	t.Fatal("a core that ignores the budgets went unnoticed in 30 seeds")
+	withoutBudget := func(seed uint64) bool { return !withBudget(seed) }
+	caughtWithin(t, 30, withoutBudget, Options{Duration: 5 * time.Minute,
+		NewCore: func(c core.Config) Core { return unbudgeted{core.NewSite(c)} }},
+		"over the budgets", "a core that ignores the budgets")
 }
+
+// withBudget tells the seeds whose world draws a memory budget at all.
+func withBudget(seed uint64) bool { return newBudgetPlan(seed).mode != budgetNone }
