@@ -379,9 +379,7 @@ func (s *Site) channelClosed(id ChannelID, err string) {
 	s.removeChannel(ch)
 	switch {
 	case ch.extra:
-		// The probe's connect failing or closing proves nothing the pool
-		// does not show: the verdict stays with detectStall.
-		s.logf(LevelDebug, "site %s: extra channel %d closed: %s", s.cfg.Name, id, err)
+		s.probeFailed(err)
 	case ch.state == ChanConnecting, ch.state == ChanProbing:
 		// A connection closed before it ever answered counts as a failed
 		// connect, so a server that accepts and drops is not hammered.

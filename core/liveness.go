@@ -122,7 +122,7 @@ func (s *Site) probeAnswered(ch *channel) {
 func (s *Site) probeExpired(ch *channel) {
 	s.closeChannel(ch)
 	if ch.state == ChanConnecting {
-		s.logf(LevelDebug, "site %s: extra channel %d: connect timeout", s.cfg.Name, ch.id)
+		s.probeFailed("connect timeout after " + s.cfg.ConnectTimeout.String())
 		return
 	}
 	s.stats.HeartbeatsLost++
@@ -141,6 +141,21 @@ func (s *Site) probeExpired(ch *channel) {
 		return
 	}
 	s.logf(LevelInfo, "site %s: extra channel %d got no answer within %s, all %d channels busy (server pool full?)", s.cfg.Name, ch.id, s.hbTimeout(), s.poolSize())
+}
+
+// probeFailed: the probe could not connect, or was closed before its
+// answer. Beside a proven channel that proves nothing the pool does not
+// show (the verdict stays with the stall watch). With none open it is a
+// failed connect like any other: the pool is empty or unproven, so no
+// other heartbeat is on its way, and waiting for the pool's redial would
+// take the bound past interval + timeout (simulator seed 1404669519: the
+// probe's connect hung, then the site did).
+func (s *Site) probeFailed(err string) {
+	if s.hasProvenOpen() {
+		s.logf(LevelDebug, "site %s: extra channel failed: %s", s.cfg.Name, err)
+		return
+	}
+	s.connectFailed(err)
 }
 
 // stallVerdictAt is when the silence since the due heartbeat proves the

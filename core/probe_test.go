@@ -1,6 +1,7 @@
 package core
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -178,5 +179,80 @@ func TestHungSiteFoundThoughThePoolRedialsDuringTheProbe(t *testing.T) {
 	}
 	if bound := cfg.HeartbeatInterval + h.s.hbTimeout(); h.now.Sub(hang) > bound {
 		t.Fatalf("hang found after %v, bound %v", h.now.Sub(hang), bound)
+	}
+}
+
+// TestProbeConnectFailureWithEmptyPoolIsAFailedConnect: the pool is empty
+// (channels closed, the redial waiting for connect_retry) and the due
+// heartbeat's probe cannot connect. Nothing else can carry that heartbeat,
+// so the failure is a failed connect, and with no proven channel open the
+// site is dead. Before, it proved nothing and the next heartbeat waited
+// for the pool's redial: simulator seed 1404669519 found a hang that began
+// while the probe's connect hung 5.4 s after it, past interval + timeout.
+func TestProbeConnectFailureWithEmptyPoolIsAFailedConnect(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		fail func(h *harness, probe ChannelID)
+	}{
+		{"timeout", func(h *harness, _ ChannelID) { h.tick(h.s.cfg.ConnectTimeout) }},
+		{"refused", func(h *harness, probe ChannelID) {
+			h.step(Event{Kind: EvChannelClosed, Channel: probe, Err: "connection refused"})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.ConnectRetry = 30 * time.Second
+			h := newHarness(t, cfg)
+			h.start(1)
+			h.step(Event{Kind: EvChannelClosed, Channel: 1, Err: "EOF"})
+			h.step(Event{Kind: EvChannelClosed, Channel: 3, Err: "connection refused"})
+			h.step(Event{Kind: EvChannelClosed, Channel: 2, Err: "EOF"})
+			var probe ChannelID
+			for i := 0; probe == 0 && i < 100; i++ {
+				h.tickTo()
+				for _, info := range h.s.Snapshot().Channels {
+					if info.Probe {
+						probe = info.ID
+					}
+				}
+			}
+			if probe == 0 || h.s.Snapshot().State != SiteAlive {
+				t.Fatalf("probe %d, site %s: the test needs a live site probing with an empty pool", probe, h.s.Snapshot().State)
+			}
+			dialled := h.now
+			tc.fail(h, probe)
+			snap := h.s.Snapshot()
+			if snap.State != SiteDead || !strings.Contains(snap.LastError, "cannot connect") {
+				t.Fatalf("%v after the probe was dialled: site %s (%q), want dead: cannot connect", h.now.Sub(dialled), snap.State, snap.LastError)
+			}
+		})
+	}
+}
+
+// TestProbeConnectFailureBesideAProvenChannelProvesNothing: while a proven
+// channel is busy, its own silence is the verdict; a probe that cannot
+// connect (a full accept queue, a lost SYN) says nothing more.
+func TestProbeConnectFailureBesideAProvenChannelProvesNothing(t *testing.T) {
+	cfg := testConfig()
+	cfg.Channels = 1
+	h := newHarness(t, cfg)
+	h.start(1)
+	h.accept(1)
+	h.send(1, longPoll(60000))
+	var probe ChannelID
+	for i := 0; probe == 0 && i < 100; i++ {
+		h.tickTo()
+		for _, info := range h.s.Snapshot().Channels {
+			if info.Probe {
+				probe = info.ID
+			}
+		}
+	}
+	if probe == 0 {
+		t.Fatal("no probe dialled beside the long-poll")
+	}
+	h.step(Event{Kind: EvChannelClosed, Channel: probe, Err: "connection refused"})
+	if st := h.s.Snapshot().State; st != SiteAlive {
+		t.Fatalf("site %s after a refused probe beside a proven long-poll: %s", st, h.s.Snapshot().LastError)
 	}
 }
