@@ -49,8 +49,10 @@ const (
 	EvShutdown
 )
 
-// Event is one input to Step. Data is owned by the core after Step; the
-// driver must not reuse the slice.
+// Event is one input to Step. Data is only lent to the core for the Step:
+// what the core keeps, it copies. An Action's Data may point into it (the
+// bytes of a streamed answer), so the driver writes or copies those before
+// it reuses the buffer.
 type Event struct {
 	Kind    EventKind
 	Now     time.Time
@@ -104,7 +106,8 @@ const (
 	LevelError Level = 8
 )
 
-// Action is one output of Step. Data must not be modified by the driver.
+// Action is one output of Step. Data must not be modified by the driver;
+// it may point into the Data of the Event that caused it (see Event).
 type Action struct {
 	Kind    ActionKind
 	Client  ClientID
