@@ -203,31 +203,21 @@ func TestPropSite(t *testing.T) {
 // The cases below are the shrunk findings of TestPropSite, spelled out so
 // that each shows on its own (the property stops at the first it meets).
 
-type pmRepro struct {
-	t   *testing.T
-	s   *Site
-	now time.Time
-}
+// pmRepro replays a finding through the harness, so the contract and the
+// invariants are checked at every step as in the property.
+type pmRepro struct{ *harness }
 
-func newRepro(t *testing.T, cfg Config) *pmRepro {
-	r := &pmRepro{t: t, s: NewSite(cfg), now: epoch}
-	r.step(Event{Kind: EvTick})
-	return r
-}
-
-func (r *pmRepro) step(ev Event) []Action {
-	ev.Now = r.now
-	return r.s.Step(ev)
-}
+func newRepro(t *testing.T, cfg Config) *pmRepro { return &pmRepro{newHarness(t, cfg)} }
 
 // alive connects channels 1..n and answers the probes of the channels in
 // answer.
 func (r *pmRepro) alive(n int, answer ...ChannelID) {
+	r.t.Helper()
 	for ch := ChannelID(1); ch <= ChannelID(n); ch++ {
-		r.step(Event{Kind: EvChannelConnected, Channel: ch})
+		r.connect(ch)
 	}
 	for _, ch := range answer {
-		r.step(Event{Kind: EvChannelData, Channel: ch, Data: []byte("200          11\n1700000000\n")})
+		r.reply(ch, 200, "1700000000\n")
 	}
 	if st := r.s.Snapshot().State; st != SiteAlive {
 		r.t.Fatalf("site %v, want alive", st)
@@ -289,7 +279,7 @@ func TestPropFindingNoDeadlineWhilePaused(t *testing.T) {
 	r.alive(1, 1)
 	r.step(Event{Kind: EvClientAccepted, Client: 1})
 	r.step(Event{Kind: EvClientData, Client: 1, Data: []byte(q16)})
-	acts := r.step(Event{Kind: EvChannelData, Channel: 1, Data: []byte("200          40\n0123456789")})
+	acts := r.step(Event{Kind: EvChannelData, Channel: 1, Data: append(FormatHeader(200, 40), "0123456789"...)})
 	if len(acts) == 0 || acts[len(acts)-1].Kind != ActPauseChannel {
 		t.Fatalf("channel not paused: %+v", acts)
 	}
