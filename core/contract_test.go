@@ -96,3 +96,34 @@ func TestContractAllowsClosingALateConnect(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryKindHasAName: a kind added without a name would print as a
+// number in every transcript and failure message.
+func TestEveryKindHasAName(t *testing.T) {
+	seen := map[string]bool{}
+	for k := EvTick; k <= EvShutdown; k++ {
+		name := k.String()
+		if strings.HasPrefix(name, "event-kind-") || seen[name] {
+			t.Errorf("event kind %d is named %q", k, name)
+		}
+		seen[name] = true
+	}
+	for k := ActDial; k <= ActLog; k++ {
+		name := k.String()
+		if strings.HasPrefix(name, "action-kind-") || seen[name] {
+			t.Errorf("action kind %d is named %q", k, name)
+		}
+		seen[name] = true
+	}
+	if got := (EventKind(0)).String(); got != "event-kind-0" {
+		t.Errorf("the zero event kind prints as %q", got)
+	}
+	ev := Event{Kind: EvChannelClosed, Channel: 3, Err: "connection refused"}
+	if got, want := ev.String(), `channel-closed ch=3 err="connection refused"`; got != want {
+		t.Errorf("event prints as %s, want %s", got, want)
+	}
+	a := Action{Kind: ActLog, Level: LevelWarn, Text: "site s1 is dead"}
+	if got, want := a.String(), `log warn "site s1 is dead"`; got != want {
+		t.Errorf("action prints as %s, want %s", got, want)
+	}
+}
