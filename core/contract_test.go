@@ -49,6 +49,7 @@ func TestContractCatchesEveryBrokenRule(t *testing.T) {
 		{"shutdown leaves a client open", contractStep{Event{Kind: EvShutdown}, []Action{{Kind: ActCloseChannel, Channel: 1}, {Kind: ActCloseChannel, Channel: 2}}}, "client 7 open"},
 		{"shutdown leaves a channel open", contractStep{Event{Kind: EvShutdown}, []Action{{Kind: ActCloseClient, Client: 7}, {Kind: ActCloseChannel, Channel: 1}}}, "channel 2 open"},
 		{"dial at shutdown", contractStep{Event{Kind: EvShutdown}, []Action{{Kind: ActDial, Channel: 3}}}, "after shutdown"},
+		{"close again for another channel's connect", contractStep{Event{Kind: EvChannelConnected, Channel: 2}, []Action{{Kind: ActCloseChannel, Channel: 1}, {Kind: ActCloseChannel, Channel: 1}}}, "channel 1 is closed"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -125,5 +126,23 @@ func TestEveryKindHasAName(t *testing.T) {
 	a := Action{Kind: ActLog, Level: LevelWarn, Text: "site s1 is dead"}
 	if got, want := a.String(), `log warn "site s1 is dead"`; got != want {
 		t.Errorf("action prints as %s, want %s", got, want)
+	}
+}
+
+// TestContractAcceptsAGoneClientAtShutdown: a client the driver reported
+// gone needs no close; one that shutdown closed needs nothing more.
+func TestContractAcceptsAGoneClientAtShutdown(t *testing.T) {
+	k := NewContract()
+	later := fixedDeadline(epoch.Add(time.Second))
+	steps := []contractStep{
+		{Event{Kind: EvClientAccepted, Client: 1, Now: epoch}, nil},
+		{Event{Kind: EvClientAccepted, Client: 2, Now: epoch}, nil},
+		{Event{Kind: EvClientGone, Client: 1, Now: epoch}, nil},
+		{Event{Kind: EvShutdown, Now: epoch}, []Action{{Kind: ActCloseClient, Client: 2}}},
+	}
+	for _, st := range steps {
+		if err := k.Check(st.ev, st.acts, later); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
