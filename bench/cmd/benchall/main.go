@@ -35,6 +35,7 @@ var scenarios = []scenario{
 	{"loopback", time.Minute, scenarioLoopback},
 	{"tcplisten", time.Minute, scenarioTCPListen},
 	{"wan", 2 * time.Minute, scenarioWAN},
+	{"hops", 3 * time.Minute, scenarioHops},
 	{"icinga", 2 * time.Minute, scenarioIcinga},
 	{"dead", time.Minute, scenarioDead},
 	{"hung", time.Minute, scenarioHung},

@@ -103,6 +103,22 @@ const notes = `
   TLS 1.3 with a throw-away certificate); liveproxyd keeps its channels open over the relay and
   the client opens a new local UNIX connection per query. "server time" is the same query on an
   open loopback TCP connection.
+- **hops**: one ` + "`fakesite`" + ` on loopback TCP (100 hosts × 40 services: JSON answers of 15 B for
+  ` + "`GET status`" + `, 3.8 KB for ` + "`GET hosts`" + ` with three columns, 729 KB for ` + "`GET services`" + `), reached
+  four ways in the same run, cell by cell: straight to its TCP port; through liveproxyd's UNIX
+  socket (Checkmk's defaults, 10 TCP channels); through HAProxy (Debian's package, ` + "`mode tcp`" + `, one
+  process with its default threads, no logging) on a UNIX socket; through socat
+  (` + "`UNIX-LISTEN:PATH,fork,backlog=4096 TCP:SITE`" + `; the backlog raised from 5 to the kernel's maximum,
+  which the others use). Every client opens a **new connection per query**, on every way alike:
+  that is how Checkmk's GUI uses liveproxyd's local socket. HAProxy and socat then open a TCP
+  connection to the site per query as well; liveproxyd reuses its channels. Each way runs ~3 s
+  after a 1 s warm-up that sets the query count (a run bounded by count leaves no query half done
+  to skew the CPU per query). CPU per query is utime+stime from /proc/PID/stat over the window ÷
+  answered queries, for the hop and for the site; for socat it adds cutime+cstime, the CPU of the
+  per-connection children it has reaped (a child still running at an edge of the window counts
+  in at most one window). Targets (issue 12): liveproxyd's CPU per query ≤ 1.0 × HAProxy's, its
+  q/s ≥ 0.95 × HAProxy's and ≥ 1.0 × socat's. The ways run one after another, so load from
+  other users of the machine can favour one of them.
 - **Icinga 2**: the e2e harness's throw-away Icinga (10 hosts × 10 services); one KeepAlive client.
   liveproxyd gets 3 TCP channels (Icinga serves 2 × cores connections).
 - **dead site**: the site's socket does not exist; 2,000 queries, each on a new connection.
