@@ -54,10 +54,11 @@ func hopRows(query string, clients int, hops []hop, figs []hopFigures) []Row {
 	return append(rows, cpu, qps("HAProxy", ha, hopQPSvsHAProxyMin), qps("socat", so, hopQPSvsSocatMin))
 }
 
-// cpuPerQuery shows a per-query CPU time to a tenth of a microsecond.
+// cpuPerQuery shows a per-query CPU time below a millisecond to a tenth of
+// a microsecond, above it in milliseconds.
 func cpuPerQuery(d time.Duration) string {
-	if d >= 10*time.Millisecond {
-		return dur(d)
+	if d >= time.Millisecond {
+		return fmt.Sprintf("%.2f ms", float64(d)/1e6)
 	}
 	return fmt.Sprintf("%.1f µs", float64(d)/1e3)
 }

@@ -43,6 +43,9 @@ func TestHopRowsHoldLiveproxydAgainstTheReferenceHops(t *testing.T) {
 	if !strings.Contains(rows[hopSocat].Figure, "hop CPU 800.0 µs/query") {
 		t.Errorf("socat row %q", rows[hopSocat].Figure)
 	}
+	if got := cpuPerQuery(4709700 * time.Nanosecond); got != "4.71 ms" {
+		t.Errorf("cpuPerQuery(4.7097 ms) = %q", got)
+	}
 
 	// At or past the bounds the targets are met.
 	figs[hopLiveproxyd] = hopFigures{qps: 950, hopCPU: 20 * time.Microsecond, hopCPUMeasurable: true}
