@@ -45,7 +45,7 @@ lint:
 # the table and writes BENCHMARKS.md. setup installs Icinga 2 and the
 # reference hops (HAProxy, socat) the scenarios compare against.
 bench: setup
-	$(GO) run ./bench/cmd/benchall -out BENCHMARKS.md
+	$(GO) run ./cmd/benchall -out BENCHMARKS.md
 
 # Mutation testing of core: every change no test notices is listed, then the
 # summary. A full run is ~720 mutants at 7-40 s each on a busy 2-core box

@@ -2,7 +2,7 @@
 // writes a markdown table of figures and ratios, all measured in the same
 // run, to BENCHMARKS.md (`make bench`).
 //
-//	go run ./bench/cmd/benchall [-out BENCHMARKS.md] [-only loopback,wan]
+//	go run ./cmd/benchall [-out BENCHMARKS.md] [-only loopback,wan]
 //
 // The whole run is bounded (-timeout, 10 minutes); every scenario has its
 // own budget within it, and a scenario that fails or cannot run leaves an
