@@ -42,9 +42,10 @@ lint:
 	$(GO) run honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION) ./...
 
 # Every benchmark scenario in one bounded run (at most 10 minutes); prints
-# the table and writes BENCHMARKS.md. Icinga's row needs `make setup`.
-bench:
-	$(GO) run ./bench/cmd/benchall -out BENCHMARKS.md
+# the table and writes BENCHMARKS.md. setup installs Icinga 2 and the
+# reference hops (HAProxy, socat) the scenarios compare against.
+bench: setup
+	$(GO) run ./cmd/benchall -out BENCHMARKS.md
 
 # Mutation testing of core: every change no test notices is listed, then the
 # summary. A full run is ~720 mutants at 7-40 s each on a busy 2-core box

@@ -64,67 +64,6 @@ func TestProgramStartChangeIsNoticed(t *testing.T) {
 	}
 }
 
-func TestCapacityLimitShrinksPoolInsteadOfFlapping(t *testing.T) {
-	cfg := testConfig()
-	cfg.Channels = 4
-	h := newHarness(t, cfg)
-	for i, ch := range h.dial {
-		h.connect(ch)
-		if i < 2 { // the server's pool serves only two connections
-			h.takeUp(ch)
-			h.reply(ch, 200, "1\n")
-		}
-	}
-	h.tickTo() // the two unserved probes time out
-	h.tickTo()
-	st := h.s.Snapshot()
-	if st.State != SiteAlive || st.Target != 2 || len(st.Channels) != 2 {
-		t.Fatalf("state %s target %d channels %d", st.State, st.Target, len(st.Channels))
-	}
-	h.run(50 * time.Second)
-	if st := h.s.Snapshot(); st.State != SiteAlive || st.Target != 2 {
-		t.Fatalf("flapped: %+v", st)
-	}
-	// After CapacityRetry one more channel is tried.
-	dialled := len(h.dial)
-	h.run(15 * time.Second)
-	if len(h.dial) != dialled+1 {
-		t.Fatalf("pool did not try to grow (%d new dials)", len(h.dial)-dialled)
-	}
-}
-
-func TestCommandForwardedAloneAndChannelResynced(t *testing.T) {
-	h := newHarness(t, testConfig())
-	h.start(1)
-	h.accept(1)
-	h.send(1, "COMMAND [1] SCHEDULE_FORCED_SVC_CHECK;h;s;1\n\n")
-	var ch ChannelID
-	for _, c := range h.dial {
-		if up := h.takeUp(c); up != "" {
-			ch = c
-			want := "COMMAND [1] SCHEDULE_FORCED_SVC_CHECK;h;s;1\n\n" + string(heartbeatQuery)
-			if up != want {
-				t.Fatalf("upstream %q, want %q", up, want)
-			}
-		}
-	}
-	h.expectOut(1, "", false) // no reply to a COMMAND
-	// naemon answers a failed COMMAND with bytes nobody asked for.
-	h.step(Event{Kind: EvChannelData, Channel: ch, Data: []byte("400: Unknown command\n")})
-	if !h.gone[ch] || h.s.Snapshot().State != SiteAlive {
-		t.Fatal("channel with stray bytes not closed, or site harmed")
-	}
-	h.accept(2)
-	h.send(2, q16)
-	c2 := h.busyChannel(2)
-	h.takeUp(c2)
-	h.reply(c2, 200, "clean")
-	h.expectOut(2, "200           5\nclean", false)
-	if st := h.s.Snapshot().Stats; st.Commands != 1 {
-		t.Fatalf("stats %+v", st)
-	}
-}
-
 func TestBackpressurePausesAndResumesChannel(t *testing.T) {
 	cfg := testConfig()
 	cfg.AnswerBuffer = 1024 // the 5000-byte answer is streamed, not held
@@ -213,32 +152,6 @@ func TestStallWithAllChannelsBusyMarksDead(t *testing.T) {
 		t.Fatalf("stall detected after %v", took)
 	}
 	h.expectErr(1, 502, "no answer on any channel")
-}
-
-func TestShutdownAnswersEveryone(t *testing.T) {
-	h := newHarness(t, testConfig())
-	h.start(1)
-	for c := ClientID(1); c <= 4; c++ {
-		h.accept(c)
-	}
-	for c := ClientID(1); c <= 3; c++ {
-		h.send(c, q16)
-	}
-	h.step(Event{Kind: EvShutdown})
-	for c := ClientID(1); c <= 3; c++ {
-		h.expectErr(c, 502, "shutting down")
-	}
-	h.expectOut(4, "", true)
-	for _, ch := range h.dial {
-		if !h.gone[ch] {
-			t.Fatalf("channel %d left open", ch)
-		}
-	}
-	if !h.s.NextDeadline().IsZero() {
-		t.Fatal("a stopped site wants ticks")
-	}
-	h.accept(5)
-	h.expectOut(5, "", true)
 }
 
 func TestReconfigureChangesPoolSize(t *testing.T) {

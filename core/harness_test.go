@@ -8,11 +8,14 @@ import (
 	"time"
 )
 
-// harness drives one Site by hand: every step checks the invariants and
-// keeps a copy of the actions, so a test can say exactly what it expects.
+// harness drives one Site by hand: every step checks the driver contract
+// and the invariants and keeps a copy of the actions, so a test can say
+// exactly what it expects. It is core/coretest's Env for in-package tests,
+// which cannot import coretest (it imports core); both check with Contract.
 type harness struct {
 	t    *testing.T
 	s    *Site
+	k    *Contract
 	now  time.Time
 	acts []Action // of the last step
 	out  map[ClientID]*bytes.Buffer
@@ -34,7 +37,7 @@ func testConfig() Config {
 }
 
 func newHarness(t *testing.T, cfg Config) *harness {
-	h := &harness{t: t, s: NewSite(cfg), now: epoch, out: map[ClientID]*bytes.Buffer{},
+	h := &harness{t: t, s: NewSite(cfg), k: NewContract(), now: epoch, out: map[ClientID]*bytes.Buffer{},
 		shut: map[ClientID]bool{}, up: map[ChannelID]*bytes.Buffer{}, gone: map[ChannelID]bool{}}
 	if !h.s.NextDeadline().IsZero() {
 		t.Fatal("a new site must want a tick at once")
@@ -48,22 +51,19 @@ func (h *harness) step(ev Event) []Action {
 	ev.Now = h.now
 	acts := h.s.Step(ev)
 	h.acts = append(h.acts[:0], acts...)
+	if err := h.k.Check(ev, h.acts, h.s); err != nil {
+		h.t.Fatalf("driver contract: %v", err)
+	}
 	for _, a := range h.acts {
 		switch a.Kind {
 		case ActDial:
 			h.dial = append(h.dial, a.Channel)
 			h.up[a.Channel] = &bytes.Buffer{}
 		case ActWriteChannel:
-			if h.gone[a.Channel] {
-				h.t.Fatalf("write to closed channel %d", a.Channel)
-			}
 			h.up[a.Channel].Write(a.Data)
 		case ActCloseChannel:
 			h.gone[a.Channel] = true
 		case ActWriteClient:
-			if h.shut[a.Client] {
-				h.t.Fatalf("write to closed client %d", a.Client)
-			}
 			h.buf(a.Client).Write(a.Data)
 		case ActCloseClient:
 			h.shut[a.Client] = true

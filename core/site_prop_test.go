@@ -10,9 +10,9 @@ import (
 )
 
 // TestPropSite drives one Site with generated event sequences: a model
-// driver plays clients and a site server, checks every action against what
-// a driver may be asked to do, and checks the answer streams clients see
-// (see site_prop_model_test.go).
+// driver plays clients and a site server, checks every step against the
+// driver contract (Contract), and checks the requests servers get and the
+// answer streams clients see (see site_prop_model_test.go).
 
 type pmChan struct {
 	id            ChannelID
@@ -38,9 +38,9 @@ func (ch *pmChan) owes() bool {
 
 type pmModel struct {
 	site    *Site
+	k       *Contract
 	cfg     Config
 	now     time.Time
-	started bool
 	stopped bool
 	clients []*pmClient // index = ID-1
 	chans   []*pmChan   // index = ID-1
@@ -63,25 +63,20 @@ func (m *pmModel) step(t *rapid.T, ev Event) {
 		m.trail = m.trail[1:]
 	}
 	acts := m.site.Step(ev)
-	m.started = true
 	clear(m.wrote)
 	for _, a := range acts {
-		m.trail = append(m.trail, fmt.Sprintf("    -> act=%d client=%d chan=%d %.60q", a.Kind, a.Client, a.Channel, a.Data))
+		m.trail = append(m.trail, fmt.Sprintf("    -> %.100v", a))
+	}
+	// The contract covers what any driver may be asked (IDs, closed
+	// clients and channels, fields, shutdown, the deadline); apply keeps
+	// the model's own view of the streams.
+	if err := m.k.Check(ev, acts, m.site); err != nil {
+		m.fatalf(t, "driver contract: %v", err)
+	}
+	for _, a := range acts {
 		m.apply(t, a)
 	}
-	if ev.Kind == EvShutdown {
-		m.stopped = true
-		for _, c := range m.clients {
-			if c.open() {
-				m.fatalf(t, "shutdown left client %d open", c.id)
-			}
-		}
-		for _, ch := range m.chans {
-			if !ch.closed() {
-				m.fatalf(t, "shutdown left channel %d open", ch.id)
-			}
-		}
-	}
+	m.stopped = m.stopped || ev.Kind == EvShutdown
 	m.check(t)
 }
 
@@ -89,60 +84,32 @@ func (m *pmModel) apply(t *rapid.T, a Action) {
 	t.Helper()
 	switch a.Kind {
 	case ActDial:
-		if int(a.Channel) != len(m.chans)+1 {
-			m.fatalf(t, "dial of channel %d, want %d", a.Channel, len(m.chans)+1)
-		}
 		m.chans = append(m.chans, &pmChan{id: a.Channel})
 	case ActWriteChannel, ActPauseChannel, ActResumeChannel, ActCloseChannel:
-		if a.Channel == 0 || int(a.Channel) > len(m.chans) {
-			m.fatalf(t, "action %d names channel %d, never dialled", a.Kind, a.Channel)
-		}
 		ch := m.chans[a.Channel-1]
-		switch {
-		case ch.closedByModel:
-			m.fatalf(t, "action %d on channel %d after the driver reported it closed", a.Kind, ch.id)
-		case ch.closedByCore && a.Kind != ActCloseChannel:
-			// A repeated close is harmless; the stopped core answers a
-			// late EvChannelConnected with one.
-			m.fatalf(t, "action %d on channel %d after ActCloseChannel", a.Kind, ch.id)
-		}
 		switch a.Kind {
 		case ActWriteChannel:
 			m.written(t, ch, a.Data)
 		case ActPauseChannel, ActResumeChannel:
-			if ch.paused == (a.Kind == ActPauseChannel) {
-				m.fatalf(t, "channel %d: pause/resume %d while paused=%v", ch.id, a.Kind, ch.paused)
-			}
 			ch.paused = a.Kind == ActPauseChannel
 		case ActCloseChannel:
 			ch.closedByCore = true
 		}
-	case ActWriteClient, ActCloseClient:
-		if a.Client == 0 || int(a.Client) > len(m.clients) || !m.clients[a.Client-1].open() {
-			m.fatalf(t, "action %d for client %d, which is not open", a.Kind, a.Client)
-		}
+	case ActWriteClient:
 		c := m.clients[a.Client-1]
-		if a.Kind == ActCloseClient {
-			c.closed = true
-		} else {
-			c.out = append(c.out, a.Data...)
-			c.unacked += len(a.Data)
-			m.wrote[c.id] = true
-		}
-	case ActLog:
-	default:
-		m.fatalf(t, "unknown action %+v", a)
+		c.out = append(c.out, a.Data...)
+		c.unacked += len(a.Data)
+		m.wrote[c.id] = true
+	case ActCloseClient:
+		m.clients[a.Client-1].closed = true
 	}
 }
 
-// written checks one request the core writes on a channel: the channel is
-// connected and owes no answer, and the request is the heartbeat or a
+// written checks one request the core writes on a channel (the contract
+// has checked that it is connected and open): the channel owes no answer, and the request is the heartbeat or a
 // client's query, forwarded once, exactly as the protocol wants it.
 func (m *pmModel) written(t *rapid.T, ch *pmChan, data []byte) {
 	t.Helper()
-	if !ch.connected {
-		m.fatalf(t, "write on channel %d before it connected", ch.id)
-	}
 	for _, r := range ch.queue {
 		if !ch.tainted && (r == nil || !r.isCommand()) {
 			m.fatalf(t, "write %q on channel %d, which still owes an answer", data, ch.id)
@@ -183,11 +150,6 @@ func (m *pmModel) check(t *rapid.T) {
 			m.fatalf(t, "%v", err)
 		}
 	}
-	if m.started && !m.stopped {
-		if d := m.site.NextDeadline(); !d.After(m.now) {
-			m.fatalf(t, "NextDeadline %v is not after now %v: a driver ticking at it would spin", d, m.now)
-		}
-	}
 	// Backpressure: a channel that has just fed a client beyond HighWater
 	// unflushed bytes, with more of the answer to come, must be paused.
 	for _, ch := range m.chans {
@@ -218,7 +180,7 @@ func TestPropSite(t *testing.T) {
 			// Every request is unique: the cache stores answers, never hits.
 			Cache: rapid.Bool().Draw(t, "cache"), CacheBytes: 4096,
 		}
-		m := &pmModel{site: NewSite(cfg), cfg: cfg.WithDefaults(), now: epoch, reqs: map[string]*pmReq{},
+		m := &pmModel{site: NewSite(cfg), k: NewContract(), cfg: cfg.WithDefaults(), now: epoch, reqs: map[string]*pmReq{},
 			wrote: map[ClientID]bool{}}
 		if !m.site.NextDeadline().IsZero() {
 			t.Fatalf("a new site must want a tick at once")
@@ -241,31 +203,21 @@ func TestPropSite(t *testing.T) {
 // The cases below are the shrunk findings of TestPropSite, spelled out so
 // that each shows on its own (the property stops at the first it meets).
 
-type pmRepro struct {
-	t   *testing.T
-	s   *Site
-	now time.Time
-}
+// pmRepro replays a finding through the harness, so the contract and the
+// invariants are checked at every step as in the property.
+type pmRepro struct{ *harness }
 
-func newRepro(t *testing.T, cfg Config) *pmRepro {
-	r := &pmRepro{t: t, s: NewSite(cfg), now: epoch}
-	r.step(Event{Kind: EvTick})
-	return r
-}
-
-func (r *pmRepro) step(ev Event) []Action {
-	ev.Now = r.now
-	return r.s.Step(ev)
-}
+func newRepro(t *testing.T, cfg Config) *pmRepro { return &pmRepro{newHarness(t, cfg)} }
 
 // alive connects channels 1..n and answers the probes of the channels in
 // answer.
 func (r *pmRepro) alive(n int, answer ...ChannelID) {
+	r.t.Helper()
 	for ch := ChannelID(1); ch <= ChannelID(n); ch++ {
-		r.step(Event{Kind: EvChannelConnected, Channel: ch})
+		r.connect(ch)
 	}
 	for _, ch := range answer {
-		r.step(Event{Kind: EvChannelData, Channel: ch, Data: []byte("200          11\n1700000000\n")})
+		r.reply(ch, 200, "1700000000\n")
 	}
 	if st := r.s.Snapshot().State; st != SiteAlive {
 		r.t.Fatalf("site %v, want alive", st)
@@ -327,7 +279,7 @@ func TestPropFindingNoDeadlineWhilePaused(t *testing.T) {
 	r.alive(1, 1)
 	r.step(Event{Kind: EvClientAccepted, Client: 1})
 	r.step(Event{Kind: EvClientData, Client: 1, Data: []byte(q16)})
-	acts := r.step(Event{Kind: EvChannelData, Channel: 1, Data: []byte("200          40\n0123456789")})
+	acts := r.step(Event{Kind: EvChannelData, Channel: 1, Data: append(FormatHeader(200, 40), "0123456789"...)})
 	if len(acts) == 0 || acts[len(acts)-1].Kind != ActPauseChannel {
 		t.Fatalf("channel not paused: %+v", acts)
 	}

@@ -8,31 +8,6 @@ import (
 
 const q16 = "GET hosts\nColumns: name\nResponseHeader: fixed16\nKeepAlive: on\n\n"
 
-func TestForwardRewritesAndStreamsFixed16KeepAlive(t *testing.T) {
-	h := newHarness(t, testConfig())
-	h.start(1700)
-	h.accept(1)
-	h.send(1, "GET hosts\nKeepAlive: on\nColumns: name\nCache: reload\nResponseHeader: fixed16\n\n")
-	ch := h.busyChannel(1)
-	want := "GET hosts\nResponseHeader: fixed16\nKeepAlive: on\nColumns: name\n\n"
-	if got := h.takeUp(ch); got != want {
-		t.Fatalf("upstream %q, want %q", got, want)
-	}
-	h.reply(ch, 200, "a\nb\n")
-	h.expectOut(1, "200           4\na\nb\n", false)
-	// KeepAlive: the next query on the same connection is served too.
-	h.send(1, q16)
-	ch = h.busyChannel(1)
-	h.takeUp(ch)
-	h.reply(ch, 404, "no table\n")
-	h.expectOut(1, "200           4\na\nb\n404           9\nno table\n", false)
-	h.step(Event{Kind: EvClientEOF, Client: 1})
-	h.expectOut(1, "200           4\na\nb\n404           9\nno table\n", true)
-	if st := h.s.Snapshot().Stats; st.QueriesOK != 2 {
-		t.Fatalf("stats %+v", st)
-	}
-}
-
 func TestPlainClientGetsBodyAndClose(t *testing.T) {
 	h := newHarness(t, testConfig())
 	h.start(1)
@@ -76,20 +51,6 @@ func TestPipelinedQueriesOneAtATimeInOrder(t *testing.T) {
 	h.expectOut(1, "200           1\nA200           1\nB", false)
 }
 
-func TestDeadSiteAnswersAtOnce(t *testing.T) {
-	h := newHarness(t, testConfig())
-	h.step(Event{Kind: EvChannelClosed, Channel: h.dial[0], Err: "connection refused"})
-	if st := h.s.Snapshot(); st.State != SiteDead || !strings.Contains(st.LastError, "refused") {
-		t.Fatalf("snapshot %+v", st)
-	}
-	h.accept(7)
-	h.send(7, q16)
-	h.expectErr(7, 502, "site s1: site is dead: cannot connect: connection refused")
-	h.accept(8)
-	h.send(8, "GET hosts\n\n")
-	h.expectOut(8, "site s1: site is dead: cannot connect: connection refused\n", true)
-}
-
 func TestRecoveryAfterConnectRetry(t *testing.T) {
 	h := newHarness(t, testConfig())
 	h.step(Event{Kind: EvChannelClosed, Channel: h.dial[0], Err: "refused"})
@@ -108,22 +69,6 @@ func TestRecoveryAfterConnectRetry(t *testing.T) {
 	h.send(1, q16)
 	h.reply(h.busyChannel(1), 200, "ok")
 	h.expectOut(1, "200           2\nok", false)
-}
-
-func TestAllChannelsBusy(t *testing.T) {
-	h := newHarness(t, testConfig())
-	h.start(1)
-	for c := ClientID(1); c <= 3; c++ {
-		h.accept(c)
-		h.send(c, q16)
-	}
-	h.tick(4 * time.Second)
-	h.expectOut(3, "", false)
-	h.tickTo()
-	h.expectErr(3, 503, "All 2 channels busy, timeout waiting for free channel.")
-	if h.now.Sub(epoch) != 5*time.Second {
-		t.Fatalf("503 after %v", h.now.Sub(epoch))
-	}
 }
 
 // TestBusyTextIsCheckmksWithConfiguredCount: the 503 text is exactly the

@@ -6,15 +6,15 @@ import (
 	"time"
 
 	"liveproxyd/core"
+	"liveproxyd/core/coretest"
 )
 
 // FuzzSite feeds the whole core with arbitrary client and channel bytes.
 // The fuzz input is a little program (see the op constants); it runs
-// against one Site with small limits. After every step the core's own
-// invariants hold, and the actions are ones a driver can carry out: no
-// write to a client it closed or that is gone, no action on a channel it
-// never dialled or already closed, dials numbered 1, 2, 3..., and the next
-// deadline lies in the future.
+// against one Site with small limits, driven by coretest.Env, so every
+// step is checked against the driver contract (core.Contract: no action on
+// a client or channel that is closed or gone, dials numbered 1, 2, 3...,
+// valid fields, a deadline in the future) and the core's own invariants.
 
 // Opcodes: a program byte modulo numOps; its operands follow it.
 const (
@@ -49,57 +49,9 @@ var cannedQueries = []string{
 }
 
 type siteRun struct {
-	t       *testing.T
-	site    *core.Site
-	now     time.Time
+	env     *coretest.Env
 	clients []core.ClientID
-	closed  map[core.ClientID]bool // closed by the core or gone
-	unacked map[core.ClientID]int
-	chans   []core.ChannelID
-	down    map[core.ChannelID]bool // closed by the core or reported closed
 	cfg     core.Config
-	stopped bool
-}
-
-func (r *siteRun) step(ev core.Event) {
-	ev.Now = r.now
-	for _, a := range r.site.Step(ev) {
-		r.check(a)
-	}
-	if err := r.site.CheckInvariants(); err != nil {
-		r.t.Fatalf("after %+v: %v", ev, err)
-	}
-	// A deadline at or before now would make the driver tick in a loop.
-	if d := r.site.NextDeadline(); !r.stopped && !d.After(r.now) {
-		r.t.Fatalf("after %+v: NextDeadline %v, now %v", ev, d, r.now)
-	}
-}
-
-func (r *siteRun) check(a core.Action) {
-	switch a.Kind {
-	case core.ActDial:
-		if int(a.Channel) != len(r.chans)+1 {
-			r.t.Fatalf("dial of channel %d after %d", a.Channel, len(r.chans))
-		}
-		r.chans = append(r.chans, a.Channel)
-	case core.ActWriteChannel, core.ActPauseChannel, core.ActResumeChannel:
-		if a.Channel == 0 || int(a.Channel) > len(r.chans) || r.down[a.Channel] {
-			r.t.Fatalf("action %d on channel %d, not open", a.Kind, a.Channel)
-		}
-	case core.ActCloseChannel:
-		if a.Channel == 0 || int(a.Channel) > len(r.chans) {
-			r.t.Fatalf("close of channel %d, never dialled", a.Channel)
-		}
-		r.down[a.Channel] = true
-	case core.ActWriteClient, core.ActCloseClient:
-		if a.Client == 0 || int(a.Client) > len(r.clients) || r.closed[a.Client] {
-			r.t.Fatalf("action %d for client %d, not open", a.Kind, a.Client)
-		}
-		r.unacked[a.Client] += len(a.Data)
-		if a.Kind == core.ActCloseClient {
-			r.closed[a.Client] = true
-		}
-	}
 }
 
 func FuzzSite(f *testing.F) {
@@ -118,11 +70,8 @@ func FuzzSite(f *testing.F) {
 			HeartbeatTimeout: 40 * time.Millisecond, MaxQueryBytes: 256, HighWater: 64,
 			CapacityRetry: 500 * time.Millisecond, Cache: true, CacheEntries: 4, CacheBytes: 1024,
 		}
-		r := &siteRun{
-			t: t, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), site: core.NewSite(cfg), cfg: cfg,
-			closed: map[core.ClientID]bool{}, unacked: map[core.ClientID]int{}, down: map[core.ChannelID]bool{},
-		}
-		r.step(core.Event{Kind: core.EvTick})
+		r := &siteRun{env: coretest.New(t, cfg), cfg: cfg}
+		r.env.Tick(0)
 		r.run(prog)
 	})
 }
@@ -150,10 +99,11 @@ func (r *siteRun) run(prog []byte) {
 		return r.clients[arg()%len(r.clients)], true
 	}
 	channel := func() (core.ChannelID, bool) {
-		if len(r.chans) == 0 {
+		chans := r.env.Dialled()
+		if len(chans) == 0 {
 			return 0, false
 		}
-		return r.chans[arg()%len(r.chans)], true
+		return chans[arg()%len(chans)], true
 	}
 	for steps := 0; pc < len(prog) && steps < maxSteps; steps++ {
 		op := prog[pc] % numOps
@@ -179,13 +129,11 @@ func (r *siteRun) run(prog []byte) {
 			if !ok {
 				continue
 			}
-			ev = core.Event{Kind: map[byte]core.EventKind{opClientEOF: core.EvClientEOF, opClientGone: core.EvClientGone, opAck: core.EvClientWritten}[op], Client: id}
-			if op == opClientGone {
-				r.closed[id] = true
-			}
 			if op == opAck {
-				ev.N, r.unacked[id] = r.unacked[id], 0
+				r.env.Ack(id) // every byte written so far
+				continue
 			}
+			ev = core.Event{Kind: map[byte]core.EventKind{opClientEOF: core.EvClientEOF, opClientGone: core.EvClientGone}[op], Client: id}
 		case opConnected, opChannelData, opAnswer, opChannelDown:
 			id, ok := channel()
 			if !ok {
@@ -201,27 +149,23 @@ func (r *siteRun) run(prog []byte) {
 				ev = core.Event{Kind: core.EvChannelData, Channel: id, Data: append(core.FormatHeader(200, int64(len(body))), body...)}
 			default:
 				ev = core.Event{Kind: core.EvChannelClosed, Channel: id, Err: "connection reset by peer"}
-				r.down[id] = true
 			}
 		case opTick:
-			r.now = r.now.Add(time.Duration(arg()) * time.Millisecond)
-			ev = core.Event{Kind: core.EvTick}
+			r.env.Tick(time.Duration(arg()) * time.Millisecond)
+			continue
 		case opTickDeadline:
-			if d := r.site.NextDeadline(); d.After(r.now) {
-				r.now = d
-			}
-			ev = core.Event{Kind: core.EvTick}
+			r.env.TickDeadline()
+			continue
 		case opReconfigure:
 			cfg := r.cfg
 			cfg.Channels = 1 + arg()%3
 			ev = core.Event{Kind: core.EvReconfigure, Config: &cfg}
 		case opShutdown:
 			ev = core.Event{Kind: core.EvShutdown}
-			r.stopped = true
 		default:
 			panic(fmt.Sprintf("opcode %d", op))
 		}
-		r.step(ev)
+		r.env.Step(ev)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"liveproxyd/core"
+	"liveproxyd/core/coretest"
 )
 
 // FuzzUpstreamFraming is differential: a client sends arbitrary bytes (in
@@ -59,12 +60,12 @@ func FuzzUpstreamFraming(f *testing.F) {
 	})
 }
 
-// wireRun drives one core.Site and plays the site: it connects dialled
-// channels and answers every request written, at once.
+// wireRun drives one core.Site through coretest.Env (so every step is
+// checked against the driver contract) and plays the site: it connects
+// dialled channels and answers every request written, at once.
 type wireRun struct {
 	t            *testing.T
-	site         *core.Site
-	now          time.Time
+	env          *coretest.Env
 	naemon       bool
 	writes       map[core.ChannelID][][]byte // requests written, in order
 	owed         []owed                      // answers not yet delivered
@@ -81,9 +82,9 @@ type owed struct {
 }
 
 func newWireRun(t *testing.T, naemon bool) *wireRun {
-	r := &wireRun{t: t, naemon: naemon, now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+	r := &wireRun{t: t, naemon: naemon,
 		writes: map[core.ChannelID][][]byte{}, failedAt: map[core.ChannelID]int{}, closed: map[core.ChannelID]bool{}}
-	r.site = core.NewSite(core.Config{
+	r.env = coretest.New(t, core.Config{
 		Name: "fz", Channels: 1, ChannelTimeout: time.Minute, QueryTimeout: time.Minute,
 		ConnectTimeout: time.Minute, ConnectRetry: time.Second, HeartbeatInterval: time.Hour,
 		HeartbeatTimeout: time.Minute, MaxQueryBytes: 512, HighWater: 1 << 20,
@@ -102,8 +103,7 @@ func (r *wireRun) step(ev core.Event) {
 			r.t.Fatal("the core does not settle")
 		}
 		ev, queue = queue[0], queue[1:]
-		ev.Now = r.now
-		for _, a := range r.site.Step(ev) {
+		for _, a := range r.env.Step(ev) {
 			switch a.Kind {
 			case core.ActDial:
 				r.dialled = append(r.dialled, a.Channel)

@@ -22,6 +22,8 @@ type siteSim struct {
 	check invariantChecker // nil when the core cannot check itself
 	srv   *server
 
+	contract *core.Contract // the driver contract, checked after every step
+
 	started bool // the first Tick was given
 	stopped bool // EvShutdown was given
 	inStep  bool
@@ -108,6 +110,12 @@ func (s *siteSim) step(ev core.Event) {
 		w.traceAction(s, &acts[i])
 		s.apply(&acts[i])
 	}
+	// After the actions are carried out, so that the world's own checks,
+	// which know more (what a client is owed), name a fault they see too.
+	if err := s.contract.Check(ev, acts, s.core); err != nil {
+		w.fail("site %s: driver contract: %v", s.name, err)
+		return
+	}
 	if s.check != nil {
 		if err := s.check.CheckInvariants(); err != nil {
 			w.fail("site %s: core invariant: %v", s.name, err)
@@ -184,14 +192,7 @@ func (s *siteSim) apply(a *core.Action) {
 
 func (s *siteSim) dial(id core.ChannelID) {
 	w := s.w
-	if id != s.lastChan+1 {
-		w.fail("site %s: dial of channel %d after %d: IDs must count up from 1", s.name, id, s.lastChan)
-		return
-	}
-	if s.stopped {
-		w.fail("site %s: dial after shutdown", s.name)
-		return
-	}
+	// core.Contract checks that IDs count up from 1 and stop at shutdown.
 	// One dial beyond the pool is the core's extra heartbeat probe while
 	// every channel is busy (surplus busy ones too, after a shrink);
 	// checkSnapshot checks that it is one and that the pool keeps within

@@ -35,7 +35,7 @@ func newSite(w *World, idx int) *siteSim {
 	cfg.CacheEntries, cfg.CacheBytes = drawCache(w)
 	cfg.AnswerBuffer = w.budget.answerBuffer()
 	s := &siteSim{
-		w: w, idx: idx, name: cfg.Name, hangAt: -1,
+		w: w, idx: idx, name: cfg.Name, hangAt: -1, contract: core.NewContract(),
 		chans: map[core.ChannelID]*chanConn{}, cls: map[core.ClientID]*client{},
 	}
 	s.setConfig(cfg)

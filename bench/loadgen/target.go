@@ -1,6 +1,6 @@
 // Package loadgen drives Livestatus servers (a site or liveproxyd) with
 // concurrent clients and measures throughput and latency with an HDR
-// histogram. cmd/loadgen is its command line; bench/cmd/benchall calls it
+// histogram. cmd/loadgen is its command line; cmd/benchall calls it
 // in-process.
 package loadgen
 

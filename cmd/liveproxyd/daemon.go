@@ -52,6 +52,9 @@ func daemonize(o options, stderr io.Writer) int {
 	if o.metricsSet {
 		args = append(args, "--metrics-listen="+o.metricsListen)
 	}
+	if o.pprofListen != "" {
+		args = append(args, "--pprof-listen="+o.pprofListen)
+	}
 	cmd := exec.Command(exe, args...)
 	cmd.Env = append(os.Environ(), daemonEnv+"=3")
 	cmd.Dir = "/"

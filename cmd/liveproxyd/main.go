@@ -2,7 +2,7 @@
 // channels to every remote site and serves one local UNIX socket per site
 // under ROOT/tmp/run/liveproxy/.
 //
-//	liveproxyd [-g] [--debug] [--root DIR] [--config FILE] [--metrics-listen ADDR]
+//	liveproxyd [-g] [--debug] [--root DIR] [--config FILE] [--metrics-listen ADDR] [--pprof-listen ADDR]
 //	liveproxyd status [--root DIR] [--json]
 //	liveproxyd write-config [--root DIR]
 package main
@@ -45,6 +45,9 @@ type options struct {
 	// (even when empty: that switches the endpoint off).
 	metricsListen string
 	metricsSet    bool
+	// pprofListen is where Go's profiles are served; "" (the default) is
+	// off. A flag only: profiling is for one run, not for the config.
+	pprofListen string
 }
 
 func main() {
@@ -78,8 +81,9 @@ func parseFlags(args []string, stdout, stderr io.Writer) (options, int, bool) {
 	fs.StringVar(&o.config, "config", "", "main configuration file (default ROOT/"+defaultConfig+")")
 	fs.Func("metrics-listen", "serve Prometheus metrics on `ADDR` (host:port); overrides liveproxyd_metrics_address, '' switches them off",
 		func(v string) error { o.metricsListen, o.metricsSet = v, true; return nil })
+	fs.StringVar(&o.pprofListen, "pprof-listen", "", "serve Go's runtime profiles (net/http/pprof) under /debug/pprof/ on `ADDR` (host:port); off when empty")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: liveproxyd [-g] [--debug] [--root DIR] [--config FILE] [--metrics-listen ADDR]\n"+
+		fmt.Fprintf(fs.Output(), "Usage: liveproxyd [-g] [--debug] [--root DIR] [--config FILE] [--metrics-listen ADDR] [--pprof-listen ADDR]\n"+
 			"       liveproxyd status [--root DIR] [--json]\n"+
 			"       liveproxyd write-config [--root DIR]\n\n"+
 			"Livestatus proxy daemon: keeps persistent channels to remote sites and\n"+
@@ -173,6 +177,15 @@ func serve(o options, stdout io.Writer) int {
 	mx := newMetricsEndpoint(sup, log)
 	mx.apply(metricsAddress(o, cfg))
 	defer mx.stop(false)
+	// Like metrics, a profiling address that cannot be bound is logged and
+	// the sites are served anyway.
+	if o.pprofListen != "" {
+		if stopPprof, err := startPprof(o.pprofListen, log); err != nil {
+			log.Error("cannot serve pprof; the sites are served without it", "addr", o.pprofListen, "err", err)
+		} else {
+			defer stopPprof()
+		}
+	}
 	log.Info("liveproxyd started", "pid", os.Getpid(), "root", o.root, "sites", len(cfg.Sites))
 	notify(nil)
 

@@ -2,7 +2,7 @@
 // writes a markdown table of figures and ratios, all measured in the same
 // run, to BENCHMARKS.md (`make bench`).
 //
-//	go run ./bench/cmd/benchall [-out BENCHMARKS.md] [-only loopback,wan]
+//	go run ./cmd/benchall [-out BENCHMARKS.md] [-only loopback,wan]
 //
 // The whole run is bounded (-timeout, 10 minutes); every scenario has its
 // own budget within it, and a scenario that fails or cannot run leaves an
@@ -35,6 +35,7 @@ var scenarios = []scenario{
 	{"loopback", time.Minute, scenarioLoopback},
 	{"tcplisten", time.Minute, scenarioTCPListen},
 	{"wan", 2 * time.Minute, scenarioWAN},
+	{"hops", 3 * time.Minute, scenarioHops},
 	{"icinga", 2 * time.Minute, scenarioIcinga},
 	{"dead", time.Minute, scenarioDead},
 	{"hung", time.Minute, scenarioHung},

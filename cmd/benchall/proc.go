@@ -138,24 +138,42 @@ const clockTicks = 100
 
 // cpuTime is utime+stime of a process from /proc/PID/stat.
 func cpuTime(pid int) (time.Duration, error) {
+	self, _, err := procTimes(pid)
+	return self, err
+}
+
+// cpuTimeWithChildren adds cutime+cstime: the CPU of the children the
+// process has waited for. socat with fork serves each connection in a
+// child that exits with it, so its parent's reaped children are where
+// that CPU shows.
+func cpuTimeWithChildren(pid int) (time.Duration, error) {
+	self, reaped, err := procTimes(pid)
+	return self + reaped, err
+}
+
+// procTimes reads utime+stime and cutime+cstime of /proc/PID/stat.
+func procTimes(pid int) (self, reaped time.Duration, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	// The command name may contain spaces: fields count from after ')'.
 	i := strings.LastIndexByte(string(b), ')')
 	if i < 0 {
-		return 0, errors.New("bad /proc stat")
+		return 0, 0, errors.New("bad /proc stat")
 	}
 	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 13 {
-		return 0, errors.New("short /proc stat")
+	if len(f) < 15 {
+		return 0, 0, errors.New("short /proc stat")
 	}
-	// After ')': state is field 3 of stat(5), so utime (14) is f[11].
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err := errors.Join(err1, err2); err != nil {
-		return 0, err
+	// After ')': state is field 3 of stat(5), so utime (14) is f[11],
+	// then stime, cutime, cstime.
+	var ticks [4]int64
+	for k := range ticks {
+		if ticks[k], err = strconv.ParseInt(f[11+k], 10, 64); err != nil {
+			return 0, 0, err
+		}
 	}
-	return time.Duration(ut+st) * time.Second / clockTicks, nil
+	toDur := func(t int64) time.Duration { return time.Duration(t) * time.Second / clockTicks }
+	return toDur(ticks[0] + ticks[1]), toDur(ticks[2] + ticks[3]), nil
 }

@@ -40,7 +40,7 @@ func scenarioMicro(ctx context.Context, e *env) ([]Row, error) {
 
 // scenarioSim measures the simulator's speed in a separate program.
 func scenarioSim(ctx context.Context, e *env) ([]Row, error) {
-	cmd := exec.CommandContext(ctx, "go", "run", "./bench/cmd/simspeed", "-seeds", "50", "-budget", "15s")
+	cmd := exec.CommandContext(ctx, "go", "run", "./cmd/simspeed", "-seeds", "50", "-budget", "15s")
 	cmd.Dir = e.repo
 	out, err := cmd.Output()
 	if err != nil {

@@ -42,8 +42,13 @@ func (e *env) stopAll() {
 	e.procs = nil
 }
 
+// start runs one of the built binaries, or a program given by its
+// absolute path (the reference hops, HAProxy and socat).
 func (e *env) start(name, bin string, args []string, ready string) (*proc, string, error) {
-	p, rest, err := startProc(name, filepath.Join(e.bin, bin), args, ready, 60*time.Second)
+	if !filepath.IsAbs(bin) {
+		bin = filepath.Join(e.bin, bin)
+	}
+	p, rest, err := startProc(name, bin, args, ready, 60*time.Second)
 	if err != nil {
 		return nil, "", err
 	}
