@@ -7,56 +7,6 @@ import (
 	"liveproxyd/core"
 )
 
-// siteSim is one proxied site: the core under test, the driver around it
-// (the part the daemon's adapters play for real), the simulated server and
-// the site's clients.
-type siteSim struct {
-	w     *World
-	idx   int
-	name  string
-	cfg   core.Config // in force now
-	cfgs  []cfgAt     // every configuration given, with its time (reconfig.go)
-	hi    core.Config // the largest timeouts ever configured, for bounds
-	peak  int         // the most channels ever configured
-	core  Core
-	check invariantChecker // nil when the core cannot check itself
-	srv   *server
-
-	started bool // the first Tick was given
-	stopped bool // EvShutdown was given
-	inStep  bool
-	tickSet bool
-	tickAt  time.Duration
-	tickGen uint64
-	instant time.Duration // livelock guard: steps at one instant
-	nSame   int
-
-	chans      map[core.ChannelID]*chanConn
-	lastChan   core.ChannelID
-	openChans  int
-	cls        map[core.ClientID]*client
-	lastClient core.ClientID
-	openCls    int       // clients the core should know: accepted, not closed, not gone
-	active     []*client // clients not yet finished, for the audit
-
-	snap    core.Snapshot // after the last step
-	seen    seenStats     // what the world saw, for the core's Stats (stats.go)
-	states  []stateChange // the core's site state over time, from snapshots
-	cutSeen time.Duration // last time the core learnt that the server closed a channel
-	hbMax   time.Duration
-	watch   *watch
-	hangAt  time.Duration // start of the current hang episode, -1 if none
-	faultAt time.Duration // end of the last site-wide fault episode
-	lastRx  time.Duration // last EvChannelData given
-
-	// The query cache (cache.go): the highest program_start that a
-	// heartbeat answer delivered to the core reported, and when; the
-	// cached-kind queries sent, by upstream request.
-	hbPS     int64
-	hbAt     time.Duration
-	cachedQs map[string][]*query
-}
-
 // chanConn is the driver's side of one channel.
 type chanConn struct {
 	s         *siteSim

@@ -216,15 +216,6 @@ func (c *srvConn) pump() {
 	}
 }
 
-// command executes a COMMAND: no answer, except naemon's "400: ..." when the
-// command failed, bytes that no request on the connection asked for.
-func (srv *server) command(c *srvConn, r *request) {
-	if srv.naemon && srv.w.enabled(FaultCommand400) && srv.w.chance(0.4) {
-		srv.w.fired(srv.s, FaultCommand400, uint64(c.ch.id))
-		c.write([]byte("400: Command failed: no such host or service\n"))
-	}
-}
-
 func (srv *server) serviceTime(r *request) time.Duration {
 	w := srv.w
 	switch {
@@ -354,22 +345,6 @@ func (c *srvConn) peerClosed() {
 	}
 	c.open = false
 	c.srv.remove(c)
-}
-
-// armIdle starts naemon's idle timeout for a connection with nothing to do.
-func (c *srvConn) armIdle() {
-	srv := c.srv
-	if !srv.naemon || !srv.w.enabled(FaultIdleClose) {
-		return
-	}
-	c.idleGen++
-	gen := c.idleGen
-	srv.w.after(srv.w.between(5*time.Second, 60*time.Second), func() {
-		if c.open && gen == c.idleGen && !c.busy && len(c.reqs) == 0 && len(c.in) == 0 && !srv.hung && srv.w.enabled(FaultIdleClose) {
-			srv.w.fired(srv.s, FaultIdleClose, uint64(c.ch.id))
-			c.close("EOF")
-		}
-	})
 }
 
 // hang stops all answers for d; requests keep queueing.
