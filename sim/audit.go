@@ -25,7 +25,7 @@ func (s *siteSim) checkSnapshot() {
 	if snap.State != s.snap.State {
 		s.states = append(s.states, stateChange{at: w.now, state: snap.State})
 		if snap.State == core.SiteDead && s.snap.State == core.SiteAlive && !s.silenceFair(snap.LastError) {
-			w.fail("site %s: declared dead though the site answers (%s); no hang, restart or slow heartbeat since +%v; queries at the site:%s",
+			w.fail(invNoFalseDeath, "site %s: declared dead though the site answers (%s); no hang, restart or slow heartbeat since +%v; queries at the site:%s",
 				s.name, snap.LastError, s.faultAt, s.atSite())
 			return
 		}
@@ -35,11 +35,11 @@ func (s *siteSim) checkSnapshot() {
 		s.hbMax = snap.HeartbeatTimeout
 	}
 	if ps := snap.ProgramStart; ps != 0 && !s.srv.knownStart(ps) {
-		w.fail("site %s: core reports program_start %d, the site never had it", s.name, ps)
+		w.fail(invProgramStartReal, "site %s: core reports program_start %d, the site never had it", s.name, ps)
 		return
 	}
 	if len(snap.Channels) != s.openChans {
-		w.fail("site %s: core lists %d channels, the driver has %d open", s.name, len(snap.Channels), s.openChans)
+		w.fail(invChannelsMatch, "site %s: core lists %d channels, the driver has %d open", s.name, len(snap.Channels), s.openChans)
 		return
 	}
 	// After a shrink, busy channels may stay until they are free, but no
@@ -53,7 +53,7 @@ func (s *siteSim) checkSnapshot() {
 		case ch.Probe:
 			probes++
 			if ch.State != core.ChanConnecting && ch.State != core.ChanProbing {
-				w.fail("site %s: extra probe channel %d is %s", s.name, ch.ID, ch.State)
+				w.fail(invProbeOnlyProbes, "site %s: extra probe channel %d is %s", s.name, ch.ID, ch.State)
 				return
 			}
 			continue
@@ -65,32 +65,32 @@ func (s *siteSim) checkSnapshot() {
 		pool++
 	}
 	if pool > s.peak || probes > 1 {
-		w.fail("site %s: %d pool channels and %d probes, at most %d channels ever configured", s.name, pool, probes, s.peak)
+		w.fail(invChannelsPoolMax, "site %s: %d pool channels and %d probes, at most %d channels ever configured", s.name, pool, probes, s.peak)
 		return
 	}
 	if connecting > 0 && pool > s.cfg.Channels {
-		w.fail("site %s: dialled a pool channel with %d channels open, configured %d", s.name, pool, s.cfg.Channels)
+		w.fail(invChannelsPoolMax, "site %s: dialled a pool channel with %d channels open, configured %d", s.name, pool, s.cfg.Channels)
 		return
 	}
 	if free > s.cfg.Channels {
-		w.fail("site %s: %d free channels, configured %d", s.name, free, s.cfg.Channels)
+		w.fail(invChannelsFreeMax, "site %s: %d free channels, configured %d", s.name, free, s.cfg.Channels)
 		return
 	}
 	for _, ch := range snap.Channels {
 		c := s.chans[ch.ID]
 		if c == nil || c.closed {
-			w.fail("site %s: core lists channel %d that is not open", s.name, ch.ID)
+			w.fail(invChannelsMatch, "site %s: core lists channel %d that is not open", s.name, ch.ID)
 			return
 		}
 		if ch.Client != 0 {
 			if cl := s.cls[ch.Client]; cl == nil || cl.coreClosed || cl.goneSent {
-				w.fail("site %s: channel %d busy for client %d that is not open", s.name, ch.ID, ch.Client)
+				w.fail(invClientsMatch, "site %s: channel %d busy for client %d that is not open", s.name, ch.ID, ch.Client)
 				return
 			}
 		}
 	}
 	if n := snap.ClientsReading + snap.ClientsWaiting + snap.ClientsInFlight; n != s.openCls {
-		w.fail("site %s: core knows %d clients, the driver has %d open", s.name, n, s.openCls)
+		w.fail(invClientsMatch, "site %s: core knows %d clients, the driver has %d open", s.name, n, s.openCls)
 	}
 }
 
@@ -195,12 +195,12 @@ func (s *siteSim) audit() {
 		if q := c.pending(); q != nil {
 			since := max(q.sentAt, q.progressAt, c.lastAnswer())
 			if w.now-since > bound {
-				w.fail("client %d (%s) query %s: no answer for %v (bound %v; site got it %d times, site state %s)",
+				w.fail(invAnswerWaitMax, "client %d (%s) query %s: no answer for %v (bound %v; site got it %d times, site state %s)",
 					c.id, c.label, q.id, w.now-since, bound, q.siteSeen, s.snap.State)
 				return
 			}
 		} else if c.allDoneAt != 0 && w.now-c.allDoneAt > bound {
-			w.fail("client %d (%s): all answered at +%v, still not closed after %v", c.id, c.label, c.allDoneAt, w.now-c.allDoneAt)
+			w.fail(invCloseWaitMax, "client %d (%s): all answered at +%v, still not closed after %v", c.id, c.label, c.allDoneAt, w.now-c.allDoneAt)
 			return
 		}
 	}
@@ -227,12 +227,12 @@ func (w *World) finalCheck() {
 			return
 		}
 		if !c.aborted && !c.closedSeen {
-			w.fail("client %d (%s) of site %s never closed", c.id, c.label, c.s.name)
+			w.fail(invDrainComplete, "client %d (%s) of site %s never closed", c.id, c.label, c.s.name)
 			return
 		}
 		for _, q := range c.script {
 			if !q.done {
-				w.fail("query %s never answered", q.id)
+				w.fail(invDrainComplete, "query %s never answered", q.id)
 				return
 			}
 		}

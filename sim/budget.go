@@ -111,7 +111,7 @@ func (w *World) checkBudget() {
 		query += s.snap.Memory.QueryBytes
 	}
 	if held > p.answerTotal || query > p.queryTotal {
-		w.fail("sites hold %d bytes of answers and %d of unfinished queries, over the budgets of %d and %d",
+		w.fail(invBudgetMax, "sites hold %d bytes of answers and %d of unfinished queries, over the budgets of %d and %d",
 			held, query, p.answerTotal, p.queryTotal)
 	}
 }

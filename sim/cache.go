@@ -151,7 +151,7 @@ func (c *client) matchCached(b []byte) bool {
 		return true
 	}
 	i := last.a.mismatch(rx.got, b)
-	c.w.fail("client %d query %s: answer byte %d is %q, want %q (under the site's program_start %d); got %q..., want %q... (another user's or query's answer?)",
+	c.w.fail(invAnswerBytes, "client %d query %s: answer byte %d is %q, want %q (under the site's program_start %d); got %q..., want %q... (another user's or query's answer?)",
 		c.id, rx.q.id, rx.got+i, b[i], last.a.at(rx.got+i), last.ps, clip(b[i:]), last.a.excerpt(rx.got+i))
 	return false
 }
@@ -162,7 +162,7 @@ func (c *client) judgeCached(q *query) {
 	ps := c.rx.cands[0].ps
 	w.res.Cache.Checked++
 	if ps < q.knownPS {
-		w.fail("client %d query %s: stale answer: made under program_start %d, but a heartbeat answer delivered at +%v had told the core program_start %d before the query reached it (sent at +%v)",
+		w.fail(invCacheFresh, "client %d query %s: stale answer: made under program_start %d, but a heartbeat answer delivered at +%v had told the core program_start %d before the query reached it (sent at +%v)",
 			c.id, q.id, ps, q.knownAt, q.knownPS, q.sentAt)
 		return
 	}

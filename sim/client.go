@@ -303,13 +303,13 @@ func (s *siteSim) writeClient(id core.ClientID, data []byte) {
 	c := s.cls[id]
 	switch {
 	case c == nil:
-		s.w.fail("site %s: write to unknown client %d", s.name, id)
+		s.w.fail(invClientKnown, "site %s: write to unknown client %d", s.name, id)
 		return
 	case c.coreClosed:
-		s.w.fail("site %s: write to client %d after closing it", s.name, id)
+		s.w.fail(invClientWriteOpen, "site %s: write to client %d after closing it", s.name, id)
 		return
 	case c.goneSent:
-		s.w.fail("site %s: write to client %d after EvClientGone", s.name, id)
+		s.w.fail(invClientWriteOpen, "site %s: write to client %d after EvClientGone", s.name, id)
 		return
 	case c.aborted:
 		return // the write fails; EvClientGone is on its way
@@ -320,7 +320,7 @@ func (s *siteSim) writeClient(id core.ClientID, data []byte) {
 	// one read, plus a header that came in an earlier read and is written
 	// with it (seed 5561); a held one goes out whole, at most AnswerBuffer.
 	if limit := s.cfg.HighWater + max(maxChunk+core.HeaderLen, s.cfg.AnswerBuffer); c.unacked > limit {
-		s.w.fail("site %s: client %d has %d unflushed bytes, bound is HighWater+max(%d+%d, AnswerBuffer) = %d",
+		s.w.fail(invClientBufferMax, "site %s: client %d has %d unflushed bytes, bound is HighWater+max(%d+%d, AnswerBuffer) = %d",
 			s.name, id, c.unacked, maxChunk, core.HeaderLen, limit)
 	}
 	c.scheduleRead()
@@ -331,13 +331,13 @@ func (s *siteSim) closeClient(id core.ClientID) {
 	c := s.cls[id]
 	switch {
 	case c == nil:
-		s.w.fail("site %s: close of unknown client %d", s.name, id)
+		s.w.fail(invClientKnown, "site %s: close of unknown client %d", s.name, id)
 		return
 	case c.coreClosed:
-		s.w.fail("site %s: client %d closed twice", s.name, id)
+		s.w.fail(invClientCloseOnce, "site %s: client %d closed twice", s.name, id)
 		return
 	case c.goneSent:
-		s.w.fail("site %s: close of client %d after EvClientGone", s.name, id)
+		s.w.fail(invClientCloseOnce, "site %s: close of client %d after EvClientGone", s.name, id)
 		return
 	}
 	c.coreClosed = true

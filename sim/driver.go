@@ -33,14 +33,14 @@ func (s *siteSim) step(ev core.Event) {
 		return
 	}
 	if s.inStep {
-		w.fail("site %s: driver re-entered Step", s.name)
+		w.fail(invStepNotReentered, "site %s: driver re-entered Step", s.name)
 		return
 	}
 	if w.now != s.instant {
 		s.instant, s.nSame = w.now, 0
 	}
 	if s.nSame++; s.nSame > 100_000 {
-		w.fail("site %s: %d steps at one instant: livelock; next deadline %v; %s", s.name, s.nSame, s.core.NextDeadline().Sub(epoch), s.describe())
+		w.fail(invNoLivelock, "site %s: %d steps at one instant: livelock; next deadline %v; %s", s.name, s.nSame, s.core.NextDeadline().Sub(epoch), s.describe())
 		return
 	}
 	ev.Now = w.t()
@@ -60,7 +60,7 @@ func (s *siteSim) step(ev core.Event) {
 	}
 	if s.check != nil {
 		if err := s.check.CheckInvariants(); err != nil {
-			w.fail("site %s: core invariant: %v", s.name, err)
+			w.fail(invCoreInvariants, "site %s: core invariant: %v", s.name, err)
 			return
 		}
 	}
@@ -113,7 +113,7 @@ func (s *siteSim) apply(a *core.Action) {
 	case core.ActPauseChannel, core.ActResumeChannel:
 		c := s.chans[a.Channel]
 		if c == nil {
-			s.w.fail("site %s: pause/resume of unknown channel %d", s.name, a.Channel)
+			s.w.fail(invChannelKnown, "site %s: pause/resume of unknown channel %d", s.name, a.Channel)
 			return
 		}
 		c.paused = a.Kind == core.ActPauseChannel
@@ -128,18 +128,18 @@ func (s *siteSim) apply(a *core.Action) {
 		s.closeClient(a.Client)
 	case core.ActLog:
 	default:
-		s.w.fail("site %s: unknown action kind %d", s.name, a.Kind)
+		s.w.fail(invActionKnown, "site %s: unknown action kind %d", s.name, a.Kind)
 	}
 }
 
 func (s *siteSim) dial(id core.ChannelID) {
 	w := s.w
 	if id != s.lastChan+1 {
-		w.fail("site %s: dial of channel %d after %d: IDs must count up from 1", s.name, id, s.lastChan)
+		w.fail(invDialOrder, "site %s: dial of channel %d after %d: IDs must count up from 1", s.name, id, s.lastChan)
 		return
 	}
 	if s.stopped {
-		w.fail("site %s: dial after shutdown", s.name)
+		w.fail(invShutdownComplete, "site %s: dial after shutdown", s.name)
 		return
 	}
 	// One dial beyond the pool is the core's extra heartbeat probe while
@@ -147,7 +147,7 @@ func (s *siteSim) dial(id core.ChannelID) {
 	// checkSnapshot checks that it is one and that the pool keeps within
 	// the configured count.
 	if s.openChans >= s.peak+1 {
-		w.fail("site %s: dial of channel %d with %d channels open, at most %d ever configured", s.name, id, s.openChans, s.peak)
+		w.fail(invChannelsPoolMax, "site %s: dial of channel %d with %d channels open, at most %d ever configured", s.name, id, s.openChans, s.peak)
 		return
 	}
 	s.lastChan = id
@@ -197,11 +197,11 @@ func (s *siteSim) writeChannel(id core.ChannelID, data []byte) {
 	c := s.chans[id]
 	switch {
 	case c == nil:
-		s.w.fail("site %s: write to unknown channel %d", s.name, id)
+		s.w.fail(invChannelKnown, "site %s: write to unknown channel %d", s.name, id)
 	case c.closed:
-		s.w.fail("site %s: write to closed channel %d", s.name, id)
+		s.w.fail(invChannelWriteOpen, "site %s: write to closed channel %d", s.name, id)
 	case !c.connected:
-		s.w.fail("site %s: write to channel %d before it connected", s.name, id)
+		s.w.fail(invChannelWriteOpen, "site %s: write to channel %d before it connected", s.name, id)
 	default:
 		c.up.write(data)
 	}
@@ -211,10 +211,10 @@ func (s *siteSim) closeChannel(id core.ChannelID) {
 	c := s.chans[id]
 	switch {
 	case c == nil:
-		s.w.fail("site %s: close of unknown channel %d", s.name, id)
+		s.w.fail(invChannelKnown, "site %s: close of unknown channel %d", s.name, id)
 		return
 	case c.closed:
-		s.w.fail("site %s: close of channel %d that is already closed", s.name, id)
+		s.w.fail(invChannelCloseOnce, "site %s: close of channel %d that is already closed", s.name, id)
 		return
 	}
 	c.closed = true
@@ -317,6 +317,6 @@ func (s *siteSim) shutdown() {
 	s.stopped = true
 	s.step(core.Event{Kind: core.EvShutdown})
 	if s.openChans != 0 || s.openCls != 0 {
-		s.w.fail("site %s: after shutdown %d channels and %d clients are still open", s.name, s.openChans, s.openCls)
+		s.w.fail(invShutdownComplete, "site %s: after shutdown %d channels and %d clients are still open", s.name, s.openChans, s.openCls)
 	}
 }

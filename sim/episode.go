@@ -72,7 +72,7 @@ func (s *siteSim) startHang(d time.Duration) {
 			w.at(max(deadline, w.now+time.Second), check)
 			return
 		}
-		w.fail("site %s: hung at +%v (last byte read at +%v), still %s after %v (interval %v, heartbeat timeout now %v); %s",
+		w.fail(invHangDetected, "site %s: hung at +%v (last byte read at +%v), still %s after %v (interval %v, heartbeat timeout now %v); %s",
 			s.name, start, s.lastRx, s.snap.State, w.now-start, s.cfg.HeartbeatInterval, s.snap.HeartbeatTimeout, s.describe())
 	}
 	w.after(s.detectBound(), check)
@@ -141,7 +141,7 @@ func (s *siteSim) openWatch(what string) {
 			w.at(wt.from+s.recoveryBound(), check)
 			return
 		}
-		w.fail("site %s: no query succeeded within %v after %s at +%v (state %s since +%v, last error %q)",
+		w.fail(invRecovery, "site %s: no query succeeded within %v after %s at +%v (state %s since +%v, last error %q)",
 			s.name, w.now-wt.from, what, wt.from, s.snap.State, s.snap.Since.Sub(epoch), s.snap.LastError)
 	}
 	w.after(w.between(0, 500*time.Millisecond), probe)

@@ -111,14 +111,14 @@ func (c *srvConn) onData(b []byte) {
 		if empty {
 			if !c.srv.naemon {
 				// Icinga closes on an empty request: a proxy must never send one.
-				c.srv.w.fail("site %s: empty upstream request (Icinga closes the connection): %q", c.srv.s.name, raw)
+				c.srv.w.fail(invUpstreamNotEmpty, "site %s: empty upstream request (Icinga closes the connection): %q", c.srv.s.name, raw)
 				return
 			}
 			continue
 		}
 		r, err := parseRequest(raw)
 		if err != nil {
-			c.srv.w.fail("site %s: %v", c.srv.s.name, err)
+			c.srv.w.fail(invUpstreamWellFormed, "site %s: %v", c.srv.s.name, err)
 			return
 		}
 		// A status query right behind a COMMAND is the core's resync probe,
@@ -138,11 +138,11 @@ func (srv *server) admit(r *request) {
 	switch {
 	case r.heartbeat:
 		if !r.fixed16 || !r.keepAlive || r.badHeader != "" {
-			w.fail("site %s: heartbeat without fixed16/KeepAlive: %q", srv.s.name, r.raw)
+			w.fail(invHeartbeatFramed, "site %s: heartbeat without fixed16/KeepAlive: %q", srv.s.name, r.raw)
 		}
 		return
 	case r.method != "GET" && r.method != "COMMAND":
-		w.fail("site %s: the proxy forwarded an invalid request method: %q", srv.s.name, r.raw)
+		w.fail(invUpstreamWellFormed, "site %s: the proxy forwarded an invalid request method: %q", srv.s.name, r.raw)
 		return
 	}
 	q := w.queries[r.id]
@@ -150,11 +150,11 @@ func (srv *server) admit(r *request) {
 		return
 	}
 	if q == nil {
-		w.fail("site %s: upstream request no client sent: %q", srv.s.name, r.raw)
+		w.fail(invUpstreamKnown, "site %s: upstream request no client sent: %q", srv.s.name, r.raw)
 		return
 	}
 	if !bytes.Equal(r.raw, q.upstream) {
-		w.fail("site %s: upstream request for %s is %q, want %q", srv.s.name, q.id, r.raw, q.upstream)
+		w.fail(invUpstreamCanonical, "site %s: upstream request for %s is %q, want %q", srv.s.name, q.id, r.raw, q.upstream)
 		return
 	}
 	r.q = q
@@ -184,7 +184,7 @@ func (srv *server) checkOrder(q *query) {
 		lost := s.downAt(p.sentAt) || s.diedSince(p.sentAt) || s.cutSeen >= p.sentAt ||
 			srv.w.now-p.sentAt >= s.minSince(p.sentAt).ChannelTimeout
 		if p.kind == qCommand && p.siteSeen == 0 && !lost {
-			srv.w.fail("site %s: query %s reached the site before %s, which its client sent first", srv.s.name, q.id, p.id)
+			srv.w.fail(invUpstreamOrder, "site %s: query %s reached the site before %s, which its client sent first", srv.s.name, q.id, p.id)
 			return
 		}
 	}
