@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"strings"
-	"time"
 )
 
 // The query cache. Cached clients send "Cache: reload" GETs drawn from a
@@ -214,7 +213,7 @@ func (s *siteSim) admitCached(r *request) bool {
 // connections, so only a heartbeat's program_start can tell the core.
 func (s *siteSim) nextReload() {
 	w := s.w
-	w.after(w.between(20*time.Second, 120*time.Second), func() {
+	w.after(w.between(reloadGapMin, w.plan.ReloadGapMax), func() {
 		if w.ending {
 			return
 		}

@@ -161,7 +161,7 @@ func (s *siteSim) dial(id core.ChannelID) {
 		}
 	})
 	c.down = newPipe(w, base, base/5, c.arrive)
-	if w.enabled(FaultOneByte) && w.chance(0.04) {
+	if w.strikes(FaultOneByte) {
 		w.fired(s, FaultOneByte, uint64(id))
 		c.up.oneByte, c.down.oneByte = true, true
 	}
@@ -169,10 +169,10 @@ func (s *siteSim) dial(id core.ChannelID) {
 	// recover, so that the recovery bound stays exact.
 	calm := s.watching()
 	switch {
-	case !calm && w.enabled(FaultConnectRefused) && w.chance(0.03):
+	case !calm && w.strikes(FaultConnectRefused):
 		w.fired(s, FaultConnectRefused, uint64(id))
 		w.after(base, func() { c.arriveClose("connect: connection refused") })
-	case !calm && w.enabled(FaultConnectHang) && w.chance(0.03):
+	case !calm && w.strikes(FaultConnectHang):
 		w.fired(s, FaultConnectHang, uint64(id)) // the core's connect timeout must end it
 	default:
 		w.after(base, c.connect)

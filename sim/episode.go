@@ -6,12 +6,14 @@ import (
 	"liveproxyd/core"
 )
 
-// Site-wide fault episodes (hang, restart, slow heartbeats) follow a plan
-// drawn from the seed: one at a time, each followed by a quiet stretch in
-// which the site must recover, so that every bound can be checked exactly.
-// Per-connection and per-query faults (refused or hanging connects, resets,
-// garbage, idle close, 1-byte I/O, "400:" after COMMAND) are drawn as they
-// come, in misbehave.go, driver.go and clientgen.go.
+// Site-wide fault episodes (hang, restart, slow heartbeats) come one at a
+// time, each followed by a quiet stretch in which the site must recover, so
+// that every bound can be checked exactly; how long they last and how long
+// the quiet is, the world's FaultPlan says (faults.go). Per-connection and
+// per-query faults (refused or hanging connects, resets, garbage, idle
+// close, 1-byte I/O, "400:" after COMMAND) strike as they come, each with
+// its chance from the plan, in misbehave.go, server.go, driver.go and
+// clientgen.go.
 
 // nextEpisode plans the next site-wide fault at +after.
 func (s *siteSim) nextEpisode(after time.Duration) {
@@ -31,22 +33,22 @@ func (s *siteSim) nextEpisode(after time.Duration) {
 		var d time.Duration
 		switch f {
 		case FaultSiteHang:
-			d = w.between(5*time.Second, 40*time.Second)
+			d = w.between(hangDurationMin, w.plan.HangDurationMax)
 			w.fired(s, f, uint64(d/time.Millisecond))
 			s.startHang(d)
 		case FaultRestart:
-			d = w.between(time.Second, 15*time.Second)
+			d = w.between(restartDurationMin, w.plan.RestartDurationMax)
 			w.fired(s, f, uint64(d/time.Millisecond))
 			s.srv.restart(d)
 		case FaultSlowHeartbeat:
-			d = w.between(15*time.Second, 60*time.Second)
+			d = w.between(slowHeartbeatDurationMin, w.plan.SlowHeartbeatDurationMax)
 			s.srv.slowHB = true
 			w.after(d, func() {
 				s.srv.slowHB = false
 				s.episodeEnded("slow heartbeats")
 			})
 		}
-		s.nextEpisode(d + s.recoveryBound() + w.between(5*time.Second, 60*time.Second))
+		s.nextEpisode(d + s.recoveryBound() + w.between(episodeQuietMin, w.plan.EpisodeQuietMax))
 	})
 }
 

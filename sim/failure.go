@@ -16,7 +16,7 @@ type Failure struct {
 	At        time.Duration
 	Invariant Invariant
 	Msg       string
-	World     string   // the world the seed drew: budgets, sites
+	World     string   // the world the seed drew: fault plan, budgets, sites
 	Last      []string // the last events before the violation, oldest first
 	opts      Options
 }
@@ -30,11 +30,11 @@ func (w *World) fail(inv Invariant, format string, args ...any) {
 		World: w.describe(), Last: w.ring.lines(), opts: w.opts}
 }
 
-// describe renders what the seed drew: the memory budgets, and for each
-// site its server, capacity and configurations.
+// describe renders what the seed drew: the fault plan, the memory
+// budgets, and for each site its server, capacity and configurations.
 func (w *World) describe() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "memory budget: %s\n", w.budget)
+	fmt.Fprintf(&b, "faults: %s\nmemory budget: %s\n", w.plan, w.budget)
 	for _, s := range w.sites {
 		flavour, capacity := "icinga", "every connection served"
 		if s.srv.naemon {

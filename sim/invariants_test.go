@@ -40,7 +40,7 @@ func TestFailureShowsTheWorld(t *testing.T) {
 	}
 	text := f.Error()
 	for _, want := range []string{
-		"no-livelock (liveness)", "memory budget: ", "site alpha: ", "Channels=",
+		"no-livelock (liveness)", "faults: on: ", "memory budget: ", "site alpha: ", "Channels=",
 		"HeartbeatTimeout=", "replay: go test ./sim -run 'TestSeed$' -seed=3 -simtime=1m0s", "last ",
 	} {
 		if !strings.Contains(text, want) {

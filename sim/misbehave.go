@@ -1,9 +1,6 @@
 package sim
 
-import (
-	"fmt"
-	"time"
-)
+import "fmt"
 
 // How the simulated server misbehaves. server.go models what a Livestatus
 // server does; the misbehaviours here come on top, when the world's fault
@@ -12,7 +9,7 @@ import (
 // command executes a COMMAND: no answer, except naemon's "400: ..." when the
 // command failed, bytes that no request on the connection asked for.
 func (srv *server) command(c *srvConn, r *request) {
-	if srv.naemon && srv.w.enabled(FaultCommand400) && srv.w.chance(0.4) {
+	if srv.naemon && srv.w.strikes(FaultCommand400) {
 		srv.w.fired(srv.s, FaultCommand400, uint64(c.ch.id))
 		c.write([]byte("400: Command failed: no such host or service\n"))
 	}
@@ -26,7 +23,7 @@ func (c *srvConn) armIdle() {
 	}
 	c.idleGen++
 	gen := c.idleGen
-	srv.w.after(srv.w.between(5*time.Second, 60*time.Second), func() {
+	srv.w.after(srv.w.between(idleCloseAfterMin, srv.w.plan.IdleCloseAfterMax), func() {
 		if c.open && gen == c.idleGen && !c.busy && len(c.reqs) == 0 && len(c.in) == 0 && !srv.hung && srv.w.enabled(FaultIdleClose) {
 			srv.w.fired(srv.s, FaultIdleClose, uint64(c.ch.id))
 			c.close("EOF")

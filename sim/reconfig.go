@@ -75,7 +75,7 @@ func (s *siteSim) isBusyText(t time.Duration, text string) bool {
 // nextReconfigure plans the next reconfiguration of the site.
 func (s *siteSim) nextReconfigure() {
 	w := s.w
-	w.after(w.between(30*time.Second, 150*time.Second), func() {
+	w.after(w.between(reconfigureGapMin, w.plan.ReconfigureGapMax), func() {
 		if w.ending || s.stopped {
 			return
 		}

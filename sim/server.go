@@ -276,17 +276,17 @@ func (c *srvConn) respond(r *request) {
 	// while the world waits for the site to recover.
 	mayFault := r.fixed16 && len(resp) > 1 && (!r.heartbeat || !srv.s.watching())
 	switch {
-	case mayFault && w.enabled(FaultReset) && w.chance(0.015):
+	case mayFault && w.strikes(FaultReset):
 		w.fired(srv.s, FaultReset, uint64(c.ch.id))
 		r.each(func(q *query) { q.reset = true })
 		c.write(resp[:w.intn(1, len(resp)-1)])
 		c.close("connection reset by peer")
 		return
-	case mayFault && w.enabled(FaultGarbageHeader) && w.chance(0.015):
+	case mayFault && w.strikes(FaultGarbageHeader):
 		w.fired(srv.s, FaultGarbageHeader, uint64(c.ch.id))
 		r.each(func(q *query) { q.garbage = true })
 		resp = append(garbageHeader(w, code, len(body)), body...)
-	case mayFault && !r.heartbeat && w.enabled(FaultExtraAnswer) && w.chance(0.01):
+	case mayFault && !r.heartbeat && w.strikes(FaultExtraAnswer):
 		w.fired(srv.s, FaultExtraAnswer, uint64(c.ch.id))
 		r.each(func(q *query) { q.extra = true })
 		c.out += len(resp) + len(lateAnswer)

@@ -93,7 +93,7 @@ func newSite(w *World, idx int) *siteSim {
 // proxy wants channels.
 func (s *siteSim) pickCapacity() int {
 	w := s.w
-	if s.srv.naemon || s.cfg.Channels < 2 || !w.enabled(FaultCapacity) || !w.chance(0.4) {
+	if s.srv.naemon || s.cfg.Channels < 2 || !w.strikes(FaultCapacity) {
 		return 0
 	}
 	return w.intn(1, s.cfg.Channels-1)
@@ -106,7 +106,7 @@ func (s *siteSim) begin() {
 	s.openWatch("start")
 	s.nextArrival()
 	s.nextBurst()
-	s.nextEpisode(w.between(30*time.Second, 90*time.Second))
+	s.nextEpisode(w.between(30*time.Second, 30*time.Second+w.plan.EpisodeQuietMax))
 	s.nextReload()
 	s.nextReconfigure()
 	w.after(time.Second, s.audit)

@@ -85,13 +85,14 @@ type World struct {
 	clients []*client         // every client ever made, in creation order
 	ending  bool              // traffic is over: no new clients or faults
 	budget  budgetPlan        // the daemon's global memory budgets (budget.go)
+	plan    FaultPlan         // the faults this world may inject (faults.go)
 }
 
 func newWorld(seed uint64, opts Options) *World {
 	return &World{
 		seed: seed, opts: opts, rng: rand.New(rand.NewPCG(seed, pcgStream)),
 		hash: fnvOffset, queries: map[string]*query{}, res: Result{Seed: seed},
-		budget: newBudgetPlan(seed),
+		budget: newBudgetPlan(seed), plan: newFaultPlan(seed, opts.Disabled),
 	}
 }
 
@@ -147,8 +148,13 @@ func (w *World) intn(lo, hi int) int {
 	return lo + w.rng.IntN(hi-lo+1)
 }
 
-// enabled tells whether fault f may be injected now.
-func (w *World) enabled(f Fault) bool { return !w.ending && !w.opts.Disabled.Has(f) }
+// enabled tells whether fault f may be injected now: the plan has it on,
+// and the traffic is not over.
+func (w *World) enabled(f Fault) bool { return !w.ending && w.plan.On.Has(f) }
+
+// strikes draws whether fault f, one that strikes by chance, strikes now;
+// it draws nothing if f is off.
+func (w *World) strikes(f Fault) bool { return w.enabled(f) && w.chance(w.plan.chance(f)) }
 
 // fired counts one injection of fault f and notes it in the trace.
 func (w *World) fired(s *siteSim, f Fault, id uint64) {
