@@ -26,20 +26,20 @@ func (s *siteSim) checkSnapshot() {
 		s.states = append(s.states, stateChange{at: w.now, state: snap.State})
 		if snap.State == core.SiteDead && s.snap.State == core.SiteAlive && !s.silenceFair(snap.LastError) {
 			w.fail(invNoFalseDeath, "site %s: declared dead though the site answers (%s); no hang, restart or slow heartbeat since +%v; queries at the site:%s",
-				s.name, snap.LastError, s.faultAt, s.atSite())
+				s.name, snap.LastError, s.episodeEndAt, s.atSite())
 			return
 		}
 	}
 	s.snap = snap
-	if snap.HeartbeatTimeout > s.hbMax {
-		s.hbMax = snap.HeartbeatTimeout
+	if snap.HeartbeatTimeout > s.hbTimeoutMax {
+		s.hbTimeoutMax = snap.HeartbeatTimeout
 	}
 	if ps := snap.ProgramStart; ps != 0 && !s.srv.knownStart(ps) {
 		w.fail(invProgramStartReal, "site %s: core reports program_start %d, the site never had it", s.name, ps)
 		return
 	}
-	if len(snap.Channels) != s.openChans {
-		w.fail(invChannelsMatch, "site %s: core lists %d channels, the driver has %d open", s.name, len(snap.Channels), s.openChans)
+	if len(snap.Channels) != s.chansOpen {
+		w.fail(invChannelsMatch, "site %s: core lists %d channels, the driver has %d open", s.name, len(snap.Channels), s.chansOpen)
 		return
 	}
 	// After a shrink, busy channels may stay until they are free, but no
@@ -64,8 +64,8 @@ func (s *siteSim) checkSnapshot() {
 		}
 		pool++
 	}
-	if pool > s.peak || probes > 1 {
-		w.fail(invChannelsPoolMax, "site %s: %d pool channels and %d probes, at most %d channels ever configured", s.name, pool, probes, s.peak)
+	if pool > s.channelsMax || probes > 1 {
+		w.fail(invChannelsPoolMax, "site %s: %d pool channels and %d probes, at most %d channels ever configured", s.name, pool, probes, s.channelsMax)
 		return
 	}
 	if connecting > 0 && pool > s.cfg.Channels {
@@ -89,8 +89,8 @@ func (s *siteSim) checkSnapshot() {
 			}
 		}
 	}
-	if n := snap.ClientsReading + snap.ClientsWaiting + snap.ClientsInFlight; n != s.openCls {
-		w.fail(invClientsMatch, "site %s: core knows %d clients, the driver has %d open", s.name, n, s.openCls)
+	if n := snap.ClientsReading + snap.ClientsWaiting + snap.ClientsInFlight; n != s.clientsOpen {
+		w.fail(invClientsMatch, "site %s: core knows %d clients, the driver has %d open", s.name, n, s.clientsOpen)
 	}
 }
 
@@ -105,7 +105,7 @@ func (s *siteSim) silenceFair(cause string) bool {
 		return true // connects refused, invalid answers: judged elsewhere
 	}
 	srv := s.srv
-	return srv.hung || srv.down || srv.slowHB || s.w.now-s.faultAt <= s.recoveryBound() ||
+	return srv.hung || srv.down || srv.slowHB || s.w.now-s.episodeEndAt <= s.recoveryBound() ||
 		s.queryLooksHung(s.snap.HeartbeatTimeout)
 }
 
@@ -174,8 +174,8 @@ func (s *siteSim) downAt(t time.Duration) bool {
 // a channel wait, a query timeout, a heartbeat interval and timeout, a
 // connect, and slack.
 func (s *siteSim) answerBound() time.Duration {
-	c := s.hi
-	return c.ChannelTimeout + c.QueryTimeout + c.HeartbeatInterval + s.hbMax + c.ConnectTimeout + 5*time.Second
+	c := s.cfgMax
+	return c.ChannelTimeout + c.QueryTimeout + c.HeartbeatInterval + s.hbTimeoutMax + c.ConnectTimeout + 5*time.Second
 }
 
 // audit runs every simulated second: no client waits too long for an

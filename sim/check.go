@@ -98,8 +98,8 @@ func (c *client) feed(b []byte) int {
 	switch rx.mode {
 	case rxOwn:
 		n := min(len(b), q.own.len()-rx.got)
-		if c.abortAt > 0 {
-			n = min(n, c.abortAt-rx.got)
+		if c.abortAfterBytes > 0 {
+			n = min(n, c.abortAfterBytes-rx.got)
 		}
 		if rx.cands != nil {
 			if !c.matchCached(b[:n]) {
@@ -112,7 +112,7 @@ func (c *client) feed(b []byte) int {
 		}
 		rx.got += n
 		q.progressAt = w.now
-		if c.abortAt > 0 && rx.got >= c.abortAt {
+		if c.abortAfterBytes > 0 && rx.got >= c.abortAfterBytes {
 			w.fired(c.s, FaultClientGoneResponse, uint64(c.id))
 			c.abort()
 			return len(b)
@@ -257,7 +257,7 @@ func (c *client) errorFair(q *query, code int, text string) bool {
 		}
 	}
 	return q.siteFaulted() || s.stopped || s.downAt(q.sentAt) || s.diedSince(q.sentAt) ||
-		s.cutSeen >= q.sentAt
+		s.cutSeenAt >= q.sentAt
 }
 
 // timeoutFair: a 504 is right only if the site hung, restarted or broke

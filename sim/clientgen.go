@@ -79,8 +79,8 @@ func (s *siteSim) spawnBulky() {
 func (s *siteSim) newClient(label string) *client {
 	w := s.w
 	c := &client{
-		w: w, s: s, label: label, readSize: 64 << 10,
-		readLo: 20 * time.Microsecond, readHi: 200 * time.Microsecond,
+		w: w, s: s, label: label, readSizeMax: 64 << 10,
+		readGapMin: 20 * time.Microsecond, readGapMax: 200 * time.Microsecond,
 		think: w.between(0, 100*time.Millisecond), endAbort: w.chance(0.3),
 	}
 	c.start()
@@ -185,8 +185,8 @@ func (s *siteSim) spawnSlow() {
 	w := s.w
 	c := s.newClient("slow")
 	w.fired(s, FaultSlowClient, uint64(c.id))
-	c.readSize = w.intn(256, 2048)
-	c.readLo, c.readHi = 5*time.Millisecond, 50*time.Millisecond
+	c.readSizeMax = w.intn(256, 2048)
+	c.readGapMin, c.readGapMax = 5*time.Millisecond, 50*time.Millisecond
 	n := 1
 	if w.chance(0.3) {
 		n, c.pipelined = 2, true
@@ -214,7 +214,7 @@ func (s *siteSim) spawnGoneResponse() {
 	c := s.newClient("gone-response")
 	q := c.get(qGet, w.intn(4<<10, 24<<10), w.chance(0.5), false, s.serviceTime())
 	c.script = append(c.script, q)
-	c.abortAt = w.intn(1, q.own.len()-1)
+	c.abortAfterBytes = w.intn(1, q.own.len()-1)
 	c.begin()
 }
 

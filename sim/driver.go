@@ -37,10 +37,10 @@ func (s *siteSim) step(ev core.Event) {
 		return
 	}
 	if w.now != s.instant {
-		s.instant, s.nSame = w.now, 0
+		s.instant, s.stepsAtInstant = w.now, 0
 	}
-	if s.nSame++; s.nSame > 100_000 {
-		w.fail(invNoLivelock, "site %s: %d steps at one instant: livelock; next deadline %v; %s", s.name, s.nSame, s.core.NextDeadline().Sub(epoch), s.describe())
+	if s.stepsAtInstant++; s.stepsAtInstant > 100_000 {
+		w.fail(invNoLivelock, "site %s: %d steps at one instant: livelock; next deadline %v; %s", s.name, s.stepsAtInstant, s.core.NextDeadline().Sub(epoch), s.describe())
 		return
 	}
 	ev.Now = w.t()
@@ -134,8 +134,8 @@ func (s *siteSim) apply(a *core.Action) {
 
 func (s *siteSim) dial(id core.ChannelID) {
 	w := s.w
-	if id != s.lastChan+1 {
-		w.fail(invDialOrder, "site %s: dial of channel %d after %d: IDs must count up from 1", s.name, id, s.lastChan)
+	if id != s.chanIDLast+1 {
+		w.fail(invDialOrder, "site %s: dial of channel %d after %d: IDs must count up from 1", s.name, id, s.chanIDLast)
 		return
 	}
 	if s.stopped {
@@ -146,14 +146,14 @@ func (s *siteSim) dial(id core.ChannelID) {
 	// every channel is busy (surplus busy ones too, after a shrink);
 	// checkSnapshot checks that it is one and that the pool keeps within
 	// the configured count.
-	if s.openChans >= s.peak+1 {
-		w.fail(invChannelsPoolMax, "site %s: dial of channel %d with %d channels open, at most %d ever configured", s.name, id, s.openChans, s.peak)
+	if s.chansOpen >= s.channelsMax+1 {
+		w.fail(invChannelsPoolMax, "site %s: dial of channel %d with %d channels open, at most %d ever configured", s.name, id, s.chansOpen, s.channelsMax)
 		return
 	}
-	s.lastChan = id
+	s.chanIDLast = id
 	c := &chanConn{s: s, id: id}
 	s.chans[id] = c
-	s.openChans++
+	s.chansOpen++
 	base := w.between(200*time.Microsecond, 30*time.Millisecond)
 	c.up = newPipe(w, base, base/5, func(b []byte) {
 		if c.srv != nil {
@@ -218,7 +218,7 @@ func (s *siteSim) closeChannel(id core.ChannelID) {
 		return
 	}
 	c.closed = true
-	s.openChans--
+	s.chansOpen--
 	c.held, c.heldClose = nil, false
 	c.up.close(func() {
 		if c.srv != nil {
@@ -242,7 +242,7 @@ func (c *chanConn) arrive(b []byte) {
 // deliver hands bytes read from the channel to the core.
 func (c *chanConn) deliver(b []byte) {
 	s := c.s
-	s.lastRx = s.w.now
+	s.rxLastAt = s.w.now
 	c.got += len(b)
 	for len(c.hbs) > 0 && c.hbs[0].end <= c.got {
 		if ps := c.hbs[0].ps; ps > s.hbPS {
@@ -264,9 +264,9 @@ func (c *chanConn) arriveClose(why string) {
 		return
 	}
 	c.closed = true
-	c.s.openChans--
+	c.s.chansOpen--
 	if c.connected {
-		c.s.cutSeen = c.s.w.now
+		c.s.cutSeenAt = c.s.w.now
 	}
 	c.s.step(core.Event{Kind: core.EvChannelClosed, Channel: c.id, Err: why})
 }
@@ -316,7 +316,7 @@ func (s *siteSim) describe() string {
 func (s *siteSim) shutdown() {
 	s.stopped = true
 	s.step(core.Event{Kind: core.EvShutdown})
-	if s.openChans != 0 || s.openCls != 0 {
-		s.w.fail(invShutdownComplete, "site %s: after shutdown %d channels and %d clients are still open", s.name, s.openChans, s.openCls)
+	if s.chansOpen != 0 || s.clientsOpen != 0 {
+		s.w.fail(invShutdownComplete, "site %s: after shutdown %d channels and %d clients are still open", s.name, s.chansOpen, s.clientsOpen)
 	}
 }

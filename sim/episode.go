@@ -69,13 +69,13 @@ func (s *siteSim) startHang(d time.Duration) {
 		// Bytes the site sent before it hung may still be read after it
 		// (held back while a channel was paused): the core can only see the
 		// hang from its last read on.
-		deadline := max(start, s.lastRx, s.longPollEnd()) + s.detectBound()
+		deadline := max(start, s.rxLastAt, s.longPollEnd()) + s.detectBound()
 		if w.now < deadline || s.anyPaused() {
 			w.at(max(deadline, w.now+time.Second), check)
 			return
 		}
 		w.fail(invHangDetected, "site %s: hung at +%v (last byte read at +%v), still %s after %v (interval %v, heartbeat timeout now %v); %s",
-			s.name, start, s.lastRx, s.snap.State, w.now-start, s.cfg.HeartbeatInterval, s.snap.HeartbeatTimeout, s.describe())
+			s.name, start, s.rxLastAt, s.snap.State, w.now-start, s.cfg.HeartbeatInterval, s.snap.HeartbeatTimeout, s.describe())
 	}
 	w.after(s.detectBound(), check)
 }
@@ -96,7 +96,7 @@ func (s *siteSim) longPollEnd() time.Duration {
 }
 
 func (s *siteSim) anyPaused() bool {
-	for id := core.ChannelID(1); id <= s.lastChan; id++ {
+	for id := core.ChannelID(1); id <= s.chanIDLast; id++ {
 		if c := s.chans[id]; c != nil && !c.closed && c.paused {
 			return true
 		}
@@ -107,7 +107,7 @@ func (s *siteSim) anyPaused() bool {
 // episodeEnded: the site is healthy again; it must serve queries soon.
 func (s *siteSim) episodeEnded(what string) {
 	s.hangAt = -1
-	s.faultAt = s.w.now
+	s.episodeEndAt = s.w.now
 	if s.w.ending {
 		return
 	}

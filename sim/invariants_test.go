@@ -30,7 +30,7 @@ func TestInvariantListIsComplete(t *testing.T) {
 // prints the plan, the budgets, every site's server and configuration and
 // the replay command.
 func TestFailureShowsTheWorld(t *testing.T) {
-	_, err := Run(3, Options{Duration: time.Minute, MaxEvents: 1000})
+	_, err := Run(3, Options{Duration: time.Minute, EventsMax: 1000})
 	var f *Failure
 	if !errors.As(err, &f) {
 		t.Fatalf("a run cut at 1000 events did not fail: %v", err)

@@ -99,8 +99,8 @@ type Options struct {
 	DisabledClients ClientSet
 	// NewCore builds the state machine of one site; core.NewSite when nil.
 	NewCore func(core.Config) Core
-	// MaxEvents guards against a livelock; 20 million when zero.
-	MaxEvents uint64
+	// EventsMax guards against a livelock; 20 million when zero.
+	EventsMax uint64
 	// Trace, when set, receives one line per event and action.
 	Trace func(line string)
 }
@@ -112,8 +112,8 @@ func (o Options) withDefaults() Options {
 	if o.NewCore == nil {
 		o.NewCore = func(c core.Config) Core { return core.NewSite(c) }
 	}
-	if o.MaxEvents == 0 {
-		o.MaxEvents = 20_000_000
+	if o.EventsMax == 0 {
+		o.EventsMax = 20_000_000
 	}
 	return o
 }

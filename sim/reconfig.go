@@ -29,8 +29,8 @@ func drawCache(w *World) (entries, bytes int) {
 func (s *siteSim) setConfig(cfg core.Config) {
 	s.cfg = cfg
 	s.cfgs = append(s.cfgs, cfgAt{at: s.w.now, cfg: cfg})
-	s.peak = max(s.peak, cfg.Channels)
-	h := &s.hi
+	s.channelsMax = max(s.channelsMax, cfg.Channels)
+	h := &s.cfgMax
 	if len(s.cfgs) == 1 {
 		*h = cfg
 		return

@@ -181,7 +181,7 @@ func (srv *server) checkOrder(q *query) {
 		// even an error) because it held the site dead or found no channel
 		// within channel_timeout, or one lost with a channel the site cut.
 		s := srv.s
-		lost := s.downAt(p.sentAt) || s.diedSince(p.sentAt) || s.cutSeen >= p.sentAt ||
+		lost := s.downAt(p.sentAt) || s.diedSince(p.sentAt) || s.cutSeenAt >= p.sentAt ||
 			srv.w.now-p.sentAt >= s.minSince(p.sentAt).ChannelTimeout
 		if p.kind == qCommand && p.siteSeen == 0 && !lost {
 			srv.w.fail(invUpstreamOrder, "site %s: query %s reached the site before %s, which its client sent first", srv.s.name, q.id, p.id)

@@ -10,43 +10,43 @@ import (
 // (the part the daemon's adapters play for real), the simulated server and
 // the site's clients.
 type siteSim struct {
-	w     *World
-	idx   int
-	name  string
-	cfg   core.Config // in force now
-	cfgs  []cfgAt     // every configuration given, with its time (reconfig.go)
-	hi    core.Config // the largest timeouts ever configured, for bounds
-	peak  int         // the most channels ever configured
-	core  Core
-	check invariantChecker // nil when the core cannot check itself
-	srv   *server
+	w           *World
+	idx         int
+	name        string
+	cfg         core.Config // in force now
+	cfgs        []cfgAt     // every configuration given, with its time (reconfig.go)
+	cfgMax      core.Config // the largest timeouts ever configured, for bounds
+	channelsMax int         // the most channels ever configured
+	core        Core
+	check       invariantChecker // nil when the core cannot check itself
+	srv         *server
 
-	started bool // the first Tick was given
-	stopped bool // EvShutdown was given
-	inStep  bool
-	tickSet bool
-	tickAt  time.Duration
-	tickGen uint64
-	instant time.Duration // livelock guard: steps at one instant
-	nSame   int
+	started        bool // the first Tick was given
+	stopped        bool // EvShutdown was given
+	inStep         bool
+	tickSet        bool
+	tickAt         time.Duration
+	tickGen        uint64
+	instant        time.Duration // livelock guard: steps at one instant
+	stepsAtInstant int
 
-	chans      map[core.ChannelID]*chanConn
-	lastChan   core.ChannelID
-	openChans  int
-	cls        map[core.ClientID]*client
-	lastClient core.ClientID
-	openCls    int       // clients the core should know: accepted, not closed, not gone
-	active     []*client // clients not yet finished, for the audit
+	chans        map[core.ChannelID]*chanConn
+	chanIDLast   core.ChannelID
+	chansOpen    int
+	cls          map[core.ClientID]*client
+	clientIDLast core.ClientID
+	clientsOpen  int       // clients the core should know: accepted, not closed, not gone
+	active       []*client // clients not yet finished, for the audit
 
-	snap    core.Snapshot // after the last step
-	seen    seenStats     // what the world saw, for the core's Stats (stats.go)
-	states  []stateChange // the core's site state over time, from snapshots
-	cutSeen time.Duration // last time the core learnt that the server closed a channel
-	hbMax   time.Duration
-	watch   *watch
-	hangAt  time.Duration // start of the current hang episode, -1 if none
-	faultAt time.Duration // end of the last site-wide fault episode
-	lastRx  time.Duration // last EvChannelData given
+	snap         core.Snapshot // after the last step
+	seen         seenStats     // what the world saw, for the core's Stats (stats.go)
+	states       []stateChange // the core's site state over time, from snapshots
+	cutSeenAt    time.Duration // last time the core learnt that the server closed a channel
+	hbTimeoutMax time.Duration
+	watch        *watch
+	hangAt       time.Duration // start of the current hang episode, -1 if none
+	episodeEndAt time.Duration // end of the last site-wide fault episode
+	rxLastAt     time.Duration // last EvChannelData given
 
 	// The query cache (cache.go): the highest program_start that a
 	// heartbeat answer delivered to the core reported, and when; the
@@ -85,7 +85,7 @@ func newSite(w *World, idx int) *siteSim {
 	s.check, _ = s.core.(invariantChecker)
 	s.srv = newServer(s, w.chance(0.5))
 	s.srv.capacity = s.pickCapacity()
-	s.hbMax = cfg.HeartbeatTimeout
+	s.hbTimeoutMax = cfg.HeartbeatTimeout
 	return s
 }
 
@@ -141,12 +141,12 @@ func (s *siteSim) nextBurst() {
 // cool-down, one connect, a heartbeat interval and timeout, and a client
 // may wait for a channel; five seconds of slack on top.
 func (s *siteSim) recoveryBound() time.Duration {
-	c := s.hi
-	return c.ConnectRetry + c.ConnectTimeout + c.HeartbeatInterval + 2*s.hbMax + c.ChannelTimeout + 5*time.Second
+	c := s.cfgMax
+	return c.ConnectRetry + c.ConnectTimeout + c.HeartbeatInterval + 2*s.hbTimeoutMax + c.ChannelTimeout + 5*time.Second
 }
 
 // detectBound: a hung site must be found dead within one heartbeat
 // interval plus the (adaptive) heartbeat timeout, plus a tick of slack.
 func (s *siteSim) detectBound() time.Duration {
-	return s.hi.HeartbeatInterval + s.hbMax + time.Second
+	return s.cfgMax.HeartbeatInterval + s.hbTimeoutMax + time.Second
 }

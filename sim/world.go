@@ -117,8 +117,8 @@ func (w *World) run(until time.Duration) {
 		it := w.q.pop()
 		w.now = it.at
 		w.res.Events++
-		if w.res.Events > w.opts.MaxEvents {
-			w.fail(invNoLivelock, "more than %d events: livelock?", w.opts.MaxEvents)
+		if w.res.Events > w.opts.EventsMax {
+			w.fail(invNoLivelock, "more than %d events: livelock?", w.opts.EventsMax)
 			return
 		}
 		it.fn()

@@ -57,7 +57,7 @@ func TestPipeKeepsOrderAndSplits(t *testing.T) {
 		p.oneByte = oneByte
 		var want bytes.Buffer
 		for i := range 20 {
-			b := bytes.Repeat([]byte{byte('a' + i)}, w.intn(1, 3*maxChunk))
+			b := bytes.Repeat([]byte{byte('a' + i)}, w.intn(1, 3*chunkMax))
 			want.Write(b)
 			p.write(b)
 			w.run(w.now + time.Duration(w.rng.IntN(3))*time.Millisecond)
@@ -71,8 +71,8 @@ func TestPipeKeepsOrderAndSplits(t *testing.T) {
 		if closedAfter != want.Len() {
 			t.Fatalf("oneByte=%v: close arrived after %d of %d bytes", oneByte, closedAfter, want.Len())
 		}
-		if slices.Max(chunks) > maxChunk {
-			t.Fatalf("oneByte=%v: a chunk of %d bytes, limit %d", oneByte, slices.Max(chunks), maxChunk)
+		if slices.Max(chunks) > chunkMax {
+			t.Fatalf("oneByte=%v: a chunk of %d bytes, limit %d", oneByte, slices.Max(chunks), chunkMax)
 		}
 		if oneByte && slices.Max(chunks[:oneByteSpan]) != 1 {
 			t.Fatalf("one-byte pipe delivered %v first", chunks[:10])
