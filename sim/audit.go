@@ -94,7 +94,7 @@ func (s *siteSim) checkSnapshot() {
 	}
 }
 
-// silenceFair (liveness, "no false death"): a live site may be declared
+// silenceFair (invariant no-false-death): a live site may be declared
 // dead for silence (a heartbeat, an extra probe or every busy channel
 // unanswered) only during a site-wide fault or soon after it (answers
 // queued during a hang come late). Paused channels and long-polls are

@@ -12,7 +12,7 @@ import (
 
 // The checks must be able to fail: each mutant wraps the real core and
 // plants one bug early in the run; the simulator must report it with the
-// right complaint, well before its own time is up.
+// right invariant, well before its own time is up.
 
 // mutant forwards to a real core and lets mutate rewrite every step's
 // actions (a copy, so the core's slice is not touched).
@@ -307,7 +307,7 @@ func (d *deafToHeartbeats) Step(ev core.Event) []core.Action {
 	return d.Site.Step(ev)
 }
 
-// TestFalseDeathIsCaught: the liveness check "no false death" can fail. A
+// TestFalseDeathIsCaught: the liveness invariant no-false-death can fail. A
 // quiet world (no site faults) whose core misses heartbeat answers must be
 // reported as a site declared dead though it answers.
 func TestFalseDeathIsCaught(t *testing.T) {
