@@ -140,14 +140,7 @@ func (s *siteSim) apply(a *core.Action) {
 
 func (s *siteSim) dial(id core.ChannelID) {
 	w := s.w
-	if id != s.chanIDLast+1 {
-		w.fail(invDialOrder, "site %s: dial of channel %d after %d: IDs must count up from 1", s.name, id, s.chanIDLast)
-		return
-	}
-	if s.stopped {
-		w.fail(invShutdownComplete, "site %s: dial after shutdown", s.name)
-		return
-	}
+	// core.Contract checks that IDs count up from 1 and stop at shutdown.
 	// One dial beyond the pool is the core's extra heartbeat probe while
 	// every channel is busy (surplus busy ones too, after a shrink);
 	// checkSnapshot checks that it is one and that the pool keeps within

@@ -57,7 +57,6 @@ const (
 	invChannelKnown
 	invChannelWriteOpen
 	invChannelCloseOnce
-	invDialOrder
 	invDriverContract
 	invShutdownComplete
 	invClientKnown
@@ -125,7 +124,6 @@ var invariantTable = [numInvariants]struct {
 	invChannelKnown:     {"channel-known", Safety, "writes, closes, pauses and resumes name channels that were dialled"},
 	invChannelWriteOpen: {"channel-write-open", Safety, "the core writes only to channels that are connected and not closed"},
 	invChannelCloseOnce: {"channel-close-once", Safety, "the core closes a channel at most once"},
-	invDialOrder:        {"dial-order", Safety, "channel IDs count up from 1 without gaps"},
 	invDriverContract:   {"driver-contract", Safety, "every Step's actions keep core.Contract: IDs in order, no use of a closed connection, valid fields, a future deadline"},
 	invShutdownComplete: {"shutdown-complete", Safety, "the shutdown step closes every client and channel, and nothing is dialled after it"},
 	invClientKnown:      {"client-known", Safety, "writes and closes name clients that were accepted"},
