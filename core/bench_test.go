@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"liveproxyd/core"
+	"liveproxyd/livestatus"
 )
 
 // statusQuery is what the Checkmk GUI sends for the smallest answer.
@@ -17,46 +18,11 @@ const statusQuery = "GET status\nColumns: program_start\nOutputFormat: python3\n
 
 var benchEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func BenchmarkFramerNext(b *testing.B) {
-	q := []byte(statusQuery)
-	f := core.NewFramer(core.DefaultMaxQueryBytes)
-	b.SetBytes(int64(len(q)))
-	b.ReportAllocs()
-	for b.Loop() {
-		f.Push(q)
-		got, ok, err := f.Next(false)
-		if !ok || err != nil || !got.KeepAlive || !got.Fixed16 {
-			b.Fatalf("framer: %+v %v %v", got, ok, err)
-		}
-	}
-}
-
-func BenchmarkUpstream(b *testing.B) {
-	q := core.ParseQuery([]byte(statusQuery[:len(statusQuery)-1]))
-	b.ReportAllocs()
-	for b.Loop() {
-		if out := core.Upstream(q); len(out) == 0 {
-			b.Fatal("empty upstream request")
-		}
-	}
-}
-
-func BenchmarkParseHeader(b *testing.B) {
-	hdr := core.FormatHeader(200, 12345678)
-	b.ReportAllocs()
-	for b.Loop() {
-		h, err := core.ParseHeader(hdr)
-		if err != nil || h.Length != 12345678 {
-			b.Fatalf("%+v %v", h, err)
-		}
-	}
-}
-
 // aliveSite returns a site whose every channel is connected and proven.
 func aliveSite(b *testing.B) *core.Site {
 	b.Helper()
 	s := core.NewSite(core.Config{Name: "bench", Channels: 4})
-	probe := append(core.FormatHeader(200, 11), "1700000000\n"...)
+	probe := append(livestatus.FormatHeader(200, 11), "1700000000\n"...)
 	pending := map[core.ChannelID]int{} // 1 dialled, 2 probed
 	feed := func(acts []core.Action) {
 		for _, a := range acts {
@@ -100,7 +66,7 @@ func BenchmarkForwardedQuery(b *testing.B) {
 	const client = core.ClientID(1)
 	s.Step(core.Event{Kind: core.EvClientAccepted, Now: benchEpoch, Client: client})
 	query := []byte(statusQuery)
-	answer := append(core.FormatHeader(200, 11), "1700000000\n"...)
+	answer := append(livestatus.FormatHeader(200, 11), "1700000000\n"...)
 	b.ReportAllocs()
 	for b.Loop() {
 		var ch core.ChannelID

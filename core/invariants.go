@@ -1,6 +1,10 @@
 package core
 
-import "fmt"
+import (
+	"fmt"
+
+	"liveproxyd/livestatus"
+)
 
 // CheckInvariants verifies the internal consistency of the site. The
 // simulator and the fuzz targets call it after every Step; a non-nil error
@@ -44,7 +48,7 @@ func (s *Site) CheckInvariants() error {
 		if ch.state == ChanHeartbeat {
 			heartbeats++
 		}
-		if ch.hn > HeaderLen || ch.remaining < 0 {
+		if ch.hn > livestatus.HeaderLen || ch.remaining < 0 {
 			return fmt.Errorf("channel %d response state out of range", ch.id)
 		}
 		if (s.state == SiteDead || s.state == SiteStarting) && ch.state != ChanConnecting && ch.state != ChanProbing {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"liveproxyd/livestatus"
 )
 
 // Site is the state machine of one proxied site. It is not safe for
@@ -166,7 +168,7 @@ func (s *Site) markDead(cause string) {
 	for _, ch := range s.channels {
 		s.dropHold(ch)
 		if ch.client != nil {
-			s.failClient(ch.client, CodeBadGateway, text)
+			s.failClient(ch.client, livestatus.CodeBadGateway, text)
 		}
 		s.emit(Action{Kind: ActCloseChannel, Channel: ch.id})
 	}
@@ -175,7 +177,7 @@ func (s *Site) markDead(cause string) {
 	s.waitQ = nil
 	for _, c := range waiting {
 		c.state = clientReading // already off the queue
-		s.failClient(c, CodeBadGateway, text)
+		s.failClient(c, livestatus.CodeBadGateway, text)
 	}
 	s.retryAt = s.now.Add(s.cfg.ConnectRetry)
 	s.redialAt = time.Time{}
@@ -231,7 +233,7 @@ func (s *Site) shutdown() {
 	for _, id := range ids {
 		c := s.clients[id]
 		if c.state == clientWaiting || c.state == clientInFlight { // not one still sending its query
-			s.failClient(c, CodeBadGateway, text)
+			s.failClient(c, livestatus.CodeBadGateway, text)
 		}
 		if s.clients[id] == c { // a COMMAND's client reads on after it
 			s.closeClient(c)

@@ -3,6 +3,8 @@ package core
 import (
 	"fmt"
 	"time"
+
+	"liveproxyd/livestatus"
 )
 
 // advance runs after every event: it expires deadlines, keeps the pool at
@@ -51,7 +53,7 @@ func (s *Site) expireChannels() {
 			}
 			s.logf(LevelInfo, "site %s: channel %d: answer not complete within the query timeout of %s, closing it", s.cfg.Name, ch.id, s.cfg.QueryTimeout)
 			if c := ch.client; c != nil {
-				s.failClient(c, CodeTimeout, s.siteErr("query timeout after %s", s.cfg.QueryTimeout))
+				s.failClient(c, livestatus.CodeTimeout, s.siteErr("query timeout after %s", s.cfg.QueryTimeout))
 			}
 			s.closeChannel(ch)
 		}
@@ -107,7 +109,7 @@ func (s *Site) expireWaiting() {
 			text = s.siteErr("no channel ready within %s (site %s)", s.cfg.ChannelTimeout, s.state)
 		}
 		s.logf(LevelInfo, "site %s: client %d: no free channel within %s (%d of %d open), answering 503", s.cfg.Name, c.id, s.cfg.ChannelTimeout, s.poolSize(), s.cfg.Channels)
-		s.failClient(c, CodeBusy, text)
+		s.failClient(c, livestatus.CodeBusy, text)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"liveproxyd/core"
+	"liveproxyd/livestatus"
 )
 
 // FuzzSite feeds the whole core with arbitrary client and channel bytes.
@@ -198,7 +199,7 @@ func (r *siteRun) run(prog []byte) {
 				ev = core.Event{Kind: core.EvChannelData, Channel: id, Data: data()}
 			case opAnswer:
 				body := data()
-				ev = core.Event{Kind: core.EvChannelData, Channel: id, Data: append(core.FormatHeader(200, int64(len(body))), body...)}
+				ev = core.Event{Kind: core.EvChannelData, Channel: id, Data: append(livestatus.FormatHeader(200, int64(len(body))), body...)}
 			default:
 				ev = core.Event{Kind: core.EvChannelClosed, Channel: id, Err: "connection reset by peer"}
 				r.down[id] = true

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"liveproxyd/core"
+	"liveproxyd/livestatus"
 )
 
 // FuzzUpstreamFraming is differential: a client sends arbitrary bytes (in
@@ -153,7 +154,7 @@ func (r *wireRun) written(ch core.ChannelID, w []byte) {
 }
 
 func (r *wireRun) owe(ch core.ChannelID, code int, body string) {
-	r.owed = append(r.owed, owed{ch, append(core.FormatHeader(code, int64(len(body))), body...)})
+	r.owed = append(r.owed, owed{ch, append(livestatus.FormatHeader(code, int64(len(body))), body...)})
 }
 
 // check compares, per channel, what each server reads from the whole byte

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"liveproxyd/core"
+	"liveproxyd/livestatus"
 )
 
 // The checks must be able to fail: each mutant wraps the real core and
@@ -170,7 +171,7 @@ type hider struct {
 }
 
 // hbAnswerLen: "200          11\n" and ten digits and a newline.
-const hbAnswerLen = core.HeaderLen + 11
+const hbAnswerLen = livestatus.HeaderLen + 11
 
 func newHider(c core.Config) Core {
 	return &hider{site: core.NewSite(c), left: map[core.ChannelID]int{}}
@@ -184,7 +185,7 @@ func (h *hider) Step(ev core.Event) []core.Action {
 				break
 			}
 			h.left[ev.Channel] = left - 1
-			if p := hbAnswerLen - left - core.HeaderLen; p >= 0 && p < 10 {
+			if p := hbAnswerLen - left - livestatus.HeaderLen; p >= 0 && p < 10 {
 				if len(h.first) < 10 {
 					h.first = append(h.first, ev.Data[i])
 				} else {

@@ -17,6 +17,7 @@ import (
 	"liveproxyd/adapters/upstream"
 	"liveproxyd/core"
 	"liveproxyd/internal/fakesite"
+	"liveproxyd/livestatus"
 )
 
 func startProxyOpts(t *testing.T, o driver.Options) *proxy {
@@ -64,7 +65,7 @@ func TestInjectedClockDrivesTimers(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, body := splitFixed16(t, out)
-	if code != core.CodeBadGateway && code != core.CodeTimeout {
+	if code != livestatus.CodeBadGateway && code != livestatus.CodeTimeout {
 		t.Fatalf("after the mock clock moved: %d %q", code, body)
 	}
 	site.Hang(false)

@@ -9,6 +9,7 @@ import (
 
 	"liveproxyd/core"
 	"liveproxyd/internal/fakesite"
+	"liveproxyd/livestatus"
 )
 
 // waitFor polls cond until it holds (hang guard only).
@@ -57,7 +58,7 @@ func TestHugeQueryGets413OthersKeepWorking(t *testing.T) {
 		writeDone <- err
 	}()
 	code, body := readFixed16(t, huge)
-	if code != core.CodeTooLarge || !strings.HasPrefix(string(body), "site s1: ") {
+	if code != livestatus.CodeTooLarge || !strings.HasPrefix(string(body), "site s1: ") {
 		t.Fatalf("huge query: %d %q", code, body)
 	}
 	ask("after the huge query")
@@ -163,7 +164,7 @@ func TestShutdownAnswersInFlightClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, body := splitFixed16(t, out)
-	if code != core.CodeBadGateway || !strings.HasPrefix(string(body), "site s1: ") {
+	if code != livestatus.CodeBadGateway || !strings.HasPrefix(string(body), "site s1: ") {
 		t.Fatalf("pending query at shutdown: %d %q", code, body)
 	}
 	site.Hang(false)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"liveproxyd/core"
+	"liveproxyd/livestatus"
 )
 
 // liveSite drives a real core.Site by hand, as the daemon's site loop
@@ -64,7 +65,7 @@ func (l *liveSite) advance(d time.Duration) { l.now = l.now.Add(d) }
 
 func (l *liveSite) reply(ch core.ChannelID, body string) {
 	l.step(core.Event{Kind: core.EvChannelData, Channel: ch,
-		Data: append(core.FormatHeader(200, int64(len(body))), body...)})
+		Data: append(livestatus.FormatHeader(200, int64(len(body))), body...)})
 }
 
 // writtenTo returns and clears what the core wrote on a channel.
