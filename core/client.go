@@ -6,17 +6,6 @@ import (
 	"liveproxyd/livestatus"
 )
 
-type clientState uint8
-
-const (
-	clientReading  clientState = iota // no query pending
-	clientWaiting                     // query waiting for a free channel
-	clientInFlight                    // query on a channel
-	// clientRefusing: the query being sent is refused; its input is read
-	// past without being kept until the query ends (refusal.go).
-	clientRefusing
-)
-
 type client struct {
 	id        ClientID
 	state     clientState

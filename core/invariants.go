@@ -115,31 +115,3 @@ func (s *Site) CheckInvariants() error {
 	}
 	return s.checkMemory()
 }
-
-// Snapshot returns a view of the site for state files and metrics.
-func (s *Site) Snapshot() Snapshot {
-	snap := Snapshot{
-		Name: s.cfg.Name, State: s.state, Since: s.since, Target: s.target,
-		TypicalRTT: s.rtt, HeartbeatTimeout: s.hbTimeout(), ProgramStart: s.programStart,
-		LastError: s.lastErr, LastErrorAt: s.lastErrAt, Stats: s.stats, CacheEntries: s.cache.len(),
-		Memory: s.Memory(), HeldAnswerBytes: s.heldBytes,
-	}
-	for _, ch := range s.channels {
-		info := ChannelInfo{ID: ch.id, State: ch.state, Since: ch.since, Probe: ch.extra}
-		if ch.client != nil {
-			info.Client = ch.client.id
-		}
-		snap.Channels = append(snap.Channels, info)
-	}
-	for _, c := range s.clients {
-		switch c.state {
-		case clientReading, clientRefusing:
-			snap.ClientsReading++
-		case clientWaiting:
-			snap.ClientsWaiting++
-		case clientInFlight:
-			snap.ClientsInFlight++
-		}
-	}
-	return snap
-}
