@@ -142,8 +142,8 @@ func (s *Site) setState(st SiteState) {
 // typical round trip plus the configured percentage, whichever is larger.
 func (s *Site) hbTimeout() time.Duration {
 	t := s.rtt + s.rtt*time.Duration(s.cfg.HeartbeatPercent)/100
-	if t < s.cfg.HeartbeatTimeout {
-		return s.cfg.HeartbeatTimeout
+	if t < s.cfg.HeartbeatTimeoutMin {
+		return s.cfg.HeartbeatTimeoutMin
 	}
 	return t
 }

@@ -212,7 +212,7 @@ func TestPropSite(t *testing.T) {
 		cfg := Config{
 			Name: "t", Channels: rapid.IntRange(1, 3).Draw(t, "channels"),
 			ChannelTimeout: ms(20, 100), QueryTimeout: ms(100, 400), ConnectTimeout: ms(50, 150),
-			ConnectRetry: ms(50, 200), HeartbeatInterval: ms(50, 300), HeartbeatTimeout: ms(30, 100),
+			ConnectRetry: ms(50, 200), HeartbeatInterval: ms(50, 300), HeartbeatTimeoutMin: ms(30, 100),
 			HeartbeatPercent: 50, MaxQueryBytes: 512, HighWater: rapid.IntRange(16, 128).Draw(t, "highwater"),
 			CapacityRetry: ms(200, 1000),
 			// Every request is unique: the cache stores answers, never hits.

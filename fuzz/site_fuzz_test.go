@@ -116,7 +116,7 @@ func FuzzSite(f *testing.F) {
 			Name: "fz", Channels: channels, ChannelTimeout: 50 * time.Millisecond,
 			QueryTimeout: 300 * time.Millisecond, ConnectTimeout: 100 * time.Millisecond,
 			ConnectRetry: 150 * time.Millisecond, HeartbeatInterval: 100 * time.Millisecond,
-			HeartbeatTimeout: 40 * time.Millisecond, MaxQueryBytes: 256, HighWater: 64,
+			HeartbeatTimeoutMin: 40 * time.Millisecond, MaxQueryBytes: 256, HighWater: 64,
 			CapacityRetry: 500 * time.Millisecond, Cache: true, CacheEntries: 4, CacheBytes: 1024,
 		}
 		r := &siteRun{

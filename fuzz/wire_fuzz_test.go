@@ -87,7 +87,7 @@ func newWireRun(t *testing.T, naemon bool) *wireRun {
 	r.site = core.NewSite(core.Config{
 		Name: "fz", Channels: 1, ChannelTimeout: time.Minute, QueryTimeout: time.Minute,
 		ConnectTimeout: time.Minute, ConnectRetry: time.Second, HeartbeatInterval: time.Hour,
-		HeartbeatTimeout: time.Minute, MaxQueryBytes: 512, HighWater: 1 << 20,
+		HeartbeatTimeoutMin: time.Minute, MaxQueryBytes: 512, HighWater: 1 << 20,
 		CapacityRetry: time.Hour, Cache: true, CacheEntries: 8, CacheBytes: 1 << 16,
 	})
 	r.step(core.Event{Kind: core.EvTick})

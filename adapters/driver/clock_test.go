@@ -55,11 +55,11 @@ func TestInjectedClockDrivesTimers(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the query to be in flight", func() bool { return p.snapshot(t).ClientsInFlight == 1 })
-	time.Sleep(3 * cfg.HeartbeatTimeout) // real time passes, mock time does not
+	time.Sleep(3 * cfg.HeartbeatTimeoutMin) // real time passes, mock time does not
 	if snap := p.snapshot(t); snap.State != core.SiteAlive || snap.ClientsInFlight != 1 {
 		t.Fatalf("without mock time passing: state %v, in flight %d", snap.State, snap.ClientsInFlight)
 	}
-	mock.Add(cfg.QueryTimeout + cfg.HeartbeatInterval + cfg.HeartbeatTimeout)
+	mock.Add(cfg.QueryTimeout + cfg.HeartbeatInterval + cfg.HeartbeatTimeoutMin)
 	out, err := io.ReadAll(nc)
 	if err != nil {
 		t.Fatal(err)

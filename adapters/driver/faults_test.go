@@ -29,7 +29,7 @@ func TestHugeQueryGets413OthersKeepWorking(t *testing.T) {
 	cfg := testConfig("s1")
 	// Framing 16 MiB keeps the site loop busy for a while (much longer
 	// under -race); a heartbeat answered meanwhile must not count as late.
-	cfg.HeartbeatTimeout = 5 * time.Second
+	cfg.HeartbeatTimeoutMin = 5 * time.Second
 	p := startProxy(t, cfg, siteTarget(site, "unix"))
 	p.waitState(t, core.SiteAlive)
 	want := askDirect(t, site, "unix", hostsQuery(fixed16))

@@ -25,14 +25,14 @@ const hangGuard = 20 * time.Second
 // testConfig has short timers so that death and recovery happen quickly.
 func testConfig(name string) core.Config {
 	return core.Config{
-		Name:              name,
-		Channels:          3,
-		ChannelTimeout:    3 * time.Second,
-		QueryTimeout:      10 * time.Second,
-		ConnectTimeout:    2 * time.Second,
-		ConnectRetry:      300 * time.Millisecond,
-		HeartbeatInterval: 200 * time.Millisecond,
-		HeartbeatTimeout:  400 * time.Millisecond,
+		Name:                name,
+		Channels:            3,
+		ChannelTimeout:      3 * time.Second,
+		QueryTimeout:        10 * time.Second,
+		ConnectTimeout:      2 * time.Second,
+		ConnectRetry:        300 * time.Millisecond,
+		HeartbeatInterval:   200 * time.Millisecond,
+		HeartbeatTimeoutMin: 400 * time.Millisecond,
 	}
 }
 

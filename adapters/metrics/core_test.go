@@ -80,7 +80,7 @@ func (l *liveSite) writtenTo(ch core.ChannelID) string {
 func TestScrapeRealSiteThroughItsLife(t *testing.T) {
 	const rtt = 10 * time.Millisecond
 	l := newLiveSite(t, core.Config{Name: "s1", Channels: 2, HeartbeatInterval: 3 * time.Second,
-		HeartbeatTimeout: 2 * time.Second, ConnectRetry: 4 * time.Second})
+		HeartbeatTimeoutMin: 2 * time.Second, ConnectRetry: 4 * time.Second})
 	url := serveSnapshots(t, l.snapshots)
 
 	// Start: the site dials its channels; nothing is proven yet.
