@@ -55,7 +55,7 @@ type Site struct {
 }
 
 // NewSite returns the state machine of one site. Its first NextDeadline is
-// the zero time: the driver ticks it at once and it starts dialling.
+// due at once: the driver ticks it and it starts dialling.
 func NewSite(cfg Config) *Site {
 	cfg = cfg.WithDefaults()
 	return &Site{cfg: cfg, target: cfg.Channels, peak: cfg.Channels, clients: map[ClientID]*client{},

@@ -184,8 +184,8 @@ func (m *pmModel) check(t *rapid.T) {
 		}
 	}
 	if m.started && !m.stopped {
-		if d := m.site.NextDeadline(); !d.After(m.now) {
-			m.fatalf(t, "NextDeadline %v is not after now %v: a driver ticking at it would spin", d, m.now)
+		if d, ok := m.site.NextDeadline(); !ok || !d.After(m.now) {
+			m.fatalf(t, "NextDeadline %v (ok %v) is not after now %v: a driver ticking at it would spin", d, ok, m.now)
 		}
 	}
 	// Backpressure: a channel that has just fed a client beyond HighWater
@@ -220,7 +220,7 @@ func TestPropSite(t *testing.T) {
 		}
 		m := &pmModel{site: NewSite(cfg), cfg: cfg.WithDefaults(), now: epoch, reqs: map[string]*pmReq{},
 			wrote: map[ClientID]bool{}}
-		if !m.site.NextDeadline().IsZero() {
+		if d, ok := m.site.NextDeadline(); !ok || d.After(epoch) {
 			t.Fatalf("a new site must want a tick at once")
 		}
 		if rapid.IntRange(0, 3).Draw(t, "start (0: cold)") != 0 { // warm: alive at once
@@ -310,9 +310,9 @@ func TestPropFindingStallCountsFromTheDueHeartbeat(t *testing.T) {
 		t.Fatalf("site %v although it spoke 2.4 s ago (%s)", st.State, st.LastError)
 	}
 	// Silent from then on: the heartbeat due at 7.5 s times out at 9.5 s.
-	r.now = r.s.NextDeadline()
+	r.now = mustDeadline(t, r.s)
 	r.step(Event{Kind: EvTick})
-	r.now = r.s.NextDeadline()
+	r.now = mustDeadline(t, r.s)
 	r.step(Event{Kind: EvTick})
 	if st := r.s.Snapshot(); st.State != SiteDead || r.now.Sub(epoch) > 9600*time.Millisecond {
 		t.Fatalf("site %v at %v, want dead by 9.5 s", st.State, r.now.Sub(epoch))
@@ -331,12 +331,12 @@ func TestPropFindingNoDeadlineWhilePaused(t *testing.T) {
 	if len(acts) == 0 || acts[len(acts)-1].Kind != ActPauseChannel {
 		t.Fatalf("channel not paused: %+v", acts)
 	}
-	r.now = r.s.NextDeadline() // the periodic heartbeat is due
+	r.now = mustDeadline(t, r.s) // the periodic heartbeat is due
 	r.step(Event{Kind: EvTick})
 	// Once NextDeadline returned the zero time ("now") here: a driver
 	// spun until the client read.
-	if d := r.s.NextDeadline(); !d.After(r.now) {
-		t.Errorf("NextDeadline %v, now %v", d, r.now)
+	if d, ok := r.s.NextDeadline(); !ok || !d.After(r.now) {
+		t.Errorf("NextDeadline %v (ok %v), now %v", d, ok, r.now)
 	}
 }
 
@@ -345,7 +345,7 @@ func TestPropFindingGrowDeadlineDuringRedialCoolDown(t *testing.T) {
 	cfg.Channels, cfg.HeartbeatInterval = 3, 100*time.Second
 	r := newRepro(t, cfg)
 	r.alive(3, 1, 2)
-	r.now = r.s.NextDeadline() // channel 3 never answers its probe
+	r.now = mustDeadline(t, r.s) // channel 3 never answers its probe
 	r.step(Event{Kind: EvTick})
 	if tg := r.s.Snapshot().Target; tg != 2 {
 		t.Fatalf("target %d after a silent probe, want 2", tg)
@@ -353,11 +353,11 @@ func TestPropFindingGrowDeadlineDuringRedialCoolDown(t *testing.T) {
 	r.now = epoch.Add(59 * time.Second)
 	r.step(Event{Kind: EvChannelClosed, Channel: 1, Err: "idle timeout"}) // redials: channel 4
 	r.step(Event{Kind: EvChannelClosed, Channel: 4, Err: "connection refused"})
-	r.now = r.s.NextDeadline()
+	r.now = mustDeadline(t, r.s)
 	r.step(Event{Kind: EvTick})
 	// NextDeadline once offered growAt, which maintainPool ignores until
 	// redialAt: a driver spun for up to connect_retry.
-	if d := r.s.NextDeadline(); !d.After(r.now) {
-		t.Errorf("NextDeadline %v, now %v", d.Sub(epoch), r.now.Sub(epoch))
+	if d, ok := r.s.NextDeadline(); !ok || !d.After(r.now) {
+		t.Errorf("NextDeadline %v (ok %v), now %v", d.Sub(epoch), ok, r.now.Sub(epoch))
 	}
 }

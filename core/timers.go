@@ -223,11 +223,14 @@ func (s *Site) dispatch() {
 	}
 }
 
-// NextDeadline is when the site wants its next Tick. The zero time means
-// now; it never returns a time that a Tick would not act upon.
-func (s *Site) NextDeadline() time.Time {
+// NextDeadline is when the site wants its next Tick; ok is false when
+// nothing is scheduled, as on a stopped site. A new site has seen no event,
+// so it knows no time: it asks for its first Tick at once with the zero
+// time, which is before every clock reading. A running site never returns
+// a time that a Tick would not act upon.
+func (s *Site) NextDeadline() (t time.Time, ok bool) {
 	if !s.started {
-		return time.Time{}
+		return time.Time{}, true
 	}
 	var next time.Time
 	at := func(t time.Time) {
@@ -236,7 +239,7 @@ func (s *Site) NextDeadline() time.Time {
 		}
 	}
 	if s.state == SiteStopped {
-		return next
+		return time.Time{}, false
 	}
 	for _, ch := range s.channels {
 		at(ch.deadline)
@@ -271,5 +274,5 @@ func (s *Site) NextDeadline() time.Time {
 		}
 		at(grow)
 	}
-	return next
+	return next, !next.IsZero()
 }

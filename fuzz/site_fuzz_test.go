@@ -70,9 +70,10 @@ func (r *siteRun) step(ev core.Event) {
 	if err := r.site.CheckInvariants(); err != nil {
 		r.t.Fatalf("after %+v: %v", ev, err)
 	}
-	// A deadline at or before now would make the driver tick in a loop.
-	if d := r.site.NextDeadline(); !r.stopped && !d.After(r.now) {
-		r.t.Fatalf("after %+v: NextDeadline %v, now %v", ev, d, r.now)
+	// A deadline at or before now would make the driver tick in a loop; a
+	// stopped site has nothing scheduled.
+	if d, ok := r.site.NextDeadline(); !r.stopped && (!ok || !d.After(r.now)) || r.stopped && ok {
+		r.t.Fatalf("after %+v: NextDeadline %v (ok %v), now %v, stopped %v", ev, d, ok, r.now, r.stopped)
 	}
 }
 
@@ -208,7 +209,7 @@ func (r *siteRun) run(prog []byte) {
 			r.now = r.now.Add(time.Duration(arg()) * time.Millisecond)
 			ev = core.Event{Kind: core.EvTick}
 		case opTickDeadline:
-			if d := r.site.NextDeadline(); d.After(r.now) {
+			if d, ok := r.site.NextDeadline(); ok && d.After(r.now) {
 				r.now = d
 			}
 			ev = core.Event{Kind: core.EvTick}

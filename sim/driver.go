@@ -22,7 +22,6 @@ type siteSim struct {
 	check invariantChecker // nil when the core cannot check itself
 	srv   *server
 
-	started bool // the first Tick was given
 	stopped bool // EvShutdown was given
 	inStep  bool
 	tickSet bool
@@ -90,7 +89,8 @@ func (s *siteSim) step(ev core.Event) {
 		s.instant, s.nSame = w.now, 0
 	}
 	if s.nSame++; s.nSame > 100_000 {
-		w.fail("site %s: %d steps at one instant: livelock; next deadline %v; %s", s.name, s.nSame, s.core.NextDeadline().Sub(epoch), s.describe())
+		next, ok := s.core.NextDeadline()
+		w.fail("site %s: %d steps at one instant: livelock; next deadline %v (scheduled: %v); %s", s.name, s.nSame, next.Sub(epoch), ok, s.describe())
 		return
 	}
 	ev.Now = w.t()
@@ -102,7 +102,6 @@ func (s *siteSim) step(ev core.Event) {
 	s.inStep = true
 	acts := s.core.Step(ev)
 	s.inStep = false
-	s.started = true
 	w.res.Steps++
 	for i := range acts {
 		w.traceAction(s, &acts[i])
@@ -119,22 +118,17 @@ func (s *siteSim) step(ev core.Event) {
 	s.scheduleTick()
 }
 
-// scheduleTick asks for a Tick at NextDeadline. A zero deadline means "at
-// once" for a new site; for a running site it means nothing is due.
+// scheduleTick asks for a Tick at NextDeadline, at once if it has passed
+// (a new site's first one always has).
 func (s *siteSim) scheduleTick() {
 	if s.stopped {
 		return
 	}
-	d := s.core.NextDeadline()
-	var at time.Duration
-	if d.IsZero() {
-		if s.started {
-			return
-		}
-		at = s.w.now
-	} else {
-		at = max(d.Sub(epoch), s.w.now)
+	d, ok := s.core.NextDeadline()
+	if !ok {
+		return
 	}
+	at := max(d.Sub(epoch), s.w.now)
 	if s.tickSet && s.tickAt <= at {
 		return // an earlier tick is due; it will ask again
 	}

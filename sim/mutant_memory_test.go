@@ -79,7 +79,7 @@ func (s *splitter) Step(ev core.Event) []core.Action {
 	return append(acts, s.site.Step(ev)...)
 }
 
-func (s *splitter) NextDeadline() time.Time { return s.site.NextDeadline() }
+func (s *splitter) NextDeadline() (time.Time, bool) { return s.site.NextDeadline() }
 func (s *splitter) Snapshot() core.Snapshot { return s.site.Snapshot() }
 
 func TestExtraAnswerAfterReuseIsCaught(t *testing.T) {

@@ -32,7 +32,7 @@ func (m *mutant) Step(ev core.Event) []core.Action {
 	return acts
 }
 
-func (m *mutant) NextDeadline() time.Time { return m.site.NextDeadline() }
+func (m *mutant) NextDeadline() (time.Time, bool) { return m.site.NextDeadline() }
 
 func (m *mutant) Snapshot() core.Snapshot                            { return m.site.Snapshot() }
 func (m *mutant) CheckInvariants() error                             { return m.site.CheckInvariants() }
@@ -203,7 +203,7 @@ func (h *hider) Step(ev core.Event) []core.Action {
 	return acts
 }
 
-func (h *hider) NextDeadline() time.Time { return h.site.NextDeadline() }
+func (h *hider) NextDeadline() (time.Time, bool) { return h.site.NextDeadline() }
 func (h *hider) Snapshot() core.Snapshot { return h.site.Snapshot() }
 func (h *hider) CheckInvariants() error  { return h.site.CheckInvariants() }
 

@@ -148,7 +148,7 @@ func (c FaultCounts) String() string {
 // wrap it (for instance to plant a bug and prove the checks catch it).
 type Core interface {
 	Step(core.Event) []core.Action
-	NextDeadline() time.Time
+	NextDeadline() (time.Time, bool)
 	Snapshot() core.Snapshot
 }
 

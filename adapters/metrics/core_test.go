@@ -163,8 +163,7 @@ func TestScrapeRealSiteThroughItsLife(t *testing.T) {
 	// site is declared dead; a query then gets a 502 at once. Ticks follow
 	// the site's own deadlines, bounded in number.
 	for i := 0; i < 100 && l.snapshots()[0].State == core.SiteAlive; i++ {
-		next := l.s.NextDeadline()
-		if next.After(l.now) {
+		if next, ok := l.s.NextDeadline(); ok && next.After(l.now) {
 			l.now = next
 		}
 		l.step(core.Event{Kind: core.EvTick})
