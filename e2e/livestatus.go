@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
+	"strings"
 	"time"
-
-	"liveproxyd/livestatus"
 )
 
 // Reply is one fixed16 answer: the status code and exactly the body the
@@ -72,15 +72,23 @@ func (c *Conn) ReadAll(timeout time.Duration) ([]byte, error) {
 	return io.ReadAll(c.r)
 }
 
-// ParseFixed16 parses a 16-byte header with the proxy's own parser (by
-// position: Icinga may put a dataset separator into byte 16), returning
-// the length as the int these tests compare with len.
+// ParseFixed16 checks a 16-byte header: 3-digit code, a space, the length
+// right-aligned in 11 columns, one more byte. It is this package's own, not
+// livestatus.ParseHeader: these tests measure the server facts that parser
+// relies on, so they must not share it.
 func ParseFixed16(hdr []byte) (code, length int, err error) {
-	h, err := livestatus.ParseHeader(hdr)
-	if err != nil {
-		return 0, 0, err
+	if len(hdr) != 16 || hdr[3] != ' ' {
+		return 0, 0, fmt.Errorf("bad fixed16 header %q", hdr)
 	}
-	return h.Code, int(h.Length), nil
+	code, err = strconv.Atoi(string(hdr[:3]))
+	if err != nil || code < 100 {
+		return 0, 0, fmt.Errorf("bad fixed16 code in %q", hdr)
+	}
+	length, err = strconv.Atoi(strings.TrimLeft(string(hdr[4:15]), " "))
+	if err != nil || length < 0 {
+		return 0, 0, fmt.Errorf("bad fixed16 length in %q", hdr)
+	}
+	return code, length, nil
 }
 
 // Query sends one request on a fresh connection and reads its fixed16
