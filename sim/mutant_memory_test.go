@@ -80,7 +80,7 @@ func (s *splitter) Step(ev core.Event) []core.Action {
 }
 
 func (s *splitter) NextDeadline() (time.Time, bool) { return s.site.NextDeadline() }
-func (s *splitter) Snapshot() core.Snapshot { return s.site.Snapshot() }
+func (s *splitter) Snapshot() core.Snapshot         { return s.site.Snapshot() }
 
 func TestExtraAnswerAfterReuseIsCaught(t *testing.T) {
 	var only FaultSet

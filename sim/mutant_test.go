@@ -204,8 +204,8 @@ func (h *hider) Step(ev core.Event) []core.Action {
 }
 
 func (h *hider) NextDeadline() (time.Time, bool) { return h.site.NextDeadline() }
-func (h *hider) Snapshot() core.Snapshot { return h.site.Snapshot() }
-func (h *hider) CheckInvariants() error  { return h.site.CheckInvariants() }
+func (h *hider) Snapshot() core.Snapshot         { return h.site.Snapshot() }
+func (h *hider) CheckInvariants() error          { return h.site.CheckInvariants() }
 
 func TestStaleCacheIsCaught(t *testing.T) {
 	// Quiet but for reloads (which keep the connections, so only program_start
