@@ -7,5 +7,6 @@
 // It holds no policy: which query goes where and when is the core's. It
 // imports the standard library only, so tools, tests and the core can share
 // one reading of the protocol without importing the state machine.
-// The protocol facts it relies on are in docs/protocol.md.
+// The protocol facts it relies on are in docs/protocol.md §1 (requests)
+// and §2 (fixed16 answers).
 package livestatus
