@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"liveproxyd/adapters/pidfile"
+	"liveproxyd/livestatus"
 )
 
 // hangGuard bounds every wait; it only fires when something hangs.
@@ -179,15 +180,14 @@ func query(path, request string) (int, string, error) {
 	if err != nil {
 		return 0, "", err
 	}
-	if len(b) < 16 {
+	if len(b) < livestatus.HeaderLen {
 		return 0, "", fmt.Errorf("short answer %q", b)
 	}
-	code, err1 := strconv.Atoi(string(b[:3]))
-	n, err2 := strconv.Atoi(strings.TrimSpace(string(b[4:15])))
-	if err := errors.Join(err1, err2); err != nil || len(b) != 16+n {
+	h, err := livestatus.ParseHeader(b[:livestatus.HeaderLen])
+	if err != nil || int64(len(b)) != livestatus.HeaderLen+h.Length {
 		return 0, "", fmt.Errorf("bad fixed16 answer %q", b)
 	}
-	return code, string(b[16:]), nil
+	return h.Code, string(b[livestatus.HeaderLen:]), nil
 }
 
 // waitAnswer retries a query until the proxy answers it with 200: right

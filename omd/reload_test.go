@@ -18,6 +18,7 @@ import (
 	"liveproxyd/adapters/config"
 	omdconfig "liveproxyd/adapters/omd"
 	"liveproxyd/internal/fakesite"
+	"liveproxyd/livestatus"
 )
 
 // reloadWait bounds the wait for a reload to show in `liveproxyd status`.
@@ -52,20 +53,11 @@ func (k *keepAlive) ask(request string) (int, string, error) {
 	if _, err := io.WriteString(k.c, request+"ResponseHeader: fixed16\nKeepAlive: on\n\n"); err != nil {
 		return 0, "", fmt.Errorf("write on the KeepAlive connection: %w", err)
 	}
-	var head [16]byte
-	if _, err := io.ReadFull(k.r, head[:]); err != nil {
-		return 0, "", fmt.Errorf("read the fixed16 header on the KeepAlive connection: %w", err)
+	h, body, err := livestatus.ReadAnswer(k.r)
+	if err != nil {
+		return 0, "", fmt.Errorf("read the answer on the KeepAlive connection: %w", err)
 	}
-	code, err1 := strconv.Atoi(string(head[:3]))
-	n, err2 := strconv.Atoi(strings.TrimSpace(string(head[4:15])))
-	if err1 != nil || err2 != nil || head[3] != ' ' || head[15] != '\n' || n < 0 {
-		return 0, "", fmt.Errorf("bad fixed16 header %q", head)
-	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(k.r, body); err != nil {
-		return 0, "", fmt.Errorf("read %d body bytes on the KeepAlive connection: %w", n, err)
-	}
-	return code, string(body), nil
+	return h.Code, string(body), nil
 }
 
 // expectProgramStart asks statusQuery on the open connection and wants

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"liveproxyd/core"
+	"liveproxyd/livestatus"
 )
 
 // The client-side check: every byte a client receives must belong to its
@@ -125,9 +125,9 @@ func (c *client) feed(b []byte) int {
 		}
 		return n
 	case rxErrHdr:
-		n := min(len(b), core.HeaderLen-len(rx.hdr))
+		n := min(len(b), livestatus.HeaderLen-len(rx.hdr))
 		rx.hdr = append(rx.hdr, b[:n]...)
-		if len(rx.hdr) == core.HeaderLen {
+		if len(rx.hdr) == livestatus.HeaderLen {
 			code, length, ok := parseFixed16(rx.hdr)
 			switch {
 			case !ok:
@@ -183,7 +183,7 @@ func (c *client) errorDone(q *query) {
 	switch {
 	case strings.Count(text, "\n") != 1:
 		w.fail(invErrorOneLine, "client %d query %s: error reply is not one line: %q", c.id, q.id, text)
-	case rx.code == core.CodeBusy && strings.HasPrefix(text, "All ") && !c.s.isBusyText(q.sentAt, text):
+	case rx.code == livestatus.CodeBusy && strings.HasPrefix(text, "All ") && !c.s.isBusyText(q.sentAt, text):
 		w.fail(invBusyText, "client %d query %s: busy text %q is not Checkmk's with a configured channel count", c.id, q.id, text)
 	case rx.code == 0 && !q.allowedText(text, prefix) && !c.s.isBusyText(q.sentAt, text):
 		w.fail(invTextReplyKnown, "client %d query %s: unexpected bytes instead of the answer: %q (want %q...)", c.id, q.id, clip(rx.text), q.own.excerpt(0))
@@ -192,7 +192,7 @@ func (c *client) errorDone(q *query) {
 	case !c.errorFair(q, rx.code, text):
 		w.fail(invErrorFair, "client %d query %s: error %q is not justified: the site did not fault the query (seen %d times, at +%v), "+
 			"the core did not hold the site dead, no connection was cut since it was sent at +%v", c.id, q.id, text, q.siteSeen, q.siteAt, q.sentAt)
-	case rx.code == core.CodeTimeout && !c.timeoutFair(q):
+	case rx.code == livestatus.CodeTimeout && !c.timeoutFair(q):
 		w.fail(invTimeoutFair, "client %d query %s: 504 though the site got it %d times, at +%v, and answered at +%v (query timeout %v)",
 			c.id, q.id, q.siteSeen, q.siteAt, q.siteDoneAt, c.s.minSince(q.sentAt).QueryTimeout)
 	}
@@ -204,11 +204,11 @@ func (c *client) errorDone(q *query) {
 	switch {
 	case rx.code == 0:
 		qc.ErrText++
-	case rx.code == core.CodeBadGateway:
+	case rx.code == livestatus.CodeBadGateway:
 		qc.Err502++
-	case rx.code == core.CodeBusy:
+	case rx.code == livestatus.CodeBusy:
 		qc.Err503++
-	case rx.code == core.CodeTimeout:
+	case rx.code == livestatus.CodeTimeout:
 		qc.Err504++
 	case rx.code < 500:
 		qc.Err4xx++
@@ -247,9 +247,9 @@ func (c *client) errorFair(q *query, code int, text string) bool {
 		}
 	}
 	switch code {
-	case core.CodeBusy:
+	case livestatus.CodeBusy:
 		return c.w.now-q.sentAt >= s.minSince(q.sentAt).ChannelTimeout
-	case core.CodeTimeout:
+	case livestatus.CodeTimeout:
 		return true // judged by timeoutFair
 	case 0:
 		if c.w.now-q.sentAt >= s.minSince(q.sentAt).ChannelTimeout {

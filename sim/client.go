@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"liveproxyd/core"
+	"liveproxyd/livestatus"
 )
 
 // qKind is what a query is and so what answer it may get.
@@ -65,18 +66,18 @@ func (q *query) expectsAnswer() bool { return q.kind != qCommand }
 // allowedCode tells whether a proxy error code fits the query. Any query
 // may meet a full query buffer (a 503, judged by errorFair).
 func (q *query) allowedCode(code int) bool {
-	if code == core.CodeBusy && q.c != nil && q.c.w.queryBudgetTight() {
+	if code == livestatus.CodeBusy && q.c != nil && q.c.w.queryBudgetTight() {
 		return true
 	}
 	switch q.kind {
 	case qBad:
-		return code == core.CodeBadRequest
+		return code == livestatus.CodeBadRequest
 	case qHalf:
-		return code == core.CodeIncomplete
+		return code == livestatus.CodeIncomplete
 	case qOversize:
-		return code == core.CodeTooLarge
+		return code == livestatus.CodeTooLarge
 	}
-	return code == core.CodeBadGateway || code == core.CodeBusy || code == core.CodeTimeout
+	return code == livestatus.CodeBadGateway || code == livestatus.CodeBusy || code == livestatus.CodeTimeout
 }
 
 // client is a simulated client connection with its script of queries.
@@ -319,9 +320,9 @@ func (s *siteSim) writeClient(id core.ClientID, data []byte) {
 	// Below HighWater the core feeds the client: a streamed answer adds
 	// one read, plus a header that came in an earlier read and is written
 	// with it (seed 5561); a held one goes out whole, at most AnswerBuffer.
-	if limit := s.cfg.HighWater + max(chunkMax+core.HeaderLen, s.cfg.AnswerBuffer); c.unacked > limit {
+	if limit := s.cfg.HighWater + max(chunkMax+livestatus.HeaderLen, s.cfg.AnswerBuffer); c.unacked > limit {
 		s.w.fail(invClientBufferMax, "site %s: client %d has %d unflushed bytes, bound is HighWater+max(%d+%d, AnswerBuffer) = %d",
-			s.name, id, c.unacked, chunkMax, core.HeaderLen, limit)
+			s.name, id, c.unacked, chunkMax, livestatus.HeaderLen, limit)
 	}
 	c.scheduleRead()
 }

@@ -40,7 +40,7 @@ func (s *siteSim) step(ev core.Event) {
 		s.instant, s.stepsAtInstant = w.now, 0
 	}
 	if s.stepsAtInstant++; s.stepsAtInstant > 100_000 {
-		w.fail(invNoLivelock, "site %s: %d steps at one instant: livelock; next deadline %v; %s", s.name, s.stepsAtInstant, s.core.NextDeadline().Sub(epoch), s.describe())
+		w.fail(invNoLivelock, "site %s: %d steps at one instant: livelock; next deadline %v; %s", s.name, s.stepsAtInstant, nextDeadline(s.core).Sub(epoch), s.describe())
 		return
 	}
 	ev.Now = w.t()
@@ -52,7 +52,6 @@ func (s *siteSim) step(ev core.Event) {
 	s.inStep = true
 	acts := s.core.Step(ev)
 	s.inStep = false
-	s.started = true
 	w.res.Steps++
 	for i := range acts {
 		w.traceAction(s, &acts[i])
@@ -75,22 +74,17 @@ func (s *siteSim) step(ev core.Event) {
 	s.scheduleTick()
 }
 
-// scheduleTick asks for a Tick at NextDeadline. A zero deadline means "at
-// once" for a new site; for a running site it means nothing is due.
+// scheduleTick asks for a Tick at NextDeadline, at once if it has passed
+// (a new site's first one always has).
 func (s *siteSim) scheduleTick() {
 	if s.stopped {
 		return
 	}
-	d := s.core.NextDeadline()
-	var at time.Duration
-	if d.IsZero() {
-		if s.started {
-			return
-		}
-		at = s.w.now
-	} else {
-		at = max(d.Sub(epoch), s.w.now)
+	d, ok := s.core.NextDeadline()
+	if !ok {
+		return
 	}
+	at := max(d.Sub(epoch), s.w.now)
 	if s.tickSet && s.tickAt <= at {
 		return // an earlier tick is due; it will ask again
 	}
@@ -318,4 +312,11 @@ func (s *siteSim) shutdown() {
 	if s.chansOpen != 0 || s.clientsOpen != 0 {
 		s.w.fail(invShutdownComplete, "site %s: after shutdown %d channels and %d clients are still open", s.name, s.chansOpen, s.clientsOpen)
 	}
+}
+
+// nextDeadline is the core's next deadline for messages; the zero time when
+// nothing is scheduled.
+func nextDeadline(c Core) time.Time {
+	d, _ := c.NextDeadline()
+	return d
 }

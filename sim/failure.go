@@ -61,7 +61,7 @@ func configText(c core.Config) string {
 	return fmt.Sprintf("Channels=%d ChannelTimeout=%v QueryTimeout=%v ConnectTimeout=%v ConnectRetry=%v "+
 		"HeartbeatInterval=%v HeartbeatTimeout=%v HighWater=%d AnswerBuffer=%d CapacityRetry=%v Cache=%s",
 		c.Channels, ms(c.ChannelTimeout), ms(c.QueryTimeout), ms(c.ConnectTimeout), ms(c.ConnectRetry),
-		ms(c.HeartbeatInterval), ms(c.HeartbeatTimeout), c.HighWater, c.AnswerBuffer, ms(c.CapacityRetry), cache)
+		ms(c.HeartbeatInterval), ms(c.HeartbeatTimeoutMin), c.HighWater, c.AnswerBuffer, ms(c.CapacityRetry), cache)
 }
 
 // Replay is the command that reruns exactly this seed (with the test

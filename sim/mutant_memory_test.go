@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"liveproxyd/core"
+	"liveproxyd/livestatus"
 )
 
 // TestStreamingCoreIsCaught runs the old behaviour, every answer streamed
@@ -53,12 +54,12 @@ func (s *splitter) Step(ev core.Event) []core.Action {
 	data := ev.Data
 	for i := 0; i < len(data); i++ {
 		id := ev.Channel
-		if h := s.hdr[id]; len(h) < core.HeaderLen {
+		if h := s.hdr[id]; len(h) < livestatus.HeaderLen {
 			s.hdr[id] = append(h, data[i])
-			if len(s.hdr[id]) < core.HeaderLen {
+			if len(s.hdr[id]) < livestatus.HeaderLen {
 				continue
 			}
-			hd, err := core.ParseHeader(s.hdr[id])
+			hd, err := livestatus.ParseHeader(s.hdr[id])
 			if err != nil {
 				break // not fixed16: leave the rest alone
 			}
@@ -79,8 +80,8 @@ func (s *splitter) Step(ev core.Event) []core.Action {
 	return append(acts, s.site.Step(ev)...)
 }
 
-func (s *splitter) NextDeadline() time.Time { return s.site.NextDeadline() }
-func (s *splitter) Snapshot() core.Snapshot { return s.site.Snapshot() }
+func (s *splitter) NextDeadline() (time.Time, bool) { return s.site.NextDeadline() }
+func (s *splitter) Snapshot() core.Snapshot         { return s.site.Snapshot() }
 
 func TestExtraAnswerAfterReuseIsCaught(t *testing.T) {
 	var only FaultSet

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"liveproxyd/core"
+	"liveproxyd/livestatus"
 )
 
 // The checks must be able to fail: each mutant wraps the real core and
@@ -30,7 +31,7 @@ func (m *mutant) Step(ev core.Event) []core.Action {
 	return acts
 }
 
-func (m *mutant) NextDeadline() time.Time { return m.site.NextDeadline() }
+func (m *mutant) NextDeadline() (time.Time, bool) { return m.site.NextDeadline() }
 
 func (m *mutant) Snapshot() core.Snapshot                            { return m.site.Snapshot() }
 func (m *mutant) CheckInvariants() error                             { return m.site.CheckInvariants() }
@@ -169,7 +170,7 @@ type hider struct {
 }
 
 // hbAnswerLen: "200          11\n" and ten digits and a newline.
-const hbAnswerLen = core.HeaderLen + 11
+const hbAnswerLen = livestatus.HeaderLen + 11
 
 func newHider(c core.Config) Core {
 	return &hider{site: core.NewSite(c), left: map[core.ChannelID]int{}}
@@ -183,7 +184,7 @@ func (h *hider) Step(ev core.Event) []core.Action {
 				break
 			}
 			h.left[ev.Channel] = left - 1
-			if p := hbAnswerLen - left - core.HeaderLen; p >= 0 && p < 10 {
+			if p := hbAnswerLen - left - livestatus.HeaderLen; p >= 0 && p < 10 {
 				if len(h.first) < 10 {
 					h.first = append(h.first, ev.Data[i])
 				} else {
@@ -201,9 +202,9 @@ func (h *hider) Step(ev core.Event) []core.Action {
 	return acts
 }
 
-func (h *hider) NextDeadline() time.Time { return h.site.NextDeadline() }
-func (h *hider) Snapshot() core.Snapshot { return h.site.Snapshot() }
-func (h *hider) CheckInvariants() error  { return h.site.CheckInvariants() }
+func (h *hider) NextDeadline() (time.Time, bool) { return h.site.NextDeadline() }
+func (h *hider) Snapshot() core.Snapshot         { return h.site.Snapshot() }
+func (h *hider) CheckInvariants() error          { return h.site.CheckInvariants() }
 
 func TestStaleCacheIsCaught(t *testing.T) {
 	// Quiet but for reloads (which keep the connections, so only program_start

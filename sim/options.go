@@ -79,7 +79,7 @@ next:
 // wrap it (for instance to plant a bug and prove the checks catch it).
 type Core interface {
 	Step(core.Event) []core.Action
-	NextDeadline() time.Time
+	NextDeadline() (time.Time, bool)
 	Snapshot() core.Snapshot
 }
 

@@ -22,7 +22,6 @@ type siteSim struct {
 	srv         *server
 	contract    *core.Contract // the driver contract, checked after every step
 
-	started        bool // the first Tick was given
 	stopped        bool // EvShutdown was given
 	inStep         bool
 	tickSet        bool
@@ -61,19 +60,19 @@ type siteSim struct {
 func newSite(w *World, idx int) *siteSim {
 	names := []string{"alpha", "beta", "gamma", "delta"}
 	cfg := core.Config{
-		Name:              names[idx%len(names)],
-		Channels:          w.intn(2, 6),
-		ChannelTimeout:    w.between(2*time.Second, 5*time.Second),
-		QueryTimeout:      w.between(10*time.Second, 20*time.Second),
-		ConnectTimeout:    w.between(2*time.Second, 4*time.Second),
-		ConnectRetry:      w.between(2*time.Second, 6*time.Second),
-		HeartbeatInterval: w.between(time.Second, 5*time.Second),
-		HeartbeatTimeout:  w.between(time.Second, 3*time.Second),
-		HeartbeatPercent:  50,
-		MaxQueryBytes:     4096,
-		HighWater:         w.intn(4<<10, 16<<10),
-		CapacityRetry:     w.between(20*time.Second, 60*time.Second),
-		Cache:             w.chance(0.85),
+		Name:                names[idx%len(names)],
+		Channels:            w.intn(2, 6),
+		ChannelTimeout:      w.between(2*time.Second, 5*time.Second),
+		QueryTimeout:        w.between(10*time.Second, 20*time.Second),
+		ConnectTimeout:      w.between(2*time.Second, 4*time.Second),
+		ConnectRetry:        w.between(2*time.Second, 6*time.Second),
+		HeartbeatInterval:   w.between(time.Second, 5*time.Second),
+		HeartbeatTimeoutMin: w.between(time.Second, 3*time.Second),
+		HeartbeatPercent:    50,
+		MaxQueryBytes:       4096,
+		HighWater:           w.intn(4<<10, 16<<10),
+		CapacityRetry:       w.between(20*time.Second, 60*time.Second),
+		Cache:               w.chance(0.85),
 	}
 	cfg.CacheEntries, cfg.CacheBytes = drawCache(w)
 	cfg.AnswerBuffer = w.budget.answerBuffer()
@@ -86,7 +85,7 @@ func newSite(w *World, idx int) *siteSim {
 	s.check, _ = s.core.(invariantChecker)
 	s.srv = newServer(s, w.chance(0.5))
 	s.srv.capacity = s.pickCapacity()
-	s.hbTimeoutMax = cfg.HeartbeatTimeout
+	s.hbTimeoutMax = cfg.HeartbeatTimeoutMin
 	return s
 }
 

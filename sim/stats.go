@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"liveproxyd/core"
+	"liveproxyd/livestatus"
 )
 
 // The core's counters (core.Stats) against what the world saw. Operators
@@ -68,11 +69,11 @@ func (s *siteSim) noteClosedEvent(id core.ChannelID) {
 func (s *siteSim) noteError(q *query, code int, text string) {
 	st := &s.seen
 	switch {
-	case code == core.CodeBadGateway:
+	case code == livestatus.CodeBadGateway:
 		st.dead++
-	case code == core.CodeBusy:
+	case code == livestatus.CodeBusy:
 		st.busy++
-	case code == core.CodeTimeout:
+	case code == livestatus.CodeTimeout:
 		st.timeout++
 	case code >= 400 && code < 500:
 		st.bad++

@@ -68,7 +68,6 @@ type Loop struct {
 	liveMu   sync.Mutex
 	live     map[*conn]struct{}
 	panicked any
-	ticked   bool           // the core has had its first Tick
 	used     core.MemoryUse // this loop's share of opts.Budget
 }
 
@@ -224,16 +223,13 @@ func (l *Loop) run() {
 	}
 }
 
-// tickIfDue steps Ticks while the core's deadline has passed. The zero
-// deadline asks for a Tick at once on a new core; later it can only mean
-// that nothing is scheduled (every Step runs due timers itself).
+// tickIfDue steps Ticks while the core's deadline has passed.
 func (l *Loop) tickIfDue() {
 	for i := 0; i < maxImmediateTicks; i++ {
-		d := l.site.NextDeadline()
-		if d.IsZero() && l.ticked || d.After(l.clk.Now()) {
+		d, ok := l.site.NextDeadline()
+		if !ok || d.After(l.clk.Now()) {
 			return
 		}
-		l.ticked = true
 		l.step(core.Event{Kind: core.EvTick})
 	}
 }
@@ -243,8 +239,8 @@ func (l *Loop) tickIfDue() {
 const idleTick = time.Second
 
 func (l *Loop) untilDeadline() time.Duration {
-	next := l.site.NextDeadline()
-	if next.IsZero() {
+	next, ok := l.site.NextDeadline()
+	if !ok {
 		return idleTick
 	}
 	d := next.Sub(l.clk.Now())

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"liveproxyd/core"
+	"liveproxyd/livestatus"
 )
 
 // liveSite drives a real core.Site by hand, as the daemon's site loop
@@ -64,7 +65,7 @@ func (l *liveSite) advance(d time.Duration) { l.now = l.now.Add(d) }
 
 func (l *liveSite) reply(ch core.ChannelID, body string) {
 	l.step(core.Event{Kind: core.EvChannelData, Channel: ch,
-		Data: append(core.FormatHeader(200, int64(len(body))), body...)})
+		Data: append(livestatus.FormatHeader(200, int64(len(body))), body...)})
 }
 
 // writtenTo returns and clears what the core wrote on a channel.
@@ -79,7 +80,7 @@ func (l *liveSite) writtenTo(ch core.ChannelID) string {
 func TestScrapeRealSiteThroughItsLife(t *testing.T) {
 	const rtt = 10 * time.Millisecond
 	l := newLiveSite(t, core.Config{Name: "s1", Channels: 2, HeartbeatInterval: 3 * time.Second,
-		HeartbeatTimeout: 2 * time.Second, ConnectRetry: 4 * time.Second})
+		HeartbeatTimeoutMin: 2 * time.Second, ConnectRetry: 4 * time.Second})
 	url := serveSnapshots(t, l.snapshots)
 
 	// Start: the site dials its channels; nothing is proven yet.
@@ -162,8 +163,7 @@ func TestScrapeRealSiteThroughItsLife(t *testing.T) {
 	// site is declared dead; a query then gets a 502 at once. Ticks follow
 	// the site's own deadlines, bounded in number.
 	for i := 0; i < 100 && l.snapshots()[0].State == core.SiteAlive; i++ {
-		next := l.s.NextDeadline()
-		if next.After(l.now) {
+		if next, ok := l.s.NextDeadline(); ok && next.After(l.now) {
 			l.now = next
 		}
 		l.step(core.Event{Kind: core.EvTick})

@@ -56,7 +56,7 @@ func TestCheckmkForm(t *testing.T) {
 		t.Fatalf("proxied sites %v, want %v", names, want)
 	}
 	r1 := sites["remote1"].Core
-	if r1.Channels != 4 || r1.HeartbeatInterval != 5*time.Second || r1.HeartbeatTimeout != 1500*time.Millisecond {
+	if r1.Channels != 4 || r1.HeartbeatInterval != 5*time.Second || r1.HeartbeatTimeoutMin != 1500*time.Millisecond {
 		t.Errorf("remote1 overrides lost: %+v", r1)
 	}
 	if r1.ChannelTimeout != 5*time.Second || r1.HeartbeatPercent != 50 || r1.QueryTimeout != 120*time.Second {
@@ -125,7 +125,7 @@ func TestNotesForm(t *testing.T) {
 	}
 	o1 := sites["old1"].Core
 	if o1.Channels != 12 || o1.ChannelTimeout != 6*time.Second || o1.HeartbeatInterval != 4*time.Second ||
-		o1.HeartbeatTimeout != 2*time.Second || o1.HeartbeatPercent != 60 || o1.QueryTimeout != 100*time.Second {
+		o1.HeartbeatTimeoutMin != 2*time.Second || o1.HeartbeatPercent != 60 || o1.QueryTimeout != 100*time.Second {
 		t.Errorf("old1: %+v", o1)
 	}
 	if s := sites["old1"].Socket; s.Network != "tcp" || s.Address != "127.0.0.1:6557" {
@@ -135,7 +135,7 @@ func TestNotesForm(t *testing.T) {
 	if o2.Channels != 10 || o2.HeartbeatInterval != 3*time.Second || o2.QueryTimeout != 120*time.Second {
 		t.Errorf("old2 (checkbox, no values) should get the design defaults: %+v", o2)
 	}
-	if o3 := sites["old3"].Core; o3.HeartbeatTimeout != 500*time.Millisecond || o3.HeartbeatInterval != 3*time.Second {
+	if o3 := sites["old3"].Core; o3.HeartbeatTimeoutMin != 500*time.Millisecond || o3.HeartbeatInterval != 3*time.Second {
 		t.Errorf("old3 heartbeat: %+v", o3)
 	}
 	if _, ok := sites["off"]; ok {
@@ -181,7 +181,7 @@ func TestOnlyTheGUIsKeysAreWritten(t *testing.T) {
 		t.Errorf("channels %d, want the GUI's 8", c.Channels)
 	}
 	if c.ChannelTimeout != 9*time.Second || c.QueryTimeout != 60*time.Second || c.HeartbeatInterval != 4*time.Second ||
-		c.HeartbeatTimeout != time.Second || c.HeartbeatPercent != 80 || c.ConnectRetry != 7*time.Second || r1.Cache {
+		c.HeartbeatTimeoutMin != time.Second || c.HeartbeatPercent != 80 || c.ConnectRetry != 7*time.Second || r1.Cache {
 		t.Errorf("the global defaults did not apply: %+v cache=%v", c, r1.Cache)
 	}
 }

@@ -48,11 +48,11 @@ func siteConfig(name string, s *fakesite.Server, channels int) config.Site {
 		Name:   name,
 		Socket: config.Socket{Network: "unix", Address: s.Addr()},
 		Core: core.Config{
-			Name:              name,
-			Channels:          channels,
-			ConnectRetry:      200 * time.Millisecond,
-			HeartbeatInterval: 200 * time.Millisecond,
-			HeartbeatTimeout:  time.Second,
+			Name:                name,
+			Channels:            channels,
+			ConnectRetry:        200 * time.Millisecond,
+			HeartbeatInterval:   200 * time.Millisecond,
+			HeartbeatTimeoutMin: time.Second,
 		}.WithDefaults(),
 		Cache: true,
 	}

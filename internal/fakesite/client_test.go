@@ -8,10 +8,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"liveproxyd/livestatus"
 )
 
 // hangGuard bounds every blocking read in these tests; it is a guard
@@ -108,16 +109,15 @@ func (c *client) readFixed16() (int, string, byte) {
 	if _, err := io.ReadFull(c.br, h); err != nil {
 		c.t.Fatalf("read header: %v", err)
 	}
-	code, err1 := strconv.Atoi(string(h[:3]))
-	n, err2 := strconv.Atoi(strings.TrimSpace(string(h[4:15])))
-	if err1 != nil || err2 != nil || h[3] != ' ' {
-		c.t.Fatalf("bad fixed16 header %q", h)
+	hd, err := livestatus.ParseHeader(h)
+	if err != nil {
+		c.t.Fatal(err)
 	}
-	body := make([]byte, n)
+	body := make([]byte, hd.Length)
 	if _, err := io.ReadFull(c.br, body); err != nil {
-		c.t.Fatalf("read body of %d bytes: %v", n, err)
+		c.t.Fatalf("read body of %d bytes: %v", hd.Length, err)
 	}
-	return code, string(body), h[15]
+	return hd.Code, string(body), h[15]
 }
 
 // readAll reads until the server closes the connection.

@@ -10,10 +10,10 @@ import (
 	"math/big"
 	"net"
 	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
+
+	"liveproxyd/livestatus"
 )
 
 func TestCapacityLikeIcingaPool(t *testing.T) {
@@ -123,9 +123,11 @@ func readHeaderOnly(t *testing.T, c *client) (int, int) {
 		}
 		h[i] = b
 	}
-	code, _ := strconv.Atoi(string(h[:3]))
-	n, _ := strconv.Atoi(strings.TrimSpace(string(h[4:15])))
-	return code, n
+	hd, err := livestatus.ParseHeader(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hd.Code, int(hd.Length)
 }
 
 func TestRestartChangesProgramStart(t *testing.T) {
