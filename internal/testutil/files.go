@@ -20,8 +20,20 @@ func ShortDir(t testing.TB) string {
 	return dir
 }
 
-// WriteFile writes text to path, making its directories, with mode perm.
-func WriteFile(t testing.TB, path, text string, perm os.FileMode) {
+// WriteFile writes text to path as a 0644 file, making its directories.
+func WriteFile(t testing.TB, path, text string) {
+	t.Helper()
+	write(t, path, text, 0o644)
+}
+
+// WriteExecutable writes text to path as a 0755 file (a script), making
+// its directories.
+func WriteExecutable(t testing.TB, path, text string) {
+	t.Helper()
+	write(t, path, text, 0o755)
+}
+
+func write(t testing.TB, path, text string, perm os.FileMode) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
@@ -41,7 +53,7 @@ func SiteRoot(t testing.TB, files map[string]string) string {
 		t.Fatal(err)
 	}
 	for rel, text := range files {
-		WriteFile(t, filepath.Join(root, rel), text, 0o644)
+		WriteFile(t, filepath.Join(root, rel), text)
 	}
 	return root
 }

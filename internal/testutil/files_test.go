@@ -34,14 +34,23 @@ func TestSiteRootHoldsItsFilesAndTakesASocket(t *testing.T) {
 	}
 }
 
-func TestWriteFileMakesDirectoriesAndSetsTheMode(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "a", "b", "hook")
-	WriteFile(t, path, "#!/bin/sh\n", 0o755)
-	fi, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fi.Mode().Perm() != 0o755 {
-		t.Fatalf("mode %v, want 0755", fi.Mode().Perm())
+func TestWriteFileAndWriteExecutableMakeDirectoriesAndSetTheMode(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		write func(testing.TB, string, string)
+		path  string
+		mode  os.FileMode
+	}{
+		{WriteFile, filepath.Join(dir, "a", "b", "x.mk"), 0o644},
+		{WriteExecutable, filepath.Join(dir, "c", "d", "hook"), 0o755},
+	} {
+		tc.write(t, tc.path, "text\n")
+		fi, err := os.Stat(tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b, _ := os.ReadFile(tc.path); string(b) != "text\n" || fi.Mode().Perm() != tc.mode {
+			t.Fatalf("%s: %q mode %v, want %q mode %v", tc.path, b, fi.Mode().Perm(), "text\n", tc.mode)
+		}
 	}
 }
