@@ -6,9 +6,10 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/benbjohnson/clock"
+
+	"liveproxyd/internal/testutil"
 )
 
 // TestFloodOfOneKindIsBounded: 20,000 lines of one kind about one site
@@ -27,7 +28,7 @@ func TestFloodOfOneKindIsBounded(t *testing.T) {
 	}
 	clk.Add(DefaultWindow)
 	// The summary is written by the window's timer, on its own goroutine.
-	waitFor(t, "the summary line", func() bool { return strings.Contains(buf.String(), "suppressed") })
+	testutil.WaitFor(t, "the summary line", func() bool { return strings.Contains(buf.String(), "suppressed") })
 	got := lines(buf.String())
 	if len(got) != DefaultBurst+1 {
 		t.Fatalf("%d lines after the window, want %d:\n%s", len(got), DefaultBurst+1, buf.String())
@@ -62,18 +63,6 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
-}
-
-// waitFor polls cond; the bound only guards against a hang.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 func TestKindsAndSitesHaveTheirOwnBudget(t *testing.T) {
