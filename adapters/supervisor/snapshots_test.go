@@ -11,6 +11,7 @@ import (
 
 	"liveproxyd/adapters/config"
 	"liveproxyd/core"
+	"liveproxyd/internal/testutil"
 )
 
 // lockedBuffer collects log output written from several goroutines.
@@ -32,7 +33,7 @@ func (b *lockedBuffer) String() string {
 }
 
 func TestSnapshotsForMetrics(t *testing.T) {
-	root := shortDir(t)
+	root := testutil.ShortDir(t)
 	site := startSite(t, 4444)
 	var logs lockedBuffer
 	sup := newSupervisor(t, root, slog.New(slog.NewTextHandler(&logs, nil)))
@@ -41,7 +42,7 @@ func TestSnapshotsForMetrics(t *testing.T) {
 		t.Fatal("Apply accepted a site whose socket cannot exist")
 	}
 	waitAlive(t, sup, "ok")
-	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.HangGuard)
 	defer cancel()
 	snaps := sup.Snapshots(ctx)
 	if len(snaps) != 2 || snaps[0].Name != "ok" || snaps[1].Name != long {
@@ -85,7 +86,7 @@ func (h blockAlive) WithAttrs(as []slog.Attr) slog.Handler {
 }
 
 func TestSnapshotsLeaveOutAStuckLoop(t *testing.T) {
-	root := shortDir(t)
+	root := testutil.ShortDir(t)
 	stuck, fine := startSite(t, 1), startSite(t, 2)
 	var logs lockedBuffer
 	h := blockAlive{
@@ -100,21 +101,21 @@ func TestSnapshotsLeaveOutAStuckLoop(t *testing.T) {
 	}
 	select {
 	case <-h.blocked:
-	case <-time.After(hangGuard):
+	case <-time.After(testutil.HangGuard):
 		t.Fatal("the site never came alive")
 	}
 	if err := sup.Apply(&config.Config{Sites: []config.Site{siteConfig("stuck", stuck, 1), siteConfig("fine", fine, 1)}}); err != nil {
 		t.Fatal(err)
 	}
 	waitAlive(t, sup, "fine") // its loop answers; the stuck one shows as unavailable
-	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.HangGuard)
 	defer cancel()
 	done := make(chan []core.Snapshot, 1)
 	go func() { done <- sup.Snapshots(ctx) }()
 	var snaps []core.Snapshot
 	select {
 	case snaps = <-done:
-	case <-time.After(hangGuard):
+	case <-time.After(testutil.HangGuard):
 		t.Fatal("Snapshots waited for ever on a stuck loop")
 	}
 	if len(snaps) != 1 || snaps[0].Name != "fine" {
@@ -130,7 +131,7 @@ func TestSnapshotsLeaveOutAStuckLoop(t *testing.T) {
 }
 
 func TestReloadLogNamesWhatChanged(t *testing.T) {
-	root := shortDir(t)
+	root := testutil.ShortDir(t)
 	siteA, siteB := startSite(t, 1), startSite(t, 2)
 	var logs lockedBuffer
 	sup := newSupervisor(t, root, slog.New(slog.NewTextHandler(&logs, nil)))
