@@ -9,14 +9,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"liveproxyd/core"
+	"liveproxyd/internal/testutil"
 )
-
-// hangGuard bounds every network wait of these tests; it is never a
-// timing assertion, only a way to fail instead of hanging.
-const hangGuard = 10 * time.Second
 
 // serveSnapshots starts Serve on a free loopback port with a registry over
 // snaps and returns the scrape URL. The server stops when the test ends.
@@ -34,7 +30,7 @@ func serveSnapshots(t *testing.T, snaps func() []core.Snapshot) string {
 // scrapeText fetches url and returns the text exposition.
 func scrapeText(t *testing.T, url string) string {
 	t.Helper()
-	client := &http.Client{Timeout: hangGuard}
+	client := &http.Client{Timeout: testutil.HangGuard}
 	resp, err := client.Get(url)
 	if err != nil {
 		t.Fatalf("scrape: %v", err)

@@ -11,9 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	promtest "github.com/prometheus/client_golang/prometheus/testutil"
 
 	"liveproxyd/core"
+	"liveproxyd/internal/testutil"
 )
 
 func TestServeExposesSitesLatencyAndRuntime(t *testing.T) {
@@ -52,14 +53,14 @@ func TestServeMatchesCollectorExactly(t *testing.T) {
 			}
 		}
 	}
-	if err := testutil.ScrapeAndCompare(url, strings.NewReader(want.String()), names...); err != nil {
+	if err := promtest.ScrapeAndCompare(url, strings.NewReader(want.String()), names...); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestServeOnlyAnswersMetricsPath(t *testing.T) {
 	url := serveSnapshots(t, fakeSnapshots)
-	client := &http.Client{Timeout: hangGuard}
+	client := &http.Client{Timeout: testutil.HangGuard}
 	resp, err := client.Get(strings.TrimSuffix(url, Path) + "/other")
 	if err != nil {
 		t.Fatal(err)
@@ -102,11 +103,11 @@ func TestServeStopsOnCancel(t *testing.T) {
 	// ...and Done reports the stop.
 	select {
 	case <-srv.Done():
-	case <-time.After(hangGuard):
-		t.Fatalf("Done not closed %v after cancel", hangGuard)
+	case <-time.After(testutil.HangGuard):
+		t.Fatalf("Done not closed %v after cancel", testutil.HangGuard)
 	}
 	// Shutdown closed the listener before Done: nothing may accept now.
-	conn, err := net.DialTimeout("tcp", addr.String(), hangGuard)
+	conn, err := net.DialTimeout("tcp", addr.String(), testutil.HangGuard)
 	if err == nil {
 		conn.Close()
 		t.Fatal("metrics port still accepts after Done")
@@ -138,7 +139,7 @@ func TestServeListensOnlyOnTheFamilyAsked(t *testing.T) {
 			if got := scrape(t, "http://"+net.JoinHostPort(tc.answers, port)+Path); got[`liveproxyd_site_up{site="alpha"}`] != 1 {
 				t.Fatalf("no metrics on %s", tc.answers)
 			}
-			conn, err := net.DialTimeout("tcp", net.JoinHostPort(tc.refuses, port), hangGuard)
+			conn, err := net.DialTimeout("tcp", net.JoinHostPort(tc.refuses, port), testutil.HangGuard)
 			if err == nil {
 				conn.Close()
 				t.Fatalf("listening on %s also answers on %s", tc.listen, tc.refuses)

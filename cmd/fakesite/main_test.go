@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,10 +11,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
-)
 
-// hangGuard bounds every wait; it guards against hangs, it asserts no timing.
-const hangGuard = 20 * time.Second
+	"liveproxyd/internal/testutil"
+)
 
 // TestMain lets the test binary act as the command, so the signal test can
 // run it as a real process.
@@ -44,12 +42,8 @@ func readyAddr(t *testing.T, r *bufio.Reader) (string, string) {
 
 func query(t *testing.T, network, addr, req string) string {
 	t.Helper()
-	c, err := net.DialTimeout(network, addr, hangGuard)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := testutil.Dial(t, network, addr)
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(hangGuard))
 	if _, err := io.WriteString(c, req+"\n"); err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +86,7 @@ func TestRunServesAndReactsToControl(t *testing.T) {
 		if err != nil {
 			t.Fatalf("run: %v", err)
 		}
-	case <-time.After(hangGuard):
+	case <-time.After(testutil.HangGuard):
 		t.Fatal("run did not return after cancel")
 	}
 	if _, err := os.Stat(sock); !os.IsNotExist(err) {
@@ -140,7 +134,7 @@ func TestProcessStopsOnSIGTERM(t *testing.T) {
 		if err != nil {
 			t.Fatalf("exit after SIGTERM: %v", err)
 		}
-	case <-time.After(hangGuard):
-		t.Fatalf("no exit within %v of SIGTERM", hangGuard)
+	case <-time.After(testutil.HangGuard):
+		t.Fatalf("no exit within %v of SIGTERM", testutil.HangGuard)
 	}
 }
