@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"liveproxyd/adapters/statefile"
+	"liveproxyd/internal/testutil"
 )
 
 // syncBuffer collects the daemon's stdout while the test reads it.
@@ -52,7 +53,7 @@ func TestForegroundDaemon(t *testing.T) {
 
 	// The file appears at bind(2), a moment before listen(2): wait until
 	// it accepts, not until it exists.
-	waitFor(t, "the site socket", func() bool {
+	testutil.WaitFor(t, "the site socket", func() bool {
 		nc, err := net.Dial("unix", r.socket())
 		if err == nil {
 			nc.Close()
@@ -62,7 +63,7 @@ func TestForegroundDaemon(t *testing.T) {
 	if pid := readPid(t, r); pid != cmd.Process.Pid {
 		t.Fatalf("pid file says %d, daemon is %d", pid, cmd.Process.Pid)
 	}
-	client := dialProxy(t, r.socket())
+	client := testutil.Dial(t, "unix", r.socket())
 	if got := programStart(t, client); got != "4242" {
 		t.Fatalf("program_start %q through the proxy", got)
 	}
@@ -72,7 +73,7 @@ func TestForegroundDaemon(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the reload in the state file", func() bool {
+	testutil.WaitFor(t, "the reload in the state file", func() bool {
 		f, err := os.ReadFile(r.path(statefile.Path))
 		return err == nil && bytes.Contains(f, []byte(`"target_channels": 3`))
 	})
@@ -82,7 +83,7 @@ func TestForegroundDaemon(t *testing.T) {
 	// A broken configuration is logged and the running one kept.
 	r.writeConfig("sites.update({'rs': {'socket': \n")
 	cmd.Process.Signal(syscall.SIGHUP)
-	waitFor(t, "the reload error in the log", func() bool {
+	testutil.WaitFor(t, "the reload error in the log", func() bool {
 		return strings.Contains(logs.String(), "configuration not reloaded")
 	})
 	if got := programStart(t, client); got != "4242" {
@@ -113,7 +114,7 @@ func TestForegroundDaemon(t *testing.T) {
 		if err != nil {
 			t.Fatalf("exit after SIGTERM: %v", err)
 		}
-	case <-time.After(hangGuard):
+	case <-time.After(testutil.HangGuard):
 		t.Fatal("no exit after SIGTERM")
 	}
 	if exists(r.socket()) || exists(r.path("tmp/run/liveproxyd.pid")) {

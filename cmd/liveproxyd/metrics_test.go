@@ -57,7 +57,7 @@ func TestMetricsOfARunningDaemon(t *testing.T) {
 
 func TestMetricsAddressFromConfigMovesOnReload(t *testing.T) {
 	r := newRoot(t)
-	first, second := freePort(t), freePort(t)
+	first, second := freeAddr(t), freeAddr(t)
 	r.writeConfig(siteLine("rs", r.site.Addr(), 1))
 	writeGlobal(t, r, "metrics.mk", "liveproxyd_metrics_address = '"+first+"'\n")
 	d := startForeground(t, r)
@@ -89,7 +89,7 @@ func TestMetricsAddressFromConfigMovesOnReload(t *testing.T) {
 
 func TestMetricsFlagOverridesConfig(t *testing.T) {
 	r := newRoot(t)
-	configured := freePort(t)
+	configured := freeAddr(t)
 	r.writeConfig(siteLine("rs", r.site.Addr(), 1) + "liveproxyd_metrics_address = '" + configured + "'\n")
 	// An empty flag switches the configured endpoint off.
 	d := startForeground(t, r, "--metrics-listen=")

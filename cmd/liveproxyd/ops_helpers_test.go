@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"liveproxyd/adapters/statefile"
+	"liveproxyd/internal/testutil"
 )
 
 // fgDaemon is liveproxyd running with -g, its log collected.
@@ -64,7 +65,7 @@ func (d *fgDaemon) stop() {
 	_ = d.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-d.exited:
-	case <-time.After(hangGuard):
+	case <-time.After(testutil.HangGuard):
 		d.t.Error("daemon did not exit after SIGTERM")
 	}
 }
@@ -73,7 +74,7 @@ func (d *fgDaemon) stop() {
 func (d *fgDaemon) waitLog(what string, re *regexp.Regexp) []string {
 	d.t.Helper()
 	var m []string
-	waitFor(d.t, what, func() bool {
+	testutil.WaitFor(d.t, what, func() bool {
 		m = re.FindStringSubmatch(d.logs.String())
 		return m != nil
 	})
@@ -94,12 +95,8 @@ func (r *siteRoot) deadSocket() string { return r.path("nothing-listens-here") }
 // returns the whole answer.
 func query(t *testing.T, r *siteRoot, site, request string) string {
 	t.Helper()
-	nc, err := net.DialTimeout("unix", r.path("tmp/run/liveproxy/"+site), hangGuard)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc := testutil.Dial(t, "unix", r.path("tmp/run/liveproxy/"+site))
 	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(hangGuard))
 	if _, err := io.WriteString(nc, request); err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +113,7 @@ func query(t *testing.T, r *siteRoot, site, request string) string {
 // waitSiteState waits until the state file shows site in state.
 func waitSiteState(t *testing.T, r *siteRoot, site, state string) {
 	t.Helper()
-	waitFor(t, "site "+site+" "+state+" in the state file", func() bool {
+	testutil.WaitFor(t, "site "+site+" "+state+" in the state file", func() bool {
 		f, err := os.ReadFile(r.path(statefile.Path))
 		if err != nil {
 			return false
@@ -135,7 +132,7 @@ func waitSiteState(t *testing.T, r *siteRoot, site, state string) {
 // its series as exposed, e.g. `liveproxyd_site_up{site="rs"}`.
 func scrapeMetrics(t *testing.T, addr string) map[string]float64 {
 	t.Helper()
-	client := &http.Client{Timeout: hangGuard}
+	client := &http.Client{Timeout: testutil.HangGuard}
 	resp, err := client.Get("http://" + addr + "/metrics")
 	if err != nil {
 		t.Fatalf("scrape: %v", err)
@@ -165,20 +162,14 @@ func scrapeMetrics(t *testing.T, addr string) map[string]float64 {
 	return out
 }
 
-// freePort returns a loopback address that was free a moment ago.
-func freePort(t *testing.T) string {
+// freeAddr returns a loopback address whose port was free a moment ago.
+func freeAddr(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(testutil.FreePort(t)))
 }
 
 func refused(addr string) bool {
-	nc, err := net.DialTimeout("tcp", addr, hangGuard)
+	nc, err := net.DialTimeout("tcp", addr, testutil.HangGuard)
 	if err == nil {
 		nc.Close()
 		return false
@@ -188,11 +179,5 @@ func refused(addr string) bool {
 
 func writeGlobal(t *testing.T, r *siteRoot, name, text string) {
 	t.Helper()
-	path := filepath.Join(r.dir, "etc/check_mk/liveproxyd.d", name)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testutil.WriteFile(t, filepath.Join(r.dir, "etc/check_mk/liveproxyd.d", name), text)
 }
