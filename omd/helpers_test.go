@@ -18,10 +18,8 @@ import (
 	"time"
 
 	"liveproxyd/adapters/pidfile"
+	"liveproxyd/internal/testutil"
 )
-
-// hangGuard bounds every wait; it only fires when something hangs.
-const hangGuard = 30 * time.Second
 
 // result is one script run.
 type result struct {
@@ -54,7 +52,7 @@ func run(t *testing.T, env []string, path string, args ...string) result {
 	var err error
 	select {
 	case err = <-done:
-	case <-time.After(hangGuard):
+	case <-time.After(testutil.HangGuard):
 		cmd.Process.Kill()
 		<-done
 		t.Fatalf("%s %v hung; stdout %q stderr %q", path, args, out.String(), errOut.String())
@@ -152,17 +150,6 @@ func killDaemon(root string) {
 	}
 }
 
-// waitFor polls cond every 20 ms until the hang guard.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(hangGuard); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
 // query sends one fixed16 request to a UNIX socket and returns the
 // status code and body.
 func query(path, request string) (int, string, error) {
@@ -196,7 +183,7 @@ func waitAnswer(t *testing.T, sock, request string) string {
 	t.Helper()
 	var body string
 	var last error
-	waitFor(t, "an answer through "+sock, func() bool {
+	testutil.WaitFor(t, "an answer through "+sock, func() bool {
 		code, b, err := query(sock, request)
 		if err == nil && code != 200 {
 			err = fmt.Errorf("code %d: %s", code, b)

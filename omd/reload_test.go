@@ -18,6 +18,7 @@ import (
 	"liveproxyd/adapters/config"
 	omdconfig "liveproxyd/adapters/omd"
 	"liveproxyd/internal/fakesite"
+	"liveproxyd/internal/testutil"
 )
 
 // reloadWait bounds the wait for a reload to show in `liveproxyd status`.
@@ -201,7 +202,7 @@ func TestReloadChannelsKeepsKeepAliveClient(t *testing.T) {
 	if n := bytes.Count(b, []byte("'channels': 5,")); n != 1 {
 		t.Fatalf("want one 'channels': 5 in the written liveproxyd.mk, found %d:\n%s", n, b)
 	}
-	writeFile(t, mk, strings.Replace(string(b), "'channels': 5,", "'channels': 1,", 1))
+	testutil.WriteFile(t, mk, strings.Replace(string(b), "'channels': 5,", "'channels': 1,", 1))
 	expect(t, run(t, s.env, s.script, "reload"), 0, "Reloading liveproxyd...OK\n")
 	s.waitChannels(t, pid, "remote1", 1)
 	ka.expectProgramStart(t, "after the script's reload lowered channels 5 -> 1")
@@ -248,7 +249,7 @@ func TestWriteConfigMalformedSitesKeepsDaemon(t *testing.T) {
 			fmt.Sprintf(" 'remote2': {'socket': 'unix:%s',\n", s.remote) +
 			fmt.Sprintf("             'proxy': {'params': %s}},\n", c.params) +
 			"})\n"
-		writeFile(t, sitesMK, text)
+		testutil.WriteFile(t, sitesMK, text)
 		etc := snapshot(t, filepath.Join(s.root, "etc"))
 
 		r := run(t, s.env, buildDaemon(t), "write-config", "--root", s.root)
@@ -285,7 +286,7 @@ func TestWriteConfigMalformedSitesKeepsDaemon(t *testing.T) {
 	expect(t, run(t, s.env, buildDaemon(t), "write-config", "--root", s.root), 0,
 		fmt.Sprintf("reloaded liveproxyd (pid %d)", pid))
 	s.waitChannels(t, pid, "remote1", 6)
-	waitFor(t, "the reload's log line", func() bool { taken, _ := s.reloadLines(t); return taken > 0 })
+	testutil.WaitFor(t, "the reload's log line", func() bool { taken, _ := s.reloadLines(t); return taken > 0 })
 	if taken, refused := s.reloadLines(t); taken != 1 || refused != 0 {
 		t.Errorf("log shows %d reloads taken and %d refused, want 1 and 0", taken, refused)
 	}
