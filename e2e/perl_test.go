@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"liveproxyd/internal/testutil"
 )
 
 // perlStep is one call of the Perl client; perlResult is how it saw it.
@@ -127,7 +129,7 @@ func TestPerlClient(t *testing.T) {
 
 			// The COMMAND's effect, read back through Perl (bounded retry:
 			// the next query may run on another channel).
-			eventually(t, 5*time.Second, func() error {
+			testutil.Eventually(t, 5*time.Second, func() error {
 				r := runPerl(t, sock, keepalive, perlStep{"row",
 					"GET services\nColumns: state plugin_output\nFilter: host_name = " + host + "\nFilter: description = " + svc})
 				var got []any
@@ -197,7 +199,7 @@ func TestPerlClientDeadSite(t *testing.T) {
 	}
 	// The first refused dial makes the site dead; until then a query may
 	// wait for a channel.
-	eventually(t, faultBound, func() error {
+	testutil.Eventually(t, faultBound, func() error {
 		r, err := Query("unix", px.Socket(siteName), StatusQuery, queryTimeout)
 		if err != nil {
 			return err
