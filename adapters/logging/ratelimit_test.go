@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/benbjohnson/clock"
@@ -16,7 +15,7 @@ import (
 // (a pipelined COMMAND flood to a dead site) write DefaultBurst lines, and
 // the end of the window one more that counts the rest.
 func TestFloodOfOneKindIsBounded(t *testing.T) {
-	var buf lockedBuffer
+	var buf testutil.Buffer
 	clk := clock.NewMock()
 	log := NewLogger(&buf, NewLevels(false), clk).With("site", "s1")
 	const flood = 20000
@@ -42,27 +41,6 @@ func TestFloodOfOneKindIsBounded(t *testing.T) {
 	if n := strings.Count(buf.String(), "\n"); n != DefaultBurst+2 {
 		t.Fatalf("%d lines after the next window's first line", n)
 	}
-}
-
-// TestKindsAndSitesHaveTheirOwnBudget: a flood of one kind about one site
-// must not silence another kind, or the same kind about another site.
-// lockedBuffer is a bytes.Buffer the summary's timer goroutine and the
-// test may use at once.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func TestKindsAndSitesHaveTheirOwnBudget(t *testing.T) {

@@ -1,7 +1,6 @@
 package supervisor_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
@@ -14,28 +13,10 @@ import (
 	"liveproxyd/internal/testutil"
 )
 
-// lockedBuffer collects log output written from several goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestSnapshotsForMetrics(t *testing.T) {
 	root := testutil.ShortDir(t)
 	site := startSite(t, 4444)
-	var logs lockedBuffer
+	var logs testutil.Buffer
 	sup := newSupervisor(t, root, slog.New(slog.NewTextHandler(&logs, nil)))
 	long := strings.Repeat("y", 120) // its socket path cannot exist
 	if err := sup.Apply(&config.Config{Sites: []config.Site{siteConfig("ok", site, 2), siteConfig(long, site, 2)}}); err == nil {
@@ -88,7 +69,7 @@ func (h blockAlive) WithAttrs(as []slog.Attr) slog.Handler {
 func TestSnapshotsLeaveOutAStuckLoop(t *testing.T) {
 	root := testutil.ShortDir(t)
 	stuck, fine := startSite(t, 1), startSite(t, 2)
-	var logs lockedBuffer
+	var logs testutil.Buffer
 	h := blockAlive{
 		Handler: slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}),
 		release: make(chan struct{}), blocked: make(chan struct{}), once: &sync.Once{},
@@ -133,7 +114,7 @@ func TestSnapshotsLeaveOutAStuckLoop(t *testing.T) {
 func TestReloadLogNamesWhatChanged(t *testing.T) {
 	root := testutil.ShortDir(t)
 	siteA, siteB := startSite(t, 1), startSite(t, 2)
-	var logs lockedBuffer
+	var logs testutil.Buffer
 	sup := newSupervisor(t, root, slog.New(slog.NewTextHandler(&logs, nil)))
 	apply := func(s config.Site) {
 		t.Helper()

@@ -13,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,24 +24,6 @@ import (
 	"liveproxyd/internal/sitecert"
 	"liveproxyd/internal/testutil"
 )
-
-// syncBuffer collects the supervisor's log across goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // dialTCP connects to the proxy's TCP port on loopback, from the source
 // address from (nil: the default).
@@ -134,7 +115,7 @@ func TestTCPReloadOfPortKeepsChannelsAndClients(t *testing.T) {
 func TestTCPPortInUseFailsOnlyThatListener(t *testing.T) {
 	root := testutil.ShortDir(t)
 	site := startSite(t, 5555)
-	var logs syncBuffer
+	var logs testutil.Buffer
 	sup := newSupervisor(t, root, slog.New(slog.NewTextHandler(&logs, nil)))
 	busy, err := net.Listen("tcp", ":0")
 	if err != nil {
@@ -349,7 +330,7 @@ func TestTCPReloadServesRenewedCertificate(t *testing.T) {
 	root := testutil.ShortDir(t)
 	t.Setenv("OMD_SITE", "central")
 	site := startSite(t, 7171)
-	var logs syncBuffer
+	var logs testutil.Buffer
 	sup := newSupervisor(t, root, slog.New(slog.NewTextHandler(&logs, nil)))
 	port := testutil.FreePort(t)
 	cfg := &config.Config{Sites: []config.Site{withTCP(siteConfig("s1", site, 2), port, true)}}

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -15,28 +14,10 @@ import (
 	"liveproxyd/internal/testutil"
 )
 
-// syncBuffer collects the daemon's stdout while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestForegroundDaemon(t *testing.T) {
 	r := newRoot(t)
 	r.writeConfig(r.siteConfig(2))
-	var logs syncBuffer
+	var logs testutil.Buffer
 	cmd := exec.Command(binary, "-g", "--root", r.dir)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {

@@ -24,7 +24,7 @@ import (
 type fgDaemon struct {
 	t      *testing.T
 	cmd    *exec.Cmd
-	logs   *syncBuffer
+	logs   *testutil.Buffer
 	exited chan error
 }
 
@@ -33,7 +33,7 @@ type fgDaemon struct {
 // its log is printed if the test failed.
 func startForeground(t *testing.T, r *siteRoot, args ...string) *fgDaemon {
 	t.Helper()
-	d := &fgDaemon{t: t, logs: &syncBuffer{}, exited: make(chan error, 1)}
+	d := &fgDaemon{t: t, logs: &testutil.Buffer{}, exited: make(chan error, 1)}
 	d.cmd = exec.Command(binary, append([]string{"-g", "--root", r.dir}, args...)...)
 	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
 	if err := d.cmd.Start(); err != nil {
