@@ -19,7 +19,7 @@ import (
 
 func TestServeExposesSitesLatencyAndRuntime(t *testing.T) {
 	url := serveSnapshots(t, fakeSnapshots)
-	got := scrape(t, url)
+	got := testutil.Scrape(t, url)
 	expectSamples(t, got, map[string]float64{
 		`liveproxyd_site_up{site="alpha"}`:                          1,
 		`liveproxyd_site_up{site="beta"}`:                           0,
@@ -96,7 +96,7 @@ func TestServeStopsOnCancel(t *testing.T) {
 	}
 	addr := srv.Addr()
 	// Up before the cancel...
-	if got := scrape(t, "http://"+addr.String()+Path); got[`liveproxyd_site_up{site="alpha"}`] != 1 {
+	if got := testutil.Scrape(t, "http://"+addr.String()+Path); got[`liveproxyd_site_up{site="alpha"}`] != 1 {
 		t.Fatal("no site_up before cancel")
 	}
 	cancel()
@@ -136,7 +136,7 @@ func TestServeListensOnlyOnTheFamilyAsked(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, port, _ := net.SplitHostPort(srv.Addr().String())
-			if got := scrape(t, "http://"+net.JoinHostPort(tc.answers, port)+Path); got[`liveproxyd_site_up{site="alpha"}`] != 1 {
+			if got := testutil.Scrape(t, "http://"+net.JoinHostPort(tc.answers, port)+Path); got[`liveproxyd_site_up{site="alpha"}`] != 1 {
 				t.Fatalf("no metrics on %s", tc.answers)
 			}
 			conn, err := net.DialTimeout("tcp", net.JoinHostPort(tc.refuses, port), testutil.HangGuard)

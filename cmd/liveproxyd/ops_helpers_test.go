@@ -1,17 +1,14 @@
 package main_test
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -126,40 +123,6 @@ func waitSiteState(t *testing.T, r *siteRoot, site, state string) {
 		}
 		return false
 	})
-}
-
-// scrapeMetrics fetches http://addr/metrics and returns every sample by
-// its series as exposed, e.g. `liveproxyd_site_up{site="rs"}`.
-func scrapeMetrics(t *testing.T, addr string) map[string]float64 {
-	t.Helper()
-	client := &http.Client{Timeout: testutil.HangGuard}
-	resp, err := client.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatalf("scrape: %v", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("scrape: %s", resp.Status)
-	}
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if i < 0 || err != nil {
-			t.Fatalf("bad exposition line %q", line)
-		}
-		out[line[:i]] = v
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("scrape body: %v", err)
-	}
-	return out
 }
 
 // freeAddr returns a loopback address whose port was free a moment ago.

@@ -1,7 +1,8 @@
 // Package testutil holds the plumbing that tests of several packages share:
 // the hang guard that bounds their waits, polling until a condition holds,
 // short temporary directories and the files of a site tree, free TCP
-// ports, dialling under the hang guard, and reading a TCP socket option.
+// ports, dialling under the hang guard, reading a TCP socket option, a
+// log buffer safe across goroutines and scraping the metrics endpoint.
 // Site certificates live apart, in internal/sitecert. Only tests import it.
 package testutil
 
