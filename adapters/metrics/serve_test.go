@@ -9,7 +9,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	promtest "github.com/prometheus/client_golang/prometheus/testutil"
 
@@ -101,11 +100,7 @@ func TestServeStopsOnCancel(t *testing.T) {
 	}
 	cancel()
 	// ...and Done reports the stop.
-	select {
-	case <-srv.Done():
-	case <-time.After(testutil.HangGuard):
-		t.Fatalf("Done not closed %v after cancel", testutil.HangGuard)
-	}
+	testutil.Await(t, "close of Done after cancel", srv.Done())
 	// Shutdown closed the listener before Done: nothing may accept now.
 	conn, err := net.DialTimeout("tcp", addr.String(), testutil.HangGuard)
 	if err == nil {

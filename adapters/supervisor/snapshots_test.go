@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"liveproxyd/adapters/config"
 	"liveproxyd/core"
@@ -80,11 +79,7 @@ func TestSnapshotsLeaveOutAStuckLoop(t *testing.T) {
 	if err := sup.Apply(&config.Config{Sites: []config.Site{siteConfig("stuck", stuck, 1)}}); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-h.blocked:
-	case <-time.After(testutil.HangGuard):
-		t.Fatal("the site never came alive")
-	}
+	testutil.Await(t, "site coming alive", h.blocked)
 	if err := sup.Apply(&config.Config{Sites: []config.Site{siteConfig("stuck", stuck, 1), siteConfig("fine", fine, 1)}}); err != nil {
 		t.Fatal(err)
 	}
@@ -93,12 +88,8 @@ func TestSnapshotsLeaveOutAStuckLoop(t *testing.T) {
 	defer cancel()
 	done := make(chan []core.Snapshot, 1)
 	go func() { done <- sup.Snapshots(ctx) }()
-	var snaps []core.Snapshot
-	select {
-	case snaps = <-done:
-	case <-time.After(testutil.HangGuard):
-		t.Fatal("Snapshots waited for ever on a stuck loop")
-	}
+	// Without an answer Snapshots waits for ever on the stuck loop.
+	snaps := testutil.Await(t, "answer from Snapshots", done)
 	if len(snaps) != 1 || snaps[0].Name != "fine" {
 		t.Fatalf("snapshots %+v, want only the site whose loop answers", snaps)
 	}

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"liveproxyd/internal/testutil"
 )
@@ -81,13 +80,8 @@ func TestRunServesAndReactsToControl(t *testing.T) {
 		t.Fatalf("after SIGUSR1: %q", got)
 	}
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run: %v", err)
-		}
-	case <-time.After(testutil.HangGuard):
-		t.Fatal("run did not return after cancel")
+	if err := testutil.Await(t, "return of run after cancel", done); err != nil {
+		t.Fatalf("run: %v", err)
 	}
 	if _, err := os.Stat(sock); !os.IsNotExist(err) {
 		t.Fatalf("socket left behind: %v", err)
@@ -129,12 +123,7 @@ func TestProcessStopsOnSIGTERM(t *testing.T) {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v", err)
-		}
-	case <-time.After(testutil.HangGuard):
-		t.Fatalf("no exit within %v of SIGTERM", testutil.HangGuard)
+	if err := testutil.Await(t, "exit after SIGTERM", exited); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
 	}
 }

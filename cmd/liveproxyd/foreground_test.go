@@ -8,7 +8,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"liveproxyd/adapters/statefile"
 	"liveproxyd/internal/testutil"
@@ -90,13 +89,8 @@ func TestForegroundDaemon(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v", err)
-		}
-	case <-time.After(testutil.HangGuard):
-		t.Fatal("no exit after SIGTERM")
+	if err := testutil.Await(t, "exit after SIGTERM", exited); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
 	}
 	if exists(r.socket()) || exists(r.path("tmp/run/liveproxyd.pid")) {
 		t.Fatal("socket or pid file left behind")

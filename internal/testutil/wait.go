@@ -56,3 +56,22 @@ func poll(t testing.TB, timeout, every time.Duration, check func() error) int {
 		time.Sleep(every)
 	}
 }
+
+// Await returns the next value from ch and fails the test, naming what it
+// awaited, if none comes within HangGuard.
+func Await[T any](t testing.TB, what string, ch <-chan T) T {
+	t.Helper()
+	return await(t, HangGuard, what, ch)
+}
+
+func await[T any](t testing.TB, bound time.Duration, what string, ch <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(bound):
+		t.Fatalf("no %s within %v", what, bound)
+		var zero T
+		return zero // only reached with a TB whose Fatalf returns (this package's tests)
+	}
+}

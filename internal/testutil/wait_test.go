@@ -60,3 +60,20 @@ func TestWaitForReturnsOnceTheConditionHolds(t *testing.T) {
 		t.Fatalf("WaitFor returned with done=%v, failure %q", done.Load(), r.msg)
 	}
 }
+
+func TestAwaitReturnsTheValueSent(t *testing.T) {
+	ch := make(chan error, 1)
+	want := errors.New("exit status 3")
+	time.AfterFunc(10*time.Millisecond, func() { ch <- want })
+	if got := Await(t, "the exit", ch); got != want {
+		t.Fatalf("Await returned %v, want %v", got, want)
+	}
+}
+
+func TestAwaitFailsNamingWhatItAwaited(t *testing.T) {
+	r := &fatalRecorder{TB: t}
+	await(r, 20*time.Millisecond, "exit after SIGTERM", make(chan error))
+	if r.msg != "no exit after SIGTERM within 20ms" {
+		t.Fatalf("failure message %q", r.msg)
+	}
+}
