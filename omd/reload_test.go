@@ -127,25 +127,21 @@ func (s *site) status(t *testing.T) (int, map[string]siteStatus, error) {
 // n channels for the site: n as the target and n channels open.
 func (s *site) waitChannels(t *testing.T, pid int, name string, n int) {
 	t.Helper()
-	var last string
-	for deadline := time.Now().Add(reloadWait); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	testutil.Eventually(t, reloadWait, func() error {
 		gotPid, sites, err := s.status(t)
 		st, ok := sites[name]
 		switch {
 		case err != nil:
-			last = err.Error()
+			return err
 		case gotPid != pid:
 			t.Fatalf("state file written by pid %d, want %d", gotPid, pid)
 		case !ok:
-			last = fmt.Sprintf("no site %s in %v", name, sites)
-		default:
-			last = st.String()
-			if st.Target == n && len(st.Channels) == n {
-				return
-			}
+			return fmt.Errorf("no site %s in %v", name, sites)
+		case st.Target != n || len(st.Channels) != n:
+			return fmt.Errorf("site %s not at %d channels: %s", name, n, st)
 		}
-	}
-	t.Fatalf("site %s did not reach %d channels within %s; last status: %s", name, n, reloadWait, last)
+		return nil
+	})
 }
 
 // mustRun is the daemon alive under its old pid, still named by the pid file.
