@@ -182,17 +182,13 @@ func query(path, request string) (int, string, error) {
 func waitAnswer(t *testing.T, sock, request string) string {
 	t.Helper()
 	var body string
-	var last error
-	testutil.WaitFor(t, "an answer through "+sock, func() bool {
+	testutil.Eventually(t, testutil.HangGuard, func() error {
 		code, b, err := query(sock, request)
 		if err == nil && code != 200 {
 			err = fmt.Errorf("code %d: %s", code, b)
 		}
-		body, last = b, err
-		return err == nil
+		body = b
+		return err
 	})
-	if last != nil {
-		t.Fatal(last)
-	}
 	return body
 }
