@@ -33,9 +33,10 @@ func WaitFor(t testing.TB, what string, cond func() bool) {
 
 // Eventually retries check every 50 ms until it returns nil and returns
 // the attempts that took; once timeout has passed it fails the test with
-// check's last error. Unlike WaitFor its bound is the caller's, as part of
-// what the test claims, and the longer interval spares a real server that
-// every attempt queries.
+// check's last error. Unlike WaitFor the bound is the caller's (HangGuard,
+// or a bound the test claims), the failure says why the last attempt
+// failed, and the longer interval spares a server that every attempt
+// queries.
 func Eventually(t testing.TB, timeout time.Duration, check func() error) int {
 	t.Helper()
 	return poll(t, timeout, 50*time.Millisecond, check)
