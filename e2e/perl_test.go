@@ -179,24 +179,8 @@ func TestPerlDirect(t *testing.T) {
 // client gets Livestatus error 502 at once instead of hanging or retrying.
 func TestPerlClientDeadSite(t *testing.T) {
 	requirePerl(t)
-	requireProxy(t)
-	port, err := FreePort() // nothing listens there
-	if err != nil {
-		t.Fatal(err)
-	}
-	px, err := StartProxy(proxyBinary, TCPSiteConfig(siteName, "127.0.0.1", port, FastParams(2)), []string{siteName}, aliveTimeout)
-	t.Cleanup(func() {
-		if err := px.Stop(10 * time.Second); err != nil {
-			t.Error(err)
-		}
-		if t.Failed() {
-			t.Logf("liveproxyd output:\n%s", px.LogTail(4000))
-		}
-		px.Close()
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := testutil.FreePort(t) // nothing listens there
+	px := startProxyWith(t, TCPSiteConfig(siteName, "127.0.0.1", port, FastParams(2)))
 	// The first refused dial makes the site dead; until then a query may
 	// wait for a channel.
 	testutil.Eventually(t, faultBound, func() error {
