@@ -92,14 +92,14 @@ func repoFile(t *testing.T, rel string) string {
 // buildDaemon builds cmd/liveproxyd once per test binary; TestMain
 // removes the build.
 var built struct {
-	path string
-	err  error
+	dir, path string
+	err       error
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if built.path != "" {
-		os.RemoveAll(filepath.Dir(built.path))
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
 	}
 	os.Exit(code)
 }
@@ -111,17 +111,8 @@ func buildDaemon(t *testing.T) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// `go test` puts its own go first on PATH or sets GOROOT.
-		goBin, err := exec.LookPath("go")
-		if err != nil {
-			goBin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
-		}
-		built.path = filepath.Join(dir, "liveproxyd")
-		cmd := exec.Command(goBin, "build", "-o", built.path, "./cmd/liveproxyd")
-		cmd.Dir = ".."
-		if out, err := cmd.CombinedOutput(); err != nil {
-			built.err = fmt.Errorf("go build ./cmd/liveproxyd: %v\n%s", err, out)
-		}
+		built.dir = dir
+		built.path, built.err = testutil.BuildDaemon(dir)
 	}
 	if built.err != nil {
 		t.Fatal(built.err)
