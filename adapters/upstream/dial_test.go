@@ -6,7 +6,6 @@ import (
 	"context"
 	"io"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -70,11 +69,7 @@ func TestTCPChannelsAreTuned(t *testing.T) {
 }
 
 func TestUnixAndErrors(t *testing.T) {
-	dir, err := os.MkdirTemp("", "lpu")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
+	dir := testutil.ShortDir(t)
 	path := filepath.Join(dir, "live")
 	echoOnce(t, "unix", path)
 	c, err := dialCtx(t, New("", Target{Network: "unix", Address: path}))
