@@ -2,7 +2,8 @@
 // the hang guard that bounds their waits, polling until a condition holds,
 // short temporary directories and the files of a site tree, free TCP
 // ports, dialling under the hang guard, reading a TCP socket option, a
-// log buffer safe across goroutines and scraping the metrics endpoint.
+// log buffer safe across goroutines, scraping the metrics endpoint and
+// building the daemon.
 // Site certificates live apart, in internal/sitecert. Only tests import it.
 package testutil
 
