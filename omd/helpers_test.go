@@ -18,11 +18,9 @@ import (
 	"time"
 
 	"liveproxyd/adapters/pidfile"
+	"liveproxyd/internal/testutil"
 	"liveproxyd/livestatus"
 )
-
-// hangGuard bounds every wait; it only fires when something hangs.
-const hangGuard = 30 * time.Second
 
 // result is one script run.
 type result struct {
@@ -55,7 +53,7 @@ func run(t *testing.T, env []string, path string, args ...string) result {
 	var err error
 	select {
 	case err = <-done:
-	case <-time.After(hangGuard):
+	case <-time.After(testutil.HangGuard):
 		cmd.Process.Kill()
 		<-done
 		t.Fatalf("%s %v hung; stdout %q stderr %q", path, args, out.String(), errOut.String())
@@ -95,14 +93,14 @@ func repoFile(t *testing.T, rel string) string {
 // buildDaemon builds cmd/liveproxyd once per test binary; TestMain
 // removes the build.
 var built struct {
-	path string
-	err  error
+	dir, path string
+	err       error
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if built.path != "" {
-		os.RemoveAll(filepath.Dir(built.path))
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
 	}
 	os.Exit(code)
 }
@@ -114,17 +112,8 @@ func buildDaemon(t *testing.T) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// `go test` puts its own go first on PATH or sets GOROOT.
-		goBin, err := exec.LookPath("go")
-		if err != nil {
-			goBin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
-		}
-		built.path = filepath.Join(dir, "liveproxyd")
-		cmd := exec.Command(goBin, "build", "-o", built.path, "./cmd/liveproxyd")
-		cmd.Dir = ".."
-		if out, err := cmd.CombinedOutput(); err != nil {
-			built.err = fmt.Errorf("go build ./cmd/liveproxyd: %v\n%s", err, out)
-		}
+		built.dir = dir
+		built.path, built.err = testutil.BuildDaemon(dir)
 	}
 	if built.err != nil {
 		t.Fatal(built.err)
@@ -151,17 +140,6 @@ func killDaemon(root string) {
 	if pid := readPid(root); pid > 0 && !gone(pid) {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
-}
-
-// waitFor polls cond every 20 ms until the hang guard.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(hangGuard); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
 }
 
 // query sends one fixed16 request to a UNIX socket and returns the
@@ -195,17 +173,13 @@ func query(path, request string) (int, string, error) {
 func waitAnswer(t *testing.T, sock, request string) string {
 	t.Helper()
 	var body string
-	var last error
-	waitFor(t, "an answer through "+sock, func() bool {
+	testutil.Eventually(t, testutil.HangGuard, func() error {
 		code, b, err := query(sock, request)
 		if err == nil && code != 200 {
 			err = fmt.Errorf("code %d: %s", code, b)
 		}
-		body, last = b, err
-		return err == nil
+		body = b
+		return err
 	})
-	if last != nil {
-		t.Fatal(last)
-	}
 	return body
 }

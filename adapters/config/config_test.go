@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"liveproxyd/core"
+	"liveproxyd/internal/testutil"
 )
 
 func TestDesignDefaults(t *testing.T) {
@@ -147,7 +148,7 @@ func TestNoSitesAndNoGlobalsDir(t *testing.T) {
 func TestExplicitMainPath(t *testing.T) {
 	root := writeRoot(t, "-", map[string]string{"g.mk": "liveproxyd_default_connection_params['channels'] = 2\n"})
 	main := filepath.Join(t.TempDir(), "other.mk")
-	writeFile(t, main, "sites.update({'x': {'socket': '/run/x'}})\n")
+	testutil.WriteFile(t, main, "sites.update({'x': {'socket': '/run/x'}})\n")
 	c, err := Load(root, main)
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"liveproxyd/core"
+	"liveproxyd/internal/testutil"
 	"liveproxyd/livestatus"
 )
 
@@ -88,7 +89,7 @@ func TestScrapeRealSiteThroughItsLife(t *testing.T) {
 	if len(l.dials) != 2 {
 		t.Fatalf("dials %v, want 2", l.dials)
 	}
-	expectSamples(t, scrape(t, url), map[string]float64{
+	expectSamples(t, testutil.Scrape(t, url), map[string]float64{
 		`liveproxyd_site_up{site="s1"}`:                      0,
 		`liveproxyd_site_state{site="s1",state="starting"}`:  1,
 		`liveproxyd_channels{site="s1",state="connecting"}`:  2,
@@ -96,7 +97,7 @@ func TestScrapeRealSiteThroughItsLife(t *testing.T) {
 		`liveproxyd_heartbeats_total{result="ok",site="s1"}`: 0,
 		`liveproxyd_heartbeat_timeout_seconds{site="s1"}`:    2,
 	})
-	if _, ok := scrape(t, url)[`liveproxyd_heartbeat_rtt_seconds{site="s1"}`]; ok {
+	if _, ok := testutil.Scrape(t, url)[`liveproxyd_heartbeat_rtt_seconds{site="s1"}`]; ok {
 		t.Fatal("RTT exported before any heartbeat was answered")
 	}
 
@@ -111,7 +112,7 @@ func TestScrapeRealSiteThroughItsLife(t *testing.T) {
 	for _, ch := range l.dials {
 		l.reply(ch, "1700000000\n")
 	}
-	expectSamples(t, scrape(t, url), map[string]float64{
+	expectSamples(t, testutil.Scrape(t, url), map[string]float64{
 		`liveproxyd_site_up{site="s1"}`:                      1,
 		`liveproxyd_site_state{site="s1",state="alive"}`:     1,
 		`liveproxyd_site_state{site="s1",state="starting"}`:  0,
@@ -133,7 +134,7 @@ func TestScrapeRealSiteThroughItsLife(t *testing.T) {
 	if busy == 0 {
 		t.Fatal("query not forwarded")
 	}
-	expectSamples(t, scrape(t, url), map[string]float64{
+	expectSamples(t, testutil.Scrape(t, url), map[string]float64{
 		`liveproxyd_clients{site="s1",state="inflight"}`: 1,
 		`liveproxyd_channels{site="s1",state="busy"}`:    1,
 		`liveproxyd_channels{site="s1",state="free"}`:    1,
@@ -144,7 +145,7 @@ func TestScrapeRealSiteThroughItsLife(t *testing.T) {
 	if got := string(l.toUser[1]); got != body || !l.closed[1] {
 		t.Fatalf("client got %q (closed %v)", got, l.closed[1])
 	}
-	expectSamples(t, scrape(t, url), map[string]float64{
+	expectSamples(t, testutil.Scrape(t, url), map[string]float64{
 		`liveproxyd_clients{site="s1",state="inflight"}`:                 0,
 		`liveproxyd_queries_total{outcome="ok",site="s1"}`:               1,
 		`liveproxyd_queries_total{outcome="site_dead",site="s1"}`:        0,
@@ -176,7 +177,7 @@ func TestScrapeRealSiteThroughItsLife(t *testing.T) {
 	if !l.closed[2] {
 		t.Fatal("query to a dead site not answered at once")
 	}
-	got := scrape(t, url)
+	got := testutil.Scrape(t, url)
 	expectSamples(t, got, map[string]float64{
 		`liveproxyd_site_up{site="s1"}`:                           0,
 		`liveproxyd_site_state{site="s1",state="dead"}`:           1,
