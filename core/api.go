@@ -120,41 +120,41 @@ type Action struct {
 // Config is one site's policy. Zero fields take the defaults of the design
 // notes and our own (see WithDefaults; docs/design.md §21).
 type Config struct {
-	Name              string
-	Channels          int           // persistent channels to keep open
-	ChannelTimeout    time.Duration // max wait for a free channel
-	QueryTimeout      time.Duration // max time from dispatch to an answer's last byte (Checkmk's total query timeout)
-	ConnectTimeout    time.Duration // max time a dial may take
-	ConnectRetry      time.Duration // cool-down of a dead site before redialling
-	HeartbeatInterval time.Duration // one heartbeat this often
-	HeartbeatTimeout  time.Duration // floor of the heartbeat timeout
-	HeartbeatPercent  int           // timeout = max(floor, typical RTT × (1+pct/100))
-	MaxQueryBytes     int           // larger queries get 413
-	HighWater         int           // unflushed client bytes that pause the channel
-	AnswerBuffer      int           // answers up to this size (header included) are held until complete
-	QueryReadTimeout  time.Duration // max time from an unfinished query's first byte to its end
-	CapacityRetry     time.Duration // how often to try growing a shrunk pool
-	Cache             bool          // answer "Cache: reload" queries from earlier answers
-	CacheEntries      int           // at most this many cached answers
-	CacheBytes        int           // of at most this many bytes in all
+	Name                string
+	Channels            int           // persistent channels to keep open
+	ChannelTimeout      time.Duration // max wait for a free channel
+	QueryTimeout        time.Duration // max time from dispatch to an answer's last byte (Checkmk's total query timeout)
+	ConnectTimeout      time.Duration // max time a dial may take
+	ConnectRetry        time.Duration // cool-down of a dead site before redialling
+	HeartbeatInterval   time.Duration // one heartbeat this often
+	HeartbeatTimeoutMin time.Duration // floor of the heartbeat timeout
+	HeartbeatPercent    int           // timeout = max(floor, typical RTT × (1+pct/100))
+	MaxQueryBytes       int           // larger queries get 413
+	HighWater           int           // unflushed client bytes that pause the channel
+	AnswerBuffer        int           // answers up to this size (header included) are held until complete
+	QueryReadTimeout    time.Duration // max time from an unfinished query's first byte to its end
+	CapacityRetry       time.Duration // how often to try growing a shrunk pool
+	Cache               bool          // answer "Cache: reload" queries from earlier answers
+	CacheEntries        int           // at most this many cached answers
+	CacheBytes          int           // of at most this many bytes in all
 }
 
 // Defaults: the design notes' and our own (docs/design.md §21).
 const (
-	DefaultChannels          = 10
-	DefaultChannelTimeout    = 5 * time.Second
-	DefaultQueryTimeout      = 120 * time.Second
-	DefaultConnectTimeout    = 5 * time.Second
-	DefaultConnectRetry      = 4 * time.Second
-	DefaultHeartbeatInterval = 3 * time.Second
-	DefaultHeartbeatTimeout  = 2 * time.Second
-	DefaultHeartbeatPercent  = 50
-	DefaultMaxQueryBytes     = 16 << 20
-	DefaultHighWater         = 1 << 20
-	DefaultCapacityRetry     = 60 * time.Second
-	DefaultCacheEntries      = 256
-	DefaultCacheBytes        = 32 << 20
-	DefaultAnswerBuffer      = 16 << 20
+	DefaultChannels            = 10
+	DefaultChannelTimeout      = 5 * time.Second
+	DefaultQueryTimeout        = 120 * time.Second
+	DefaultConnectTimeout      = 5 * time.Second
+	DefaultConnectRetry        = 4 * time.Second
+	DefaultHeartbeatInterval   = 3 * time.Second
+	DefaultHeartbeatTimeoutMin = 2 * time.Second
+	DefaultHeartbeatPercent    = 50
+	DefaultMaxQueryBytes       = 16 << 20
+	DefaultHighWater           = 1 << 20
+	DefaultCapacityRetry       = 60 * time.Second
+	DefaultCacheEntries        = 256
+	DefaultCacheBytes          = 32 << 20
+	DefaultAnswerBuffer        = 16 << 20
 
 	// DefaultQueryReadTimeout is naemon's own limit for a half-sent
 	// query: no client that works with naemon needs longer.
@@ -176,7 +176,7 @@ func (c Config) WithDefaults() Config {
 	set(&c.ConnectTimeout, DefaultConnectTimeout)
 	set(&c.ConnectRetry, DefaultConnectRetry)
 	set(&c.HeartbeatInterval, DefaultHeartbeatInterval)
-	set(&c.HeartbeatTimeout, DefaultHeartbeatTimeout)
+	set(&c.HeartbeatTimeoutMin, DefaultHeartbeatTimeoutMin)
 	set(&c.CapacityRetry, DefaultCapacityRetry)
 	set(&c.QueryReadTimeout, DefaultQueryReadTimeout)
 	if c.AnswerBuffer <= 0 {

@@ -15,41 +15,6 @@ import (
 // statusQuery is what the Checkmk GUI sends for the smallest answer.
 const statusQuery = "GET status\nColumns: program_start\nOutputFormat: python3\nKeepAlive: on\nResponseHeader: fixed16\n\n"
 
-func BenchmarkFramerNext(b *testing.B) {
-	q := []byte(statusQuery)
-	f := core.NewFramer(core.DefaultMaxQueryBytes)
-	b.SetBytes(int64(len(q)))
-	b.ReportAllocs()
-	for b.Loop() {
-		f.Push(q)
-		got, ok, err := f.Next(false)
-		if !ok || err != nil || !got.KeepAlive || !got.Fixed16 {
-			b.Fatalf("framer: %+v %v %v", got, ok, err)
-		}
-	}
-}
-
-func BenchmarkUpstream(b *testing.B) {
-	q := core.ParseQuery([]byte(statusQuery[:len(statusQuery)-1]))
-	b.ReportAllocs()
-	for b.Loop() {
-		if out := core.Upstream(q); len(out) == 0 {
-			b.Fatal("empty upstream request")
-		}
-	}
-}
-
-func BenchmarkParseHeader(b *testing.B) {
-	hdr := core.FormatHeader(200, 12345678)
-	b.ReportAllocs()
-	for b.Loop() {
-		h, err := core.ParseHeader(hdr)
-		if err != nil || h.Length != 12345678 {
-			b.Fatalf("%+v %v", h, err)
-		}
-	}
-}
-
 // aliveEnv returns a site whose every channel is connected and proven,
 // started through coretest.Env so that the start is contract-checked.
 func aliveEnv(b *testing.B) *coretest.Env {

@@ -307,7 +307,7 @@ func TestShrunkPoolTriesToGrowAtExactlyCapacityRetry(t *testing.T) {
 	if st := h.s.Snapshot(); st.Target != 1 || len(st.Channels) != 1 {
 		t.Fatalf("target %d with %d channels, want a pool shrunk to 1", st.Target, len(st.Channels))
 	}
-	if next := h.s.NextDeadline(); !next.Equal(shrunk.Add(60 * time.Second)) {
+	if next, ok := h.s.NextDeadline(); !ok || !next.Equal(shrunk.Add(60*time.Second)) {
 		t.Fatalf("next deadline +%v after the shrink, want the capacity retry +60s", next.Sub(shrunk))
 	}
 	h.tickTo()

@@ -3,6 +3,8 @@ package core
 import (
 	"bytes"
 	"container/list"
+
+	"liveproxyd/livestatus"
 )
 
 // The query cache answers queries marked "Cache: reload" (the Checkmk GUI
@@ -76,8 +78,8 @@ func (c *queryCache) len() int { return c.lru.Len() }
 // miss and fill the cache with copies. The line only lets the server
 // correct for the clock difference between GUI and site, and the GUI runs
 // on the proxy's host: the correction is the same for every client.
-func cacheKey(q Query) string {
-	up := Upstream(q)
+func cacheKey(q livestatus.Query) string {
+	up := livestatus.Upstream(q)
 	var key []byte
 	for line := range bytes.Lines(up) {
 		if !bytes.HasPrefix(line, []byte("Localtime:")) {

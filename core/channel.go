@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strconv"
 	"time"
+
+	"liveproxyd/livestatus"
 )
 
 type channel struct {
@@ -26,9 +28,9 @@ type channel struct {
 	owedFrom   time.Time     // busy: the site owes bytes from then (dispatch, resume, long-poll end)
 
 	// The response being read, parsed by position.
-	hdr       [HeaderLen]byte
+	hdr       [livestatus.HeaderLen]byte
 	hn        int
-	header    Header
+	header    livestatus.Header
 	remaining int64
 	hbBody    []byte
 	hold      []byte // the answer held until complete (memory.go), or nil
@@ -101,7 +103,7 @@ func (s *Site) resume(ch *channel) {
 }
 
 func (ch *channel) resetResponse() {
-	ch.hn, ch.remaining, ch.header, ch.hbBody = 0, 0, Header{}, ch.hbBody[:0]
+	ch.hn, ch.remaining, ch.header, ch.hbBody = 0, 0, livestatus.Header{}, ch.hbBody[:0]
 	ch.cacheKey, ch.cacheBuf, ch.cacheWrite = "", nil, false
 }
 
@@ -131,7 +133,7 @@ func (s *Site) sendHeartbeat(ch *channel) {
 
 // assign puts a waiting client's query on a free channel.
 func (s *Site) assign(c *client, ch *channel) {
-	up := Upstream(c.query)
+	up := livestatus.Upstream(c.query)
 	s.emit(Action{Kind: ActWriteChannel, Channel: ch.id, Data: up})
 	ch.state, ch.since, ch.client, ch.draining = ChanBusy, s.now, c, false
 	ch.command = c.query.Method == "COMMAND"
@@ -191,20 +193,20 @@ func (s *Site) channelData(id ChannelID, data []byte, stale bool) {
 // consume reads response bytes: the 16-byte header by position (it may
 // arrive split anywhere), then exactly Length body bytes.
 func (s *Site) consume(ch *channel, data []byte) {
-	if ch.hn < HeaderLen {
+	if ch.hn < livestatus.HeaderLen {
 		n := copy(ch.hdr[ch.hn:], data)
 		ch.hn += n
 		data = data[n:]
-		if ch.hn < HeaderLen {
+		if ch.hn < livestatus.HeaderLen {
 			return
 		}
-		h, err := ParseHeader(ch.hdr[:])
+		h, err := livestatus.ParseHeader(ch.hdr[:])
 		if err != nil {
 			s.badResponse(ch, err.Error())
 			return
 		}
 		ch.header, ch.remaining = h, h.Length
-		ch.cacheWrite = ch.cacheWrite && h.Code == 200 && s.cache.fits(HeaderLen+int(min(h.Length, 1<<40)))
+		ch.cacheWrite = ch.cacheWrite && h.Code == 200 && s.cache.fits(livestatus.HeaderLen+int(min(h.Length, 1<<40)))
 		c := ch.reader()
 		switch {
 		case c != nil && s.holds(h):
@@ -213,7 +215,7 @@ func (s *Site) consume(ch *channel, data []byte) {
 			s.writeClient(c, append([]byte(nil), ch.hdr[:]...))
 		}
 		if ch.cacheWrite && ch.hold == nil {
-			ch.cacheBuf = append(make([]byte, 0, HeaderLen+int(h.Length)), ch.hdr[:]...)
+			ch.cacheBuf = append(make([]byte, 0, livestatus.HeaderLen+int(h.Length)), ch.hdr[:]...)
 		}
 	}
 	n := len(data)
@@ -278,7 +280,7 @@ func (s *Site) badResponse(ch *channel, why string) {
 	s.noteError("invalid response: " + why)
 	s.logf(LevelInfo, "site %s: channel %d: invalid response (%s), closing it", s.cfg.Name, ch.id, why)
 	if c := ch.client; c != nil {
-		s.failClient(c, CodeBadGateway, s.siteErr("invalid response from site"))
+		s.failClient(c, livestatus.CodeBadGateway, s.siteErr("invalid response from site"))
 	}
 	s.closeChannel(ch)
 	if s.state != SiteAlive && !s.hasProvenOpen() {
@@ -386,7 +388,7 @@ func (s *Site) channelClosed(id ChannelID, err string) {
 		s.connectFailed(err)
 	case ch.state == ChanBusy:
 		if c := ch.client; c != nil {
-			s.failClient(c, CodeBadGateway, s.siteErr("connection to site lost: %s", err))
+			s.failClient(c, livestatus.CodeBadGateway, s.siteErr("connection to site lost: %s", err))
 		}
 		s.logf(LevelInfo, "site %s: channel %d lost while busy: %s", s.cfg.Name, id, err)
 	default:

@@ -1,24 +1,17 @@
 package core
 
-import "time"
+import (
+	"time"
 
-type clientState uint8
-
-const (
-	clientReading  clientState = iota // no query pending
-	clientWaiting                     // query waiting for a free channel
-	clientInFlight                    // query on a channel
-	// clientRefusing: the query being sent is refused; its input is read
-	// past without being kept until the query ends (refusal.go).
-	clientRefusing
+	"liveproxyd/livestatus"
 )
 
 type client struct {
 	id        ClientID
 	state     clientState
 	since     time.Time // waiting since
-	framer    *Framer
-	query     Query
+	framer    *livestatus.Framer
+	query     livestatus.Query
 	eof       bool
 	started   time.Time // when the current query was complete
 	unacked   int       // bytes handed to the driver, not yet written
@@ -36,7 +29,7 @@ func (s *Site) clientAccepted(id ClientID) {
 	if _, dup := s.clients[id]; dup {
 		return
 	}
-	s.clients[id] = &client{id: id, framer: NewFramer(s.cfg.MaxQueryBytes)}
+	s.clients[id] = &client{id: id, framer: livestatus.NewFramer(s.cfg.MaxQueryBytes)}
 }
 
 func (s *Site) clientData(id ClientID, data []byte) {
@@ -160,14 +153,14 @@ func (s *Site) nextQuery(c *client) {
 func (s *Site) takeQuery(c *client) bool {
 	q, ok, err := c.framer.Next(c.eof)
 	switch {
-	case err == ErrQueryTooLarge:
+	case err == livestatus.ErrQueryTooLarge:
 		s.stats.QueriesBad++
 		s.logf(LevelDebug, "site %s: client %d: query over %d bytes", s.cfg.Name, c.id, s.cfg.MaxQueryBytes)
-		s.refuse(c, CodeTooLarge, s.siteErr("query too large (limit %d bytes)", s.cfg.MaxQueryBytes))
+		s.refuse(c, livestatus.CodeTooLarge, s.siteErr("query too large (limit %d bytes)", s.cfg.MaxQueryBytes))
 		return false
-	case err == ErrIncomplete:
+	case err == livestatus.ErrIncomplete:
 		s.stats.QueriesBad++
-		s.refuse(c, CodeIncomplete, s.siteErr("incomplete request")) // at EOF: answered at once
+		s.refuse(c, livestatus.CodeIncomplete, s.siteErr("incomplete request")) // at EOF: answered at once
 		return false
 	case !ok:
 		if c.eof {
@@ -181,7 +174,7 @@ func (s *Site) takeQuery(c *client) bool {
 		// Not forwarded: a line a server could read otherwise than the
 		// proxy (ParseQuery says which) would desynchronise a shared channel.
 		s.stats.QueriesBad++
-		s.replyError(c, CodeBadRequest, s.siteErr("%s", q.Bad))
+		s.replyError(c, livestatus.CodeBadRequest, s.siteErr("%s", q.Bad))
 		return false
 	}
 	if q.Method == "COMMAND" && (s.state == SiteDead || s.state == SiteStopped) {
@@ -197,7 +190,7 @@ func (s *Site) takeQuery(c *client) bool {
 		if s.state == SiteStopped {
 			text = s.siteErr("liveproxyd is shutting down")
 		}
-		s.replyError(c, CodeBadGateway, text)
+		s.replyError(c, livestatus.CodeBadGateway, text)
 		return false
 	}
 	c.cacheKey = ""
@@ -238,14 +231,14 @@ func (s *Site) answerFromCache(c *client) bool {
 	s.stats.CacheHits++
 	s.stats.QueriesOK++
 	if !c.query.Fixed16 {
-		resp = resp[HeaderLen:]
+		resp = resp[livestatus.HeaderLen:]
 	}
 	s.writeClient(c, resp)
 	s.stats.observe(0)
 	return true
 }
 
-func (s *Site) cacheable(q Query) bool {
+func (s *Site) cacheable(q livestatus.Query) bool {
 	return s.cfg.Cache && q.Cache && q.Method == "GET"
 }
 
@@ -271,7 +264,7 @@ func (s *Site) replyError(c *client, code int, text string, fixed16 ...bool) {
 	if c.state == clientWaiting {
 		s.dequeue(c)
 	}
-	s.writeClient(c, ErrorReply(f, code, text))
+	s.writeClient(c, livestatus.ErrorReply(f, code, text))
 	c.state, c.channel = clientReading, nil
 	s.closeClient(c)
 }
@@ -288,11 +281,11 @@ func (s *Site) failClient(c *client, code int, text string) {
 	}
 	s.stats.observe(s.now.Sub(c.started))
 	switch code {
-	case CodeBadGateway:
+	case livestatus.CodeBadGateway:
 		s.stats.QueriesDead++
-	case CodeBusy:
+	case livestatus.CodeBusy:
 		s.stats.QueriesBusy++
-	case CodeTimeout:
+	case livestatus.CodeTimeout:
 		s.stats.QueriesTimeout++
 	}
 	if c.query.Method == "COMMAND" {

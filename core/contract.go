@@ -47,7 +47,7 @@ type contractClient struct {
 // Deadliner is the part of a Site that Contract asks for the next deadline;
 // the simulator drives Sites wrapped by planted bugs, so it is an interface.
 type Deadliner interface {
-	NextDeadline() time.Time
+	NextDeadline() (time.Time, bool)
 }
 
 // NewContract returns the checker for one new Site.
@@ -74,9 +74,13 @@ func (k *Contract) Check(ev Event, acts []Action, s Deadliner) error {
 		}
 		k.stopped = true
 	}
-	if d := s.NextDeadline(); !k.stopped && !d.After(k.now) {
-		return fmt.Errorf("step %d (%v): NextDeadline %v is not after now %v: a driver ticking at it would spin",
-			k.steps, ev, d, k.now)
+	d, ok := s.NextDeadline()
+	if !k.stopped && (!ok || !d.After(k.now)) {
+		return fmt.Errorf("step %d (%v): NextDeadline %v (ok %v) is not after now %v: a driver ticking at it would spin",
+			k.steps, ev, d, ok, k.now)
+	}
+	if k.stopped && ok {
+		return fmt.Errorf("step %d (%v): a stopped site wants a Tick at %v", k.steps, ev, d)
 	}
 	return nil
 }

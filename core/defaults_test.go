@@ -15,7 +15,7 @@ func TestZeroConfigTakesTheDocumentedDefaults(t *testing.T) {
 	want := Config{
 		Name: "s1", Channels: 10, ChannelTimeout: 5 * time.Second, QueryTimeout: 120 * time.Second,
 		ConnectTimeout: 5 * time.Second, ConnectRetry: 4 * time.Second, HeartbeatInterval: 3 * time.Second,
-		HeartbeatTimeout: 2 * time.Second, HeartbeatPercent: 50, MaxQueryBytes: 16 << 20, HighWater: 1 << 20,
+		HeartbeatTimeoutMin: 2 * time.Second, HeartbeatPercent: 50, MaxQueryBytes: 16 << 20, HighWater: 1 << 20,
 		AnswerBuffer: 16 << 20, QueryReadTimeout: 10 * time.Second, CapacityRetry: 60 * time.Second,
 		CacheEntries: 256, CacheBytes: 32 << 20,
 	}
@@ -26,7 +26,7 @@ func TestZeroConfigTakesTheDocumentedDefaults(t *testing.T) {
 		t.Fatalf("a new site's config\n got %+v\nwant %+v", got, want)
 	}
 	neg := Config{Name: "s1", Channels: -1, ChannelTimeout: -1, QueryTimeout: -1, ConnectTimeout: -1,
-		ConnectRetry: -1, HeartbeatInterval: -1, HeartbeatTimeout: -1, HeartbeatPercent: -1, MaxQueryBytes: -1,
+		ConnectRetry: -1, HeartbeatInterval: -1, HeartbeatTimeoutMin: -1, HeartbeatPercent: -1, MaxQueryBytes: -1,
 		HighWater: -1, AnswerBuffer: -1, QueryReadTimeout: -1, CapacityRetry: -1, CacheEntries: -1, CacheBytes: -1}
 	if got := neg.WithDefaults(); got != want {
 		t.Fatalf("negative values must take the defaults\n got %+v\nwant %+v", got, want)
@@ -35,7 +35,7 @@ func TestZeroConfigTakesTheDocumentedDefaults(t *testing.T) {
 
 func TestSmallestConfiguredValuesAreKept(t *testing.T) {
 	one := Config{Name: "s1", Channels: 1, ChannelTimeout: 1, QueryTimeout: 1, ConnectTimeout: 1,
-		ConnectRetry: 1, HeartbeatInterval: 1, HeartbeatTimeout: 1, HeartbeatPercent: 1, MaxQueryBytes: 1,
+		ConnectRetry: 1, HeartbeatInterval: 1, HeartbeatTimeoutMin: 1, HeartbeatPercent: 1, MaxQueryBytes: 1,
 		HighWater: 1, AnswerBuffer: 1, QueryReadTimeout: 1, CapacityRetry: 1, CacheEntries: 1, CacheBytes: 1, Cache: true}
 	if got := one.WithDefaults(); got != one {
 		t.Fatalf("configured values replaced\n got %+v\nwant %+v", got, one)

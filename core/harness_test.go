@@ -31,7 +31,7 @@ func testConfig() Config {
 	return Config{
 		Name: "s1", Channels: 2, ChannelTimeout: 5 * time.Second, QueryTimeout: 20 * time.Second,
 		ConnectTimeout: 3 * time.Second, ConnectRetry: 4 * time.Second, HeartbeatInterval: 3 * time.Second,
-		HeartbeatTimeout: 2 * time.Second, HeartbeatPercent: 50, MaxQueryBytes: 4096, HighWater: 1000,
+		HeartbeatTimeoutMin: 2 * time.Second, HeartbeatPercent: 50, MaxQueryBytes: 4096, HighWater: 1000,
 		CapacityRetry: 60 * time.Second,
 	}
 }
@@ -39,7 +39,7 @@ func testConfig() Config {
 func newHarness(t *testing.T, cfg Config) *harness {
 	h := &harness{t: t, s: NewSite(cfg), k: NewContract(), now: epoch, out: map[ClientID]*bytes.Buffer{},
 		shut: map[ClientID]bool{}, up: map[ChannelID]*bytes.Buffer{}, gone: map[ChannelID]bool{}}
-	if !h.s.NextDeadline().IsZero() {
+	if d, ok := h.s.NextDeadline(); !ok || d.After(epoch) {
 		t.Fatal("a new site must want a tick at once")
 	}
 	h.tick(0)
@@ -84,13 +84,20 @@ func (h *harness) buf(c ClientID) *bytes.Buffer {
 
 func (h *harness) tick(d time.Duration) { h.now = h.now.Add(d); h.step(Event{Kind: EvTick}) }
 
+// mustDeadline is the site's next deadline, for a test that expects one.
+func mustDeadline(t testing.TB, s *Site) time.Time {
+	t.Helper()
+	d, ok := s.NextDeadline()
+	if !ok {
+		t.Fatal("no deadline")
+	}
+	return d
+}
+
 // tickTo advances to the site's own next deadline, as a driver does.
 func (h *harness) tickTo() {
 	h.t.Helper()
-	d := h.s.NextDeadline()
-	if d.IsZero() {
-		h.t.Fatal("no deadline")
-	}
+	d := mustDeadline(h.t, h.s)
 	if d.After(h.now) {
 		h.now = d
 	}
@@ -179,8 +186,8 @@ func (h *harness) run(d time.Duration) {
 	end := h.now.Add(d)
 	for i := 0; i < 10000; i++ {
 		h.serveHeartbeats()
-		next := h.s.NextDeadline()
-		if next.IsZero() || next.After(end) {
+		next, ok := h.s.NextDeadline()
+		if !ok || next.After(end) {
 			h.now = end
 			h.step(Event{Kind: EvTick})
 			h.serveHeartbeats()

@@ -1,6 +1,10 @@
 package core
 
-import "fmt"
+import (
+	"fmt"
+
+	"liveproxyd/livestatus"
+)
 
 // CheckInvariants verifies the internal consistency of the site. The
 // simulator and the fuzz targets call it after every Step; a non-nil error
@@ -44,7 +48,7 @@ func (s *Site) CheckInvariants() error {
 		if ch.state == ChanHeartbeat {
 			heartbeats++
 		}
-		if ch.hn > HeaderLen || ch.remaining < 0 {
+		if ch.hn > livestatus.HeaderLen || ch.remaining < 0 {
 			return fmt.Errorf("channel %d response state out of range", ch.id)
 		}
 		if (s.state == SiteDead || s.state == SiteStarting) && ch.state != ChanConnecting && ch.state != ChanProbing {
@@ -110,32 +114,4 @@ func (s *Site) CheckInvariants() error {
 		}
 	}
 	return s.checkMemory()
-}
-
-// Snapshot returns a view of the site for state files and metrics.
-func (s *Site) Snapshot() Snapshot {
-	snap := Snapshot{
-		Name: s.cfg.Name, State: s.state, Since: s.since, Target: s.target,
-		TypicalRTT: s.rtt, HeartbeatTimeout: s.hbTimeout(), ProgramStart: s.programStart,
-		LastError: s.lastErr, LastErrorAt: s.lastErrAt, Stats: s.stats, CacheEntries: s.cache.len(),
-		Memory: s.Memory(), HeldAnswerBytes: s.heldBytes,
-	}
-	for _, ch := range s.channels {
-		info := ChannelInfo{ID: ch.id, State: ch.state, Since: ch.since, Probe: ch.extra}
-		if ch.client != nil {
-			info.Client = ch.client.id
-		}
-		snap.Channels = append(snap.Channels, info)
-	}
-	for _, c := range s.clients {
-		switch c.state {
-		case clientReading, clientRefusing:
-			snap.ClientsReading++
-		case clientWaiting:
-			snap.ClientsWaiting++
-		case clientInFlight:
-			snap.ClientsInFlight++
-		}
-	}
-	return snap
 }

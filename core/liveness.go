@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"time"
+
+	"liveproxyd/livestatus"
 )
 
 // Liveness while no channel can carry a heartbeat.
@@ -191,7 +193,7 @@ func (s *Site) owe(ch *channel) {
 // longPollWait tells whether q is a long-poll and how long the site may
 // stay silent on it by contract: its WaitTimeout, or (none, or 0: wait
 // for ever) the query timeout, which then ends it.
-func longPollWait(q Query, fallback time.Duration) (time.Duration, bool) {
+func longPollWait(q livestatus.Query, fallback time.Duration) (time.Duration, bool) {
 	poll, wait := false, time.Duration(0)
 	for _, line := range q.Lines[1:] {
 		name, value, found := bytes.Cut(line, []byte(":"))

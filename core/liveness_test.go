@@ -33,8 +33,8 @@ func (h *harness) passUntil(d time.Duration, serveProbe bool) {
 				}
 			}
 		}
-		next := h.s.NextDeadline()
-		if next.IsZero() || next.After(epoch.Add(d)) {
+		next, ok := h.s.NextDeadline()
+		if !ok || next.After(epoch.Add(d)) {
 			next = epoch.Add(d)
 		}
 		if next.After(h.now) {

@@ -5,6 +5,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"liveproxyd/livestatus"
 )
 
 // Memory budgets. A site holds client bytes of two kinds that a crowd of
@@ -74,14 +76,14 @@ func (s *Site) queryRoom() int64 {
 // memory stays bounded by the budget, at the price of the old behaviour
 // for the biggest answers. Room is reserved for the whole announced length
 // at once, so a hold never outgrows what was granted.
-func (s *Site) holds(h Header) bool {
-	size := HeaderLen + h.Length
+func (s *Site) holds(h livestatus.Header) bool {
+	size := livestatus.HeaderLen + h.Length
 	return h.Length >= 0 && size <= int64(s.cfg.AnswerBuffer) && size <= s.answerRoom()
 }
 
 // startHold reserves room for the whole answer and keeps its header.
-func (s *Site) startHold(ch *channel, h Header) {
-	size := HeaderLen + h.Length
+func (s *Site) startHold(ch *channel, h livestatus.Header) {
+	size := livestatus.HeaderLen + h.Length
 	ch.hold = append(make([]byte, 0, size), ch.hdr[:]...)
 	ch.reserved = size
 	s.heldBytes += size
@@ -108,7 +110,7 @@ func (s *Site) deliverHeld(ch *channel, c *client) {
 	s.heldBytes -= ch.reserved
 	ch.hold, ch.reserved = nil, 0
 	if !c.query.Fixed16 {
-		data = data[HeaderLen:]
+		data = data[livestatus.HeaderLen:]
 	}
 	s.writeClient(c, data)
 }
@@ -123,7 +125,7 @@ func (s *Site) strayAfterAnswer(ch *channel, n int) {
 	s.logf(LevelInfo, "site %s: channel %d: %d bytes after the answer, discarding it and closing the channel", s.cfg.Name, ch.id, n)
 	s.dropHold(ch)
 	if c := ch.client; c != nil {
-		s.failClient(c, CodeBadGateway, s.siteErr("site sent more than the answer (out of step), answer discarded"))
+		s.failClient(c, livestatus.CodeBadGateway, s.siteErr("site sent more than the answer (out of step), answer discarded"))
 	}
 	s.closeChannel(ch)
 }
@@ -187,9 +189,9 @@ func (s *Site) overQueryBudget(c *client, grew bool) bool {
 	case partial:
 		s.closeClient(c)
 	case pending:
-		s.replyError(c, CodeBusy, text)
+		s.replyError(c, livestatus.CodeBusy, text)
 	default:
-		s.refuse(c, CodeBusy, text)
+		s.refuse(c, livestatus.CodeBusy, text)
 	}
 	return true
 }
@@ -222,7 +224,7 @@ func (s *Site) expireQueries() {
 		s.logf(LevelDebug, "site %s: client %d: query not completed within %s", s.cfg.Name, id, s.cfg.QueryReadTimeout)
 		if c.state != clientRefusing {
 			s.stats.QueriesBad++
-			s.refuse(c, CodeIncomplete, s.siteErr("incomplete request: query not completed within %s", s.cfg.QueryReadTimeout))
+			s.refuse(c, livestatus.CodeIncomplete, s.siteErr("incomplete request: query not completed within %s", s.cfg.QueryReadTimeout))
 		}
 		if s.clients[id] == c { // a refused client keeps the reply it was given
 			s.endRefusal(c)
@@ -278,7 +280,7 @@ func (s *Site) staleBytes(ch *channel, n int) {
 	case c != nil && ch.command:
 		s.queryDone(c) // the COMMAND was written; it gets no reply, as from the server
 	case c != nil:
-		s.failClient(c, CodeBadGateway, s.siteErr("site sent more than the answer (out of step)"))
+		s.failClient(c, livestatus.CodeBadGateway, s.siteErr("site sent more than the answer (out of step)"))
 	}
 	s.closeChannel(ch)
 	if s.state != SiteAlive && !s.hasProvenOpen() {

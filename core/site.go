@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"time"
+
+	"liveproxyd/livestatus"
 )
 
 // Site is the state machine of one proxied site. It is not safe for
@@ -53,7 +55,7 @@ type Site struct {
 }
 
 // NewSite returns the state machine of one site. Its first NextDeadline is
-// the zero time: the driver ticks it at once and it starts dialling.
+// due at once: the driver ticks it and it starts dialling.
 func NewSite(cfg Config) *Site {
 	cfg = cfg.WithDefaults()
 	return &Site{cfg: cfg, target: cfg.Channels, peak: cfg.Channels, clients: map[ClientID]*client{},
@@ -140,8 +142,8 @@ func (s *Site) setState(st SiteState) {
 // typical round trip plus the configured percentage, whichever is larger.
 func (s *Site) hbTimeout() time.Duration {
 	t := s.rtt + s.rtt*time.Duration(s.cfg.HeartbeatPercent)/100
-	if t < s.cfg.HeartbeatTimeout {
-		return s.cfg.HeartbeatTimeout
+	if t < s.cfg.HeartbeatTimeoutMin {
+		return s.cfg.HeartbeatTimeoutMin
 	}
 	return t
 }
@@ -166,7 +168,7 @@ func (s *Site) markDead(cause string) {
 	for _, ch := range s.channels {
 		s.dropHold(ch)
 		if ch.client != nil {
-			s.failClient(ch.client, CodeBadGateway, text)
+			s.failClient(ch.client, livestatus.CodeBadGateway, text)
 		}
 		s.emit(Action{Kind: ActCloseChannel, Channel: ch.id})
 	}
@@ -175,7 +177,7 @@ func (s *Site) markDead(cause string) {
 	s.waitQ = nil
 	for _, c := range waiting {
 		c.state = clientReading // already off the queue
-		s.failClient(c, CodeBadGateway, text)
+		s.failClient(c, livestatus.CodeBadGateway, text)
 	}
 	s.retryAt = s.now.Add(s.cfg.ConnectRetry)
 	s.redialAt = time.Time{}
@@ -231,7 +233,7 @@ func (s *Site) shutdown() {
 	for _, id := range ids {
 		c := s.clients[id]
 		if c.state == clientWaiting || c.state == clientInFlight { // not one still sending its query
-			s.failClient(c, CodeBadGateway, text)
+			s.failClient(c, livestatus.CodeBadGateway, text)
 		}
 		if s.clients[id] == c { // a COMMAND's client reads on after it
 			s.closeClient(c)

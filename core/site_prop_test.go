@@ -174,7 +174,7 @@ func TestPropSite(t *testing.T) {
 		cfg := Config{
 			Name: "t", Channels: rapid.IntRange(1, 3).Draw(t, "channels"),
 			ChannelTimeout: ms(20, 100), QueryTimeout: ms(100, 400), ConnectTimeout: ms(50, 150),
-			ConnectRetry: ms(50, 200), HeartbeatInterval: ms(50, 300), HeartbeatTimeout: ms(30, 100),
+			ConnectRetry: ms(50, 200), HeartbeatInterval: ms(50, 300), HeartbeatTimeoutMin: ms(30, 100),
 			HeartbeatPercent: 50, MaxQueryBytes: 512, HighWater: rapid.IntRange(16, 128).Draw(t, "highwater"),
 			CapacityRetry: ms(200, 1000),
 			// Every request is unique: the cache stores answers, never hits.
@@ -182,7 +182,7 @@ func TestPropSite(t *testing.T) {
 		}
 		m := &pmModel{site: NewSite(cfg), k: NewContract(), cfg: cfg.WithDefaults(), now: epoch, reqs: map[string]*pmReq{},
 			wrote: map[ClientID]bool{}}
-		if !m.site.NextDeadline().IsZero() {
+		if d, ok := m.site.NextDeadline(); !ok || d.After(epoch) {
 			t.Fatalf("a new site must want a tick at once")
 		}
 		if rapid.IntRange(0, 3).Draw(t, "start (0: cold)") != 0 { // warm: alive at once
@@ -262,9 +262,9 @@ func TestPropFindingStallCountsFromTheDueHeartbeat(t *testing.T) {
 		t.Fatalf("site %v although it spoke 2.4 s ago (%s)", st.State, st.LastError)
 	}
 	// Silent from then on: the heartbeat due at 7.5 s times out at 9.5 s.
-	r.now = r.s.NextDeadline()
+	r.now = mustDeadline(t, r.s)
 	r.step(Event{Kind: EvTick})
-	r.now = r.s.NextDeadline()
+	r.now = mustDeadline(t, r.s)
 	r.step(Event{Kind: EvTick})
 	if st := r.s.Snapshot(); st.State != SiteDead || r.now.Sub(epoch) > 9600*time.Millisecond {
 		t.Fatalf("site %v at %v, want dead by 9.5 s", st.State, r.now.Sub(epoch))
@@ -283,12 +283,12 @@ func TestPropFindingNoDeadlineWhilePaused(t *testing.T) {
 	if len(acts) == 0 || acts[len(acts)-1].Kind != ActPauseChannel {
 		t.Fatalf("channel not paused: %+v", acts)
 	}
-	r.now = r.s.NextDeadline() // the periodic heartbeat is due
+	r.now = mustDeadline(t, r.s) // the periodic heartbeat is due
 	r.step(Event{Kind: EvTick})
 	// Once NextDeadline returned the zero time ("now") here: a driver
 	// spun until the client read.
-	if d := r.s.NextDeadline(); !d.After(r.now) {
-		t.Errorf("NextDeadline %v, now %v", d, r.now)
+	if d, ok := r.s.NextDeadline(); !ok || !d.After(r.now) {
+		t.Errorf("NextDeadline %v (ok %v), now %v", d, ok, r.now)
 	}
 }
 
@@ -297,7 +297,7 @@ func TestPropFindingGrowDeadlineDuringRedialCoolDown(t *testing.T) {
 	cfg.Channels, cfg.HeartbeatInterval = 3, 100*time.Second
 	r := newRepro(t, cfg)
 	r.alive(3, 1, 2)
-	r.now = r.s.NextDeadline() // channel 3 never answers its probe
+	r.now = mustDeadline(t, r.s) // channel 3 never answers its probe
 	r.step(Event{Kind: EvTick})
 	if tg := r.s.Snapshot().Target; tg != 2 {
 		t.Fatalf("target %d after a silent probe, want 2", tg)
@@ -305,11 +305,11 @@ func TestPropFindingGrowDeadlineDuringRedialCoolDown(t *testing.T) {
 	r.now = epoch.Add(59 * time.Second)
 	r.step(Event{Kind: EvChannelClosed, Channel: 1, Err: "idle timeout"}) // redials: channel 4
 	r.step(Event{Kind: EvChannelClosed, Channel: 4, Err: "connection refused"})
-	r.now = r.s.NextDeadline()
+	r.now = mustDeadline(t, r.s)
 	r.step(Event{Kind: EvTick})
 	// NextDeadline once offered growAt, which maintainPool ignores until
 	// redialAt: a driver spun for up to connect_retry.
-	if d := r.s.NextDeadline(); !d.After(r.now) {
-		t.Errorf("NextDeadline %v, now %v", d.Sub(epoch), r.now.Sub(epoch))
+	if d, ok := r.s.NextDeadline(); !ok || !d.After(r.now) {
+		t.Errorf("NextDeadline %v (ok %v), now %v", d.Sub(epoch), ok, r.now.Sub(epoch))
 	}
 }

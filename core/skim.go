@@ -1,6 +1,10 @@
 package core
 
-import "bytes"
+import (
+	"bytes"
+
+	"liveproxyd/livestatus"
+)
 
 // skimCarry is how much of a line the skimmer keeps: room for the header
 // that frames a reply ("ResponseHeader: fixed16", 23 bytes) with some
@@ -8,7 +12,7 @@ import "bytes"
 // line is read past unkept.
 const skimCarry = 64
 
-// skimmer reads a client's stream by the Framer's rules without keeping
+// skimmer reads a client's stream by livestatus.Framer's rules without keeping
 // it: it finds where the first query that expects an answer ends, and
 // whether that query asked for ResponseHeader: fixed16, holding at most
 // skimCarry bytes of the current line. The core reads a client it has
@@ -17,7 +21,7 @@ const skimCarry = 64
 // clients such as Checkmk's GUI and Perl's Monitoring::Livestatus put
 // ResponseHeader last.
 //
-// A query ends at a line that is blank after trimming whitespace (blank,
+// A query ends at a line that is blank after trimming whitespace (Blank,
 // as for the Framer); blank lines before a query are skipped; a COMMAND is
 // one line and gets no reply, so the skimmer reads past it to the query
 // after it, whose answer the client reads next. A ResponseHeader line
@@ -63,7 +67,7 @@ func (k *skimmer) take(b []byte) {
 		k.line = append(k.line, b[:min(room, len(b))]...)
 	}
 	k.n += len(b)
-	k.filled = k.filled || !blank(b)
+	k.filled = k.filled || !livestatus.Blank(b)
 }
 
 // endLine ends the current line and reports whether it ended the query.
@@ -75,12 +79,12 @@ func (k *skimmer) endLine() bool {
 		return k.inQuery // a blank line ends a query, or precedes one
 	case !k.inQuery:
 		// The first line: the carry holds enough of it to tell a COMMAND
-		// (isCommand looks at the first word only).
-		k.inQuery, k.fixed16 = !isCommand(line), false
+		// (IsCommand looks at the first word only).
+		k.inQuery, k.fixed16 = !livestatus.IsCommand(line), false
 	case whole:
 		// The same rule as ParseQuery: a valid header, the last one wins.
-		if name, value, why := parseHeader(bytes.TrimRight(line, space)); why == "" && string(name) == "ResponseHeader" {
-			k.fixed16 = string(value) == "fixed16"
+		if fixed16, ok := livestatus.ResponseHeaderLine(line); ok {
+			k.fixed16 = fixed16
 		}
 	}
 	return false

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"liveproxyd/internal/querygen"
+
 	"pgregory.net/rapid"
 )
 
@@ -32,7 +34,7 @@ func TestPropSkimmerEndsWhereFramerDoes(t *testing.T) {
 		}
 		for i := rapid.IntRange(1, 4).Draw(t, "queries"); i > 0; i-- {
 			// A COMMAND's header lines start the next query, for both.
-			stream = append(stream, propRender(t, propLines(t))...)
+			stream = append(stream, querygen.Render(t, querygen.Lines(t))...)
 		}
 		if rapid.Bool().Draw(t, "cut") {
 			stream = stream[:rapid.IntRange(0, len(stream)).Draw(t, "at")]

@@ -2,57 +2,6 @@ package core
 
 import "time"
 
-// SiteState is the life cycle of a site.
-type SiteState uint8
-
-const (
-	SiteStarting SiteState = iota // no heartbeat answered yet
-	SiteAlive                     // heartbeats answered
-	SiteDead                      // cooling down, then redialling
-	SiteStopped                   // after EvShutdown
-)
-
-func (s SiteState) String() string {
-	switch s {
-	case SiteStarting:
-		return "starting"
-	case SiteAlive:
-		return "alive"
-	case SiteDead:
-		return "dead"
-	case SiteStopped:
-		return "stopped"
-	}
-	return "unknown"
-}
-
-// ChannelState is the life cycle of one channel.
-type ChannelState uint8
-
-const (
-	ChanConnecting ChannelState = iota // dial under way
-	ChanProbing                        // connected, first heartbeat not yet answered
-	ChanFree                           // proven, idle
-	ChanBusy                           // carrying a client's query
-	ChanHeartbeat                      // carrying a heartbeat
-)
-
-func (s ChannelState) String() string {
-	switch s {
-	case ChanConnecting:
-		return "connecting"
-	case ChanProbing:
-		return "probing"
-	case ChanFree:
-		return "free"
-	case ChanBusy:
-		return "busy"
-	case ChanHeartbeat:
-		return "heartbeat"
-	}
-	return "unknown"
-}
-
 // ChannelInfo describes one channel in a Snapshot.
 type ChannelInfo struct {
 	ID     ChannelID
@@ -127,4 +76,32 @@ type Snapshot struct {
 	// AnswerBytes, HeldAnswerBytes are reserved by answers being held.
 	Memory          MemoryUse
 	HeldAnswerBytes int64
+}
+
+// Snapshot returns a view of the site for state files and metrics.
+func (s *Site) Snapshot() Snapshot {
+	snap := Snapshot{
+		Name: s.cfg.Name, State: s.state, Since: s.since, Target: s.target,
+		TypicalRTT: s.rtt, HeartbeatTimeout: s.hbTimeout(), ProgramStart: s.programStart,
+		LastError: s.lastErr, LastErrorAt: s.lastErrAt, Stats: s.stats, CacheEntries: s.cache.len(),
+		Memory: s.Memory(), HeldAnswerBytes: s.heldBytes,
+	}
+	for _, ch := range s.channels {
+		info := ChannelInfo{ID: ch.id, State: ch.state, Since: ch.since, Probe: ch.extra}
+		if ch.client != nil {
+			info.Client = ch.client.id
+		}
+		snap.Channels = append(snap.Channels, info)
+	}
+	for _, c := range s.clients {
+		switch c.state {
+		case clientReading, clientRefusing:
+			snap.ClientsReading++
+		case clientWaiting:
+			snap.ClientsWaiting++
+		case clientInFlight:
+			snap.ClientsInFlight++
+		}
+	}
+	return snap
 }

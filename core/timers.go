@@ -3,6 +3,8 @@ package core
 import (
 	"fmt"
 	"time"
+
+	"liveproxyd/livestatus"
 )
 
 // advance runs after every event: it expires deadlines, keeps the pool at
@@ -51,7 +53,7 @@ func (s *Site) expireChannels() {
 			}
 			s.logf(LevelInfo, "site %s: channel %d: answer not complete within the query timeout of %s, closing it", s.cfg.Name, ch.id, s.cfg.QueryTimeout)
 			if c := ch.client; c != nil {
-				s.failClient(c, CodeTimeout, s.siteErr("query timeout after %s", s.cfg.QueryTimeout))
+				s.failClient(c, livestatus.CodeTimeout, s.siteErr("query timeout after %s", s.cfg.QueryTimeout))
 			}
 			s.closeChannel(ch)
 		}
@@ -107,7 +109,7 @@ func (s *Site) expireWaiting() {
 			text = s.siteErr("no channel ready within %s (site %s)", s.cfg.ChannelTimeout, s.state)
 		}
 		s.logf(LevelInfo, "site %s: client %d: no free channel within %s (%d of %d open), answering 503", s.cfg.Name, c.id, s.cfg.ChannelTimeout, s.poolSize(), s.cfg.Channels)
-		s.failClient(c, CodeBusy, text)
+		s.failClient(c, livestatus.CodeBusy, text)
 	}
 }
 
@@ -221,11 +223,14 @@ func (s *Site) dispatch() {
 	}
 }
 
-// NextDeadline is when the site wants its next Tick. The zero time means
-// now; it never returns a time that a Tick would not act upon.
-func (s *Site) NextDeadline() time.Time {
+// NextDeadline is when the site wants its next Tick; ok is false when
+// nothing is scheduled, as on a stopped site. A new site has seen no event,
+// so it knows no time: it asks for its first Tick at once with the zero
+// time, which is before every clock reading. A running site never returns
+// a time that a Tick would not act upon.
+func (s *Site) NextDeadline() (t time.Time, ok bool) {
 	if !s.started {
-		return time.Time{}
+		return time.Time{}, true
 	}
 	var next time.Time
 	at := func(t time.Time) {
@@ -234,7 +239,7 @@ func (s *Site) NextDeadline() time.Time {
 		}
 	}
 	if s.state == SiteStopped {
-		return next
+		return time.Time{}, false
 	}
 	for _, ch := range s.channels {
 		at(ch.deadline)
@@ -269,5 +274,5 @@ func (s *Site) NextDeadline() time.Time {
 		}
 		at(grow)
 	}
-	return next
+	return next, !next.IsZero()
 }

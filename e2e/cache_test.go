@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"liveproxyd/internal/testutil"
 )
 
 // TestProxyCacheAgainstIcinga: a "Cache: reload" query is answered from the
@@ -30,7 +32,7 @@ func TestProxyCacheAgainstIcinga(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		eventually(t, faultBound, func() error { // the COMMAND reaches the core asynchronously
+		testutil.Eventually(t, faultBound, func() error { // the COMMAND reaches the core asynchronously
 			if r := proxyQuery(t, px, fresh); !bytes.Contains(r.Body, []byte(out)) {
 				return fmt.Errorf("plugin_output not yet %q: %.200q", out, r.Body)
 			}
@@ -50,7 +52,7 @@ func TestProxyCacheAgainstIcinga(t *testing.T) {
 	if bytes.Equal(other.Body, first.Body) && other.Code == 200 {
 		t.Fatalf("another AuthUser got the cached answer %q", other.Body)
 	}
-	eventually(t, faultBound, func() error { // the state file is rewritten every 2 s
+	testutil.Eventually(t, faultBound, func() error { // the state file is rewritten every 2 s
 		if hits, misses := cacheCounters(px); hits < 1 || misses < 2 {
 			return fmt.Errorf("cache hits %d misses %d, want >= 1 and >= 2", hits, misses)
 		}
@@ -65,7 +67,7 @@ func TestProxyCacheAgainstIcinga(t *testing.T) {
 	if err := ic.StartBehindProxy(icingaStartTimeout); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, faultBound, func() error {
+	testutil.Eventually(t, faultBound, func() error {
 		r, err := Query("unix", px.Socket(siteName), cached, queryTimeout)
 		if err != nil {
 			return err

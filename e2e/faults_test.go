@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"liveproxyd/internal/testutil"
 )
 
 // Generous bounds for fault handling: the configured timers (heartbeat
@@ -76,7 +78,7 @@ func TestProxyIcingaFaults(t *testing.T) {
 		}
 		exited := time.Since(term)
 		first := time.Now()
-		eventually(t, faultBound, func() error {
+		testutil.Eventually(t, faultBound, func() error {
 			r, _, err := timedQuery(px, StatusQuery)
 			if err != nil {
 				return err

@@ -7,7 +7,6 @@ import (
 	"net"
 	"strings"
 	"testing"
-	"time"
 )
 
 // cutRelay forwards connections to upstream and cuts any connection once
@@ -50,7 +49,6 @@ func cutRelay(t *testing.T, upstream string, cutAfter int64) string {
 func TestProxyHeldAnswerCutBySiteGives502(t *testing.T) {
 	ic := shared(t)
 	big := bigQuery(t, ic)
-	requireProxy(t)
 	relay := cutRelay(t, ic.TCPAddr, 1<<20)
 	host, port, _ := net.SplitHostPort(relay)
 	var portNum int
@@ -59,19 +57,7 @@ func TestProxyHeldAnswerCutBySiteGives502(t *testing.T) {
 	}
 	cfg := TCPSiteConfig(siteName, host, portNum, bigAnswerParams(4)) +
 		fmt.Sprintf("sites[%q]['answer_buffer'] = 64 << 20\n", siteName)
-	px, err := StartProxy(proxyBinary, cfg, []string{siteName}, aliveTimeout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := px.Stop(10 * time.Second); err != nil {
-			t.Error(err)
-		}
-		if t.Failed() {
-			t.Logf("liveproxyd output (tail):\n%s", px.LogTail(8000))
-		}
-		px.Close()
-	}()
+	px := startProxyWith(t, cfg)
 	waitServing(t, px, aliveTimeout)
 
 	c, err := Dial("unix", px.Socket(siteName), queryTimeout)

@@ -73,7 +73,9 @@ func (c *Conn) ReadAll(timeout time.Duration) ([]byte, error) {
 }
 
 // ParseFixed16 checks a 16-byte header: 3-digit code, a space, the length
-// right-aligned in 11 columns, one more byte.
+// right-aligned in 11 columns, one more byte. It is this package's own, not
+// livestatus.ParseHeader: these tests measure the server facts that parser
+// relies on, so they must not share it.
 func ParseFixed16(hdr []byte) (code, length int, err error) {
 	if len(hdr) != 16 || hdr[3] != ' ' {
 		return 0, 0, fmt.Errorf("bad fixed16 header %q", hdr)

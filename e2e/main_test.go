@@ -4,10 +4,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"liveproxyd/internal/testutil"
 )
 
 // requireRealEnv: CI sets it so that a missing Icinga or Perl module fails
@@ -46,7 +47,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		os.Exit(2)
 	}
-	proxyBinary, proxyBuildErr = buildProxy(binDir)
+	proxyBinary, proxyBuildErr = testutil.BuildDaemon(binDir)
 	code := m.Run()
 	sharedMu.Lock()
 	if sharedIcinga != nil {
@@ -55,18 +56,6 @@ func TestMain(m *testing.M) {
 	sharedMu.Unlock()
 	_ = os.RemoveAll(binDir)
 	os.Exit(code)
-}
-
-// buildProxy compiles ./cmd/liveproxyd (the module root is the parent of
-// this package's directory).
-func buildProxy(dir string) (string, error) {
-	bin := filepath.Join(dir, "liveproxyd")
-	cmd := exec.Command("go", "build", "-o", bin, "./cmd/liveproxyd")
-	cmd.Dir = ".."
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build ./cmd/liveproxyd: %v\n%s", err, out)
-	}
-	return bin, nil
 }
 
 // missing fails or skips a test that needs a real component that is not

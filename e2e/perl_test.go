@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"liveproxyd/internal/testutil"
 )
 
 // perlStep is one call of the Perl client; perlResult is how it saw it.
@@ -127,7 +129,7 @@ func TestPerlClient(t *testing.T) {
 
 			// The COMMAND's effect, read back through Perl (bounded retry:
 			// the next query may run on another channel).
-			eventually(t, 5*time.Second, func() error {
+			testutil.Eventually(t, 5*time.Second, func() error {
 				r := runPerl(t, sock, keepalive, perlStep{"row",
 					"GET services\nColumns: state plugin_output\nFilter: host_name = " + host + "\nFilter: description = " + svc})
 				var got []any
@@ -177,27 +179,11 @@ func TestPerlDirect(t *testing.T) {
 // client gets Livestatus error 502 at once instead of hanging or retrying.
 func TestPerlClientDeadSite(t *testing.T) {
 	requirePerl(t)
-	requireProxy(t)
-	port, err := FreePort() // nothing listens there
-	if err != nil {
-		t.Fatal(err)
-	}
-	px, err := StartProxy(proxyBinary, TCPSiteConfig(siteName, "127.0.0.1", port, FastParams(2)), []string{siteName}, aliveTimeout)
-	t.Cleanup(func() {
-		if err := px.Stop(10 * time.Second); err != nil {
-			t.Error(err)
-		}
-		if t.Failed() {
-			t.Logf("liveproxyd output:\n%s", px.LogTail(4000))
-		}
-		px.Close()
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	port := testutil.FreePort(t) // nothing listens there
+	px := startProxyWith(t, TCPSiteConfig(siteName, "127.0.0.1", port, FastParams(2)))
 	// The first refused dial makes the site dead; until then a query may
 	// wait for a channel.
-	eventually(t, faultBound, func() error {
+	testutil.Eventually(t, faultBound, func() error {
 		r, err := Query("unix", px.Socket(siteName), StatusQuery, queryTimeout)
 		if err != nil {
 			return err

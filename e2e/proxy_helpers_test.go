@@ -2,7 +2,9 @@ package e2e
 
 import (
 	"fmt"
+	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -29,13 +31,18 @@ func startProxy(t testing.TB, ic *Icinga, p SiteParams) *Proxy {
 // passed through edit first (to set a key SiteParams does not have).
 func startProxyEdited(t testing.TB, ic *Icinga, p SiteParams, edit func(string) string) *Proxy {
 	t.Helper()
+	px := startProxyWith(t, edit(TCPSiteConfig(siteName, "127.0.0.1", icingaPort(t, ic), p)))
+	waitServing(t, px, aliveTimeout)
+	return px
+}
+
+// startProxyWith runs liveproxyd with config (one site, siteName), stops
+// it (SIGTERM, checked) when the test ends and prints its log on failure.
+// It waits for the UNIX socket only: the site need not be alive.
+func startProxyWith(t testing.TB, config string) *Proxy {
+	t.Helper()
 	requireProxy(t)
-	port := ic.TCPAddr[strings.LastIndexByte(ic.TCPAddr, ':')+1:]
-	var portNum int
-	if _, err := fmt.Sscan(port, &portNum); err != nil {
-		t.Fatal(err)
-	}
-	px, err := StartProxy(proxyBinary, edit(TCPSiteConfig(siteName, "127.0.0.1", portNum, p)), []string{siteName}, aliveTimeout)
+	px, err := StartProxy(proxyBinary, config, []string{siteName}, aliveTimeout)
 	t.Cleanup(func() {
 		if px == nil {
 			return
@@ -46,15 +53,28 @@ func startProxyEdited(t testing.TB, ic *Icinga, p SiteParams, edit func(string) 
 			t.Errorf("liveproxyd exited with code %d after SIGTERM", code)
 		}
 		if t.Failed() {
-			t.Logf("liveproxyd output (tail):\n%s", px.LogTail(8000))
+			t.Logf("liveproxyd output (tail, root %s):\n%s", px.Root, px.LogTail(8000))
 		}
 		px.Close()
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitServing(t, px, aliveTimeout)
 	return px
+}
+
+// icingaPort is the port of ic's Livestatus TCP listener.
+func icingaPort(t testing.TB, ic *Icinga) int {
+	t.Helper()
+	_, p, err := net.SplitHostPort(ic.TCPAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return port
 }
 
 // bigAnswerParams: the fast timers, but a 3 s heartbeat timeout for tests
@@ -119,23 +139,6 @@ func sameLines(got []byte, want string) bool {
 	slices.Sort(g)
 	slices.Sort(w)
 	return slices.Equal(g, w)
-}
-
-// eventually retries check every 50 ms until it returns nil or timeout
-// passes, and returns the attempts it took.
-func eventually(t testing.TB, timeout time.Duration, check func() error) int {
-	t.Helper()
-	start := time.Now()
-	for n := 1; ; n++ {
-		err := check()
-		if err == nil {
-			return n
-		}
-		if time.Since(start) > timeout {
-			t.Fatalf("still failing after %v (%d attempts): %v", timeout, n, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // runConcurrently runs f(worker, i) for n workers × per queries and

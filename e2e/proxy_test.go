@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"liveproxyd/internal/testutil"
 )
 
 // bigQuery asks for every column of every service — the 34 MB answer of
@@ -192,7 +194,7 @@ func TestProxyIcinga(t *testing.T) {
 			// The GET may run on another channel than the COMMAND, and
 			// Icinga serves channels in parallel threads, so the change
 			// is awaited (bounded) rather than required on the first GET.
-			n := eventually(t, 5*time.Second, func() error {
+			n := testutil.Eventually(t, 5*time.Second, func() error {
 				r := proxyQuery(t, px, serviceQuery("host-2", "svc-2", "ResponseHeader: fixed16\n"))
 				if r.Code != 200 || !bytes.Contains(r.Body, []byte(out)) {
 					return fmt.Errorf("%d %.300q", r.Code, r.Body)
@@ -251,7 +253,7 @@ func TestProxyIcinga(t *testing.T) {
 		// The state file is rewritten every few seconds; wait for one
 		// written after all the traffic above.
 		var site StateSite
-		eventually(t, 15*time.Second, func() error {
+		testutil.Eventually(t, 15*time.Second, func() error {
 			f, code, err := px.Status()
 			if err != nil {
 				return err

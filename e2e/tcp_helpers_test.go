@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"liveproxyd/adapters/logging"
+	"liveproxyd/internal/testutil"
 )
 
 // tcpKey is the liveproxyd.mk statement that gives site the `tcp` key
@@ -29,70 +30,17 @@ func tcpKey(site string, port int, onlyFrom []string, tls bool) string {
 		site, port, strings.Join(quoted, ", "), tlsText)
 }
 
-// icingaPort is the port of ic's Livestatus TCP listener.
-func icingaPort(t testing.TB, ic *Icinga) int {
-	t.Helper()
-	_, p, err := net.SplitHostPort(ic.TCPAddr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	port, err := strconv.Atoi(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return port
-}
-
-// freePort is FreePort for a test.
-func freePort(t testing.TB) int {
-	t.Helper()
-	p, err := FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-// startProxyWith runs liveproxyd with config (one site, siteName), stops
-// it (SIGTERM, checked) when the test ends and prints its log on failure.
-// It waits for the UNIX socket only: the site need not be alive.
-func startProxyWith(t testing.TB, config string) *Proxy {
-	t.Helper()
-	requireProxy(t)
-	px, err := StartProxy(proxyBinary, config, []string{siteName}, aliveTimeout)
-	t.Cleanup(func() {
-		if px == nil {
-			return
-		}
-		if err := px.Stop(10 * time.Second); err != nil {
-			t.Error(err)
-		} else if code := px.ExitCode(); code != 0 {
-			t.Errorf("liveproxyd exited with code %d after SIGTERM", code)
-		}
-		if t.Failed() {
-			t.Logf("liveproxyd output (tail, root %s):\n%s", px.Root, px.LogTail(6000))
-		}
-		px.Close()
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return px
-}
-
 // reloadWith rewrites the proxy's liveproxyd.mk and sends SIGHUP, then
 // waits until the daemon logs that it reloaded.
 func reloadWith(t testing.TB, px *Proxy, config string) {
 	t.Helper()
 	const done = "configuration reloaded"
 	before := strings.Count(px.Log(), done)
-	if err := os.WriteFile(filepath.Join(px.Root, "etc", "check_mk", "liveproxyd.mk"), []byte(config), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testutil.WriteFile(t, filepath.Join(px.Root, "etc", "check_mk", "liveproxyd.mk"), config)
 	if err := px.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, aliveTimeout, func() error {
+	testutil.Eventually(t, aliveTimeout, func() error {
 		if strings.Count(px.Log(), done) > before {
 			return nil
 		}

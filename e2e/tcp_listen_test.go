@@ -14,6 +14,7 @@ import (
 
 	"liveproxyd/adapters/listen"
 	"liveproxyd/internal/sitecert"
+	"liveproxyd/internal/testutil"
 )
 
 // Cascading Livestatus: daemon B serves the Icinga site on a TCP port,
@@ -21,7 +22,7 @@ import (
 // Icinga's own; when B goes away, A's clients get 502 at once.
 func TestCascadeThroughTwoDaemons(t *testing.T) {
 	ic := shared(t)
-	portB := freePort(t)
+	portB := testutil.FreePort(t)
 	b := startProxyWith(t, TCPSiteConfig(siteName, "127.0.0.1", icingaPort(t, ic), FastParams(3))+tcpKey(siteName, portB, nil, false))
 	waitServing(t, b, aliveTimeout)
 	a := startProxyWith(t, TCPSiteConfig(siteName, "127.0.0.1", portB, FastParams(2)))
@@ -55,7 +56,7 @@ func TestCascadeThroughTwoDaemons(t *testing.T) {
 	if err := b.Stop(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, faultBound, func() error {
+	testutil.Eventually(t, faultBound, func() error {
 		r, err := Query("unix", a.Socket(siteName), StatusQuery, queryTimeout)
 		if err != nil {
 			return err
@@ -69,7 +70,7 @@ func TestCascadeThroughTwoDaemons(t *testing.T) {
 func TestPerlOverTCPListener(t *testing.T) {
 	requirePerl(t)
 	ic := shared(t)
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	px := startProxyWith(t, TCPSiteConfig(siteName, "127.0.0.1", icingaPort(t, ic), FastParams(3))+tcpKey(siteName, port, []string{"127.0.0.1"}, false))
 	waitServing(t, px, aliveTimeout)
 	start := programStart(t, "unix", ic.UnixPath)
@@ -108,7 +109,7 @@ func TestPerlOverTCPListener(t *testing.T) {
 // an answer and logged once; listed IPv4 and IPv6 clients are served.
 func TestTCPListenerOnlyFrom(t *testing.T) {
 	ic := shared(t)
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	px := startProxyWith(t, TCPSiteConfig(siteName, "127.0.0.1", icingaPort(t, ic), FastParams(2))+
 		tcpKey(siteName, port, []string{"127.0.0.1", "::1"}, false))
 	waitServing(t, px, aliveTimeout)
@@ -136,12 +137,12 @@ func TestTCPListenerOnlyFrom(t *testing.T) {
 // serves TLS with it, and daemon A cascades over TLS, verifying it.
 func TestTCPListenerTLS(t *testing.T) {
 	ic := shared(t)
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	cfg := TCPSiteConfig(siteName, "127.0.0.1", icingaPort(t, ic), FastParams(3)) + tcpKey(siteName, port, nil, true)
 	b := startProxyWith(t, cfg)
 	waitServing(t, b, aliveTimeout)
 	pem := listen.CertPath(b.Root, siteIDOf(b.Root))
-	eventually(t, aliveTimeout, func() error {
+	testutil.Eventually(t, aliveTimeout, func() error {
 		if line := logLine(b.Log(), "cannot serve site on TCP"); !strings.Contains(line, pem) || !strings.Contains(line, siteLogger) {
 			return fmt.Errorf("log line %q does not name the site and %s", line, pem)
 		}
@@ -182,7 +183,7 @@ func TestTCPListenerTLS(t *testing.T) {
 // clients, the KeepAlive TCP client on the old port included.
 func TestTCPListenerReloadChangesPort(t *testing.T) {
 	ic := shared(t)
-	port1, port2 := freePort(t), freePort(t)
+	port1, port2 := testutil.FreePort(t), testutil.FreePort(t)
 	base := TCPSiteConfig(siteName, "127.0.0.1", icingaPort(t, ic), FastParams(2))
 	px := startProxyWith(t, base+tcpKey(siteName, port1, nil, false))
 	waitServing(t, px, aliveTimeout)
@@ -203,7 +204,7 @@ func TestTCPListenerReloadChangesPort(t *testing.T) {
 	ask(tcpClient, "KeepAlive client on the first port")
 	channels := func() []uint64 {
 		var ids []uint64
-		eventually(t, aliveTimeout, func() error {
+		testutil.Eventually(t, aliveTimeout, func() error {
 			f, _, err := px.Status()
 			if err != nil {
 				return err
@@ -252,7 +253,7 @@ func TestTCPListenerPortInUse(t *testing.T) {
 	port := busy.Addr().(*net.TCPAddr).Port
 	px := startProxyWith(t, TCPSiteConfig(siteName, "127.0.0.1", icingaPort(t, ic), FastParams(2))+tcpKey(siteName, port, nil, false))
 	waitServing(t, px, aliveTimeout)
-	eventually(t, aliveTimeout, func() error {
+	testutil.Eventually(t, aliveTimeout, func() error {
 		line := logLine(px.Log(), "cannot serve site on TCP")
 		for _, want := range []string{siteLogger, "port=" + strconv.Itoa(port), "address already in use"} {
 			if !strings.Contains(line, want) {

@@ -3,7 +3,7 @@ package fuzz
 import (
 	"testing"
 
-	"liveproxyd/core"
+	"liveproxyd/livestatus"
 )
 
 const framerMax = 4096
@@ -29,7 +29,7 @@ func FuzzFramer(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, split uint16, eof bool) {
 		input := append([]byte(nil), data...) // the framer may keep slices
 		cut := int(split) % (len(input) + 1)
-		fr := core.NewFramer(framerMax)
+		fr := livestatus.NewFramer(framerMax)
 		pushed, consumed, failed := 0, 0, false
 		take := func(eof bool) {
 			// Each query consumes at least one byte: len+1 rounds suffice.
@@ -89,16 +89,16 @@ func FuzzFixed16(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		h, err := core.ParseHeader(b)
+		h, err := livestatus.ParseHeader(b)
 		if err != nil {
 			return
 		}
-		if len(b) != core.HeaderLen || h.Code < 0 || h.Code > 999 || h.Length < 0 || h.Length > 99_999_999_999 {
+		if len(b) != livestatus.HeaderLen || h.Code < 0 || h.Code > 999 || h.Length < 0 || h.Length > 99_999_999_999 {
 			t.Fatalf("ParseHeader(%q) accepted %+v", b, h)
 		}
-		out := core.FormatHeader(h.Code, h.Length)
-		back, err := core.ParseHeader(out)
-		if err != nil || back != h || len(out) != core.HeaderLen {
+		out := livestatus.FormatHeader(h.Code, h.Length)
+		back, err := livestatus.ParseHeader(out)
+		if err != nil || back != h || len(out) != livestatus.HeaderLen {
 			t.Fatalf("FormatHeader(%d, %d) = %q parses as %+v, %v", h.Code, h.Length, out, back, err)
 		}
 	})

@@ -7,6 +7,7 @@ import (
 
 	"liveproxyd/core"
 	"liveproxyd/core/coretest"
+	"liveproxyd/livestatus"
 )
 
 // FuzzSite feeds the whole core with arbitrary client and channel bytes.
@@ -67,7 +68,7 @@ func FuzzSite(f *testing.F) {
 			Name: "fz", Channels: channels, ChannelTimeout: 50 * time.Millisecond,
 			QueryTimeout: 300 * time.Millisecond, ConnectTimeout: 100 * time.Millisecond,
 			ConnectRetry: 150 * time.Millisecond, HeartbeatInterval: 100 * time.Millisecond,
-			HeartbeatTimeout: 40 * time.Millisecond, MaxQueryBytes: 256, HighWater: 64,
+			HeartbeatTimeoutMin: 40 * time.Millisecond, MaxQueryBytes: 256, HighWater: 64,
 			CapacityRetry: 500 * time.Millisecond, Cache: true, CacheEntries: 4, CacheBytes: 1024,
 		}
 		r := &siteRun{env: coretest.New(t, cfg), cfg: cfg}
@@ -146,7 +147,7 @@ func (r *siteRun) run(prog []byte) {
 				ev = core.Event{Kind: core.EvChannelData, Channel: id, Data: data()}
 			case opAnswer:
 				body := data()
-				ev = core.Event{Kind: core.EvChannelData, Channel: id, Data: append(core.FormatHeader(200, int64(len(body))), body...)}
+				ev = core.Event{Kind: core.EvChannelData, Channel: id, Data: append(livestatus.FormatHeader(200, int64(len(body))), body...)}
 			default:
 				ev = core.Event{Kind: core.EvChannelClosed, Channel: id, Err: "connection reset by peer"}
 			}

@@ -10,6 +10,7 @@ import (
 
 	"liveproxyd/core"
 	"liveproxyd/core/coretest"
+	"liveproxyd/livestatus"
 )
 
 // FuzzUpstreamFraming is differential: a client sends arbitrary bytes (in
@@ -87,7 +88,7 @@ func newWireRun(t *testing.T, naemon bool) *wireRun {
 	r.env = coretest.New(t, core.Config{
 		Name: "fz", Channels: 1, ChannelTimeout: time.Minute, QueryTimeout: time.Minute,
 		ConnectTimeout: time.Minute, ConnectRetry: time.Second, HeartbeatInterval: time.Hour,
-		HeartbeatTimeout: time.Minute, MaxQueryBytes: 512, HighWater: 1 << 20,
+		HeartbeatTimeoutMin: time.Minute, MaxQueryBytes: 512, HighWater: 1 << 20,
 		CapacityRetry: time.Hour, Cache: true, CacheEntries: 8, CacheBytes: 1 << 16,
 	})
 	r.step(core.Event{Kind: core.EvTick})
@@ -153,7 +154,7 @@ func (r *wireRun) written(ch core.ChannelID, w []byte) {
 }
 
 func (r *wireRun) owe(ch core.ChannelID, code int, body string) {
-	r.owed = append(r.owed, owed{ch, append(core.FormatHeader(code, int64(len(body))), body...)})
+	r.owed = append(r.owed, owed{ch, append(livestatus.FormatHeader(code, int64(len(body))), body...)})
 }
 
 // check compares, per channel, what each server reads from the whole byte

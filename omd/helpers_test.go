@@ -18,10 +18,9 @@ import (
 	"time"
 
 	"liveproxyd/adapters/pidfile"
+	"liveproxyd/internal/testutil"
+	"liveproxyd/livestatus"
 )
-
-// hangGuard bounds every wait; it only fires when something hangs.
-const hangGuard = 30 * time.Second
 
 // result is one script run.
 type result struct {
@@ -54,7 +53,7 @@ func run(t *testing.T, env []string, path string, args ...string) result {
 	var err error
 	select {
 	case err = <-done:
-	case <-time.After(hangGuard):
+	case <-time.After(testutil.HangGuard):
 		cmd.Process.Kill()
 		<-done
 		t.Fatalf("%s %v hung; stdout %q stderr %q", path, args, out.String(), errOut.String())
@@ -94,14 +93,14 @@ func repoFile(t *testing.T, rel string) string {
 // buildDaemon builds cmd/liveproxyd once per test binary; TestMain
 // removes the build.
 var built struct {
-	path string
-	err  error
+	dir, path string
+	err       error
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if built.path != "" {
-		os.RemoveAll(filepath.Dir(built.path))
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
 	}
 	os.Exit(code)
 }
@@ -113,17 +112,8 @@ func buildDaemon(t *testing.T) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// `go test` puts its own go first on PATH or sets GOROOT.
-		goBin, err := exec.LookPath("go")
-		if err != nil {
-			goBin = filepath.Join(os.Getenv("GOROOT"), "bin", "go")
-		}
-		built.path = filepath.Join(dir, "liveproxyd")
-		cmd := exec.Command(goBin, "build", "-o", built.path, "./cmd/liveproxyd")
-		cmd.Dir = ".."
-		if out, err := cmd.CombinedOutput(); err != nil {
-			built.err = fmt.Errorf("go build ./cmd/liveproxyd: %v\n%s", err, out)
-		}
+		built.dir = dir
+		built.path, built.err = testutil.BuildDaemon(dir)
 	}
 	if built.err != nil {
 		t.Fatal(built.err)
@@ -152,17 +142,6 @@ func killDaemon(root string) {
 	}
 }
 
-// waitFor polls cond every 20 ms until the hang guard.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(hangGuard); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
 // query sends one fixed16 request to a UNIX socket and returns the
 // status code and body.
 func query(path, request string) (int, string, error) {
@@ -179,15 +158,14 @@ func query(path, request string) (int, string, error) {
 	if err != nil {
 		return 0, "", err
 	}
-	if len(b) < 16 {
+	if len(b) < livestatus.HeaderLen {
 		return 0, "", fmt.Errorf("short answer %q", b)
 	}
-	code, err1 := strconv.Atoi(string(b[:3]))
-	n, err2 := strconv.Atoi(strings.TrimSpace(string(b[4:15])))
-	if err := errors.Join(err1, err2); err != nil || len(b) != 16+n {
+	h, err := livestatus.ParseHeader(b[:livestatus.HeaderLen])
+	if err != nil || int64(len(b)) != livestatus.HeaderLen+h.Length {
 		return 0, "", fmt.Errorf("bad fixed16 answer %q", b)
 	}
-	return code, string(b[16:]), nil
+	return h.Code, string(b[livestatus.HeaderLen:]), nil
 }
 
 // waitAnswer retries a query until the proxy answers it with 200: right
@@ -195,17 +173,13 @@ func query(path, request string) (int, string, error) {
 func waitAnswer(t *testing.T, sock, request string) string {
 	t.Helper()
 	var body string
-	var last error
-	waitFor(t, "an answer through "+sock, func() bool {
+	testutil.Eventually(t, testutil.HangGuard, func() error {
 		code, b, err := query(sock, request)
 		if err == nil && code != 200 {
 			err = fmt.Errorf("code %d: %s", code, b)
 		}
-		body, last = b, err
-		return err == nil
+		body = b
+		return err
 	})
-	if last != nil {
-		t.Fatal(last)
-	}
 	return body
 }

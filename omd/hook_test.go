@@ -12,6 +12,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"liveproxyd/adapters/config"
+	"liveproxyd/internal/testutil"
 )
 
 // snapshot describes every file and link under root: path -> mode and
@@ -145,7 +146,7 @@ func TestHookOnOff(t *testing.T) {
 func TestHookInstallSources(t *testing.T) {
 	hook := repoFile(t, "config-hooks/LIVEPROXYD")
 	share := t.TempDir()
-	writeFile(t, filepath.Join(share, "init.d/liveproxyd"), "#!/bin/sh\necho shared\n")
+	testutil.WriteExecutable(t, filepath.Join(share, "init.d/liveproxyd"), "#!/bin/sh\necho shared\n")
 	root := t.TempDir()
 	expect(t, run(t, []string{"OMD_ROOT=" + root, "LIVEPROXYD_SHARE=" + share}, hook, "set", "on"), 0, "")
 	if b, _ := os.ReadFile(filepath.Join(root, "etc/init.d/liveproxyd")); string(b) != "#!/bin/sh\necho shared\n" {
@@ -153,8 +154,8 @@ func TestHookInstallSources(t *testing.T) {
 	}
 
 	root2 := t.TempDir()
-	writeFile(t, filepath.Join(root2, "etc/init.d/liveproxyd"), "#!/bin/sh\necho mine\n")
-	writeFile(t, filepath.Join(root2, "etc/check_mk/liveproxyd.mk"), "sites.update({'x': {'socket': '/x'}})\n")
+	testutil.WriteExecutable(t, filepath.Join(root2, "etc/init.d/liveproxyd"), "#!/bin/sh\necho mine\n")
+	testutil.WriteFile(t, filepath.Join(root2, "etc/check_mk/liveproxyd.mk"), "sites.update({'x': {'socket': '/x'}})\n")
 	expect(t, run(t, []string{"OMD_ROOT=" + root2}, hook, "set", "on"), 0, "")
 	if b, _ := os.ReadFile(filepath.Join(root2, "etc/init.d/liveproxyd")); string(b) != "#!/bin/sh\necho mine\n" {
 		t.Errorf("site's start script overwritten: %q", b)
@@ -166,8 +167,8 @@ func TestHookInstallSources(t *testing.T) {
 	// Installed into an OMD version: lib/omd/hooks/ and skel/etc/init.d/.
 	version := t.TempDir()
 	hookText, _ := os.ReadFile(hook)
-	writeFile(t, filepath.Join(version, "lib/omd/hooks/LIVEPROXYD"), string(hookText))
-	writeFile(t, filepath.Join(version, "skel/etc/init.d/liveproxyd"), "#!/bin/sh\necho skel\n")
+	testutil.WriteExecutable(t, filepath.Join(version, "lib/omd/hooks/LIVEPROXYD"), string(hookText))
+	testutil.WriteExecutable(t, filepath.Join(version, "skel/etc/init.d/liveproxyd"), "#!/bin/sh\necho skel\n")
 	root3 := t.TempDir()
 	expect(t, run(t, []string{"OMD_ROOT=" + root3}, filepath.Join(version, "lib/omd/hooks/LIVEPROXYD"), "set", "on"), 0, "")
 	if b, _ := os.ReadFile(filepath.Join(root3, "etc/init.d/liveproxyd")); string(b) != "#!/bin/sh\necho skel\n" {
@@ -192,14 +193,4 @@ func evalMk(t *testing.T, path string) starlark.StringDict {
 		t.Fatalf("%s: %v", path, err)
 	}
 	return g
-}
-
-func writeFile(t *testing.T, path, text string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(text), 0o755); err != nil {
-		t.Fatal(err)
-	}
 }

@@ -12,6 +12,7 @@ import (
 
 	omdconfig "liveproxyd/adapters/omd"
 	"liveproxyd/internal/fakesite"
+	"liveproxyd/internal/testutil"
 )
 
 const statusQuery = "GET status\nColumns: program_start\n"
@@ -26,7 +27,7 @@ type site struct {
 
 func newSite(t *testing.T) *site {
 	t.Helper()
-	s := &site{root: t.TempDir()}
+	s := &site{root: testutil.ShortDir(t)}
 	s.env = []string{"OMD_ROOT=" + s.root, "LIVEPROXYD_BIN=" + buildDaemon(t)}
 	t.Cleanup(func() { killDaemon(s.root) })
 	expect(t, run(t, s.env, repoFile(t, "config-hooks/LIVEPROXYD"), "set", "on"), 0, "")
@@ -70,7 +71,7 @@ func (s *site) writeSites(t *testing.T, params string, names ...string) {
 		fmt.Fprintf(&b, " %q: {'socket': 'unix:%s', 'proxy': {'params': %s}},\n", n, s.remote, params)
 	}
 	b.WriteString("})\n")
-	writeFile(t, filepath.Join(s.root, omdconfig.SitesFile), b.String())
+	testutil.WriteFile(t, filepath.Join(s.root, omdconfig.SitesFile), b.String())
 }
 
 func (s *site) sock(name string) string { return filepath.Join(s.root, "tmp/run/liveproxy", name) }
@@ -152,7 +153,7 @@ func TestInitScriptStalePidFile(t *testing.T) {
 	}
 	pidFile := filepath.Join(root, "tmp/run/liveproxyd.pid")
 	for _, text := range []string{fmt.Sprintf("%d\n", p.Pid), "garbage\n"} {
-		writeFile(t, pidFile, text)
+		testutil.WriteFile(t, pidFile, text)
 		expect(t, run(t, env, script, "status"), 1, "liveproxyd: dead")
 		expect(t, run(t, env, script, "reload"), 7, "not running")
 		expect(t, run(t, env, script, "stop"), 0, "removed stale pid file")
@@ -166,7 +167,7 @@ func TestInitScriptStalePidFile(t *testing.T) {
 // A start that fails says so and exits non-zero with the daemon's reason.
 func TestInitScriptStartFailure(t *testing.T) {
 	s := newSite(t)
-	writeFile(t, filepath.Join(s.root, "etc/check_mk/liveproxyd.mk"), "sites.update({'a': {'channels': 0}})\n")
+	testutil.WriteFile(t, filepath.Join(s.root, "etc/check_mk/liveproxyd.mk"), "sites.update({'a': {'channels': 0}})\n")
 	r := run(t, s.env, s.script, "start")
 	if r.code == 0 || !strings.Contains(r.stdout, "Starting liveproxyd...failed") || !strings.Contains(r.stderr, "liveproxyd.mk") {
 		t.Errorf("broken configuration: %v", r)
@@ -184,7 +185,7 @@ func TestInitScriptDisabledInSite(t *testing.T) {
 	root := t.TempDir()
 	script := repoFile(t, "init.d/liveproxyd")
 	env := []string{"OMD_ROOT=" + root, "LIVEPROXYD_BIN=/nonexistent/liveproxyd"}
-	writeFile(t, filepath.Join(root, "etc/omd/site.conf"), "CONFIG_CORE='nagios'\nCONFIG_LIVEPROXYD='off'\n")
+	testutil.WriteFile(t, filepath.Join(root, "etc/omd/site.conf"), "CONFIG_CORE='nagios'\nCONFIG_LIVEPROXYD='off'\n")
 	for _, action := range []string{"start", "restart", "reload"} {
 		if r := run(t, env, script, action); r.code != 5 || r.stdout != "" {
 			t.Errorf("%s with LIVEPROXYD off: %v", action, r)
@@ -192,7 +193,7 @@ func TestInitScriptDisabledInSite(t *testing.T) {
 	}
 	expect(t, run(t, env, script, "status"), 3, "stopped")
 	expect(t, run(t, env, script, "stop"), 0, "not running")
-	writeFile(t, filepath.Join(root, "etc/omd/site.conf"), "CONFIG_LIVEPROXYD='on'\n")
+	testutil.WriteFile(t, filepath.Join(root, "etc/omd/site.conf"), "CONFIG_LIVEPROXYD='on'\n")
 	if r := run(t, env, script, "start"); r.code != 1 {
 		t.Errorf("start with LIVEPROXYD on should try (and fail on the missing binary): %v", r)
 	}
@@ -215,7 +216,7 @@ func TestInitScriptStopKillsStuckDaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { syscall.Kill(-p.Pid, syscall.SIGKILL); p.Wait() })
-	writeFile(t, filepath.Join(root, "tmp/run/liveproxyd.pid"), fmt.Sprintf("%d\n", p.Pid))
+	testutil.WriteFile(t, filepath.Join(root, "tmp/run/liveproxyd.pid"), fmt.Sprintf("%d\n", p.Pid))
 	// Reap it as soon as it dies so the script does not see a zombie of ours.
 	done := make(chan struct{})
 	go func() { p.Wait(); close(done) }()

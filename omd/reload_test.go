@@ -18,6 +18,8 @@ import (
 	"liveproxyd/adapters/config"
 	omdconfig "liveproxyd/adapters/omd"
 	"liveproxyd/internal/fakesite"
+	"liveproxyd/internal/testutil"
+	"liveproxyd/livestatus"
 )
 
 // reloadWait bounds the wait for a reload to show in `liveproxyd status`.
@@ -52,20 +54,11 @@ func (k *keepAlive) ask(request string) (int, string, error) {
 	if _, err := io.WriteString(k.c, request+"ResponseHeader: fixed16\nKeepAlive: on\n\n"); err != nil {
 		return 0, "", fmt.Errorf("write on the KeepAlive connection: %w", err)
 	}
-	var head [16]byte
-	if _, err := io.ReadFull(k.r, head[:]); err != nil {
-		return 0, "", fmt.Errorf("read the fixed16 header on the KeepAlive connection: %w", err)
+	h, body, err := livestatus.ReadAnswer(k.r)
+	if err != nil {
+		return 0, "", fmt.Errorf("read the answer on the KeepAlive connection: %w", err)
 	}
-	code, err1 := strconv.Atoi(string(head[:3]))
-	n, err2 := strconv.Atoi(strings.TrimSpace(string(head[4:15])))
-	if err1 != nil || err2 != nil || head[3] != ' ' || head[15] != '\n' || n < 0 {
-		return 0, "", fmt.Errorf("bad fixed16 header %q", head)
-	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(k.r, body); err != nil {
-		return 0, "", fmt.Errorf("read %d body bytes on the KeepAlive connection: %w", n, err)
-	}
-	return code, string(body), nil
+	return h.Code, string(body), nil
 }
 
 // expectProgramStart asks statusQuery on the open connection and wants
@@ -126,25 +119,21 @@ func (s *site) status(t *testing.T) (int, map[string]siteStatus, error) {
 // n channels for the site: n as the target and n channels open.
 func (s *site) waitChannels(t *testing.T, pid int, name string, n int) {
 	t.Helper()
-	var last string
-	for deadline := time.Now().Add(reloadWait); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	testutil.Eventually(t, reloadWait, func() error {
 		gotPid, sites, err := s.status(t)
 		st, ok := sites[name]
 		switch {
 		case err != nil:
-			last = err.Error()
+			return err
 		case gotPid != pid:
 			t.Fatalf("state file written by pid %d, want %d", gotPid, pid)
 		case !ok:
-			last = fmt.Sprintf("no site %s in %v", name, sites)
-		default:
-			last = st.String()
-			if st.Target == n && len(st.Channels) == n {
-				return
-			}
+			return fmt.Errorf("no site %s in %v", name, sites)
+		case st.Target != n || len(st.Channels) != n:
+			return fmt.Errorf("site %s not at %d channels: %s", name, n, st)
 		}
-	}
-	t.Fatalf("site %s did not reach %d channels within %s; last status: %s", name, n, reloadWait, last)
+		return nil
+	})
 }
 
 // mustRun is the daemon alive under its old pid, still named by the pid file.
@@ -201,7 +190,7 @@ func TestReloadChannelsKeepsKeepAliveClient(t *testing.T) {
 	if n := bytes.Count(b, []byte("'channels': 5,")); n != 1 {
 		t.Fatalf("want one 'channels': 5 in the written liveproxyd.mk, found %d:\n%s", n, b)
 	}
-	writeFile(t, mk, strings.Replace(string(b), "'channels': 5,", "'channels': 1,", 1))
+	testutil.WriteFile(t, mk, strings.Replace(string(b), "'channels': 5,", "'channels': 1,", 1))
 	expect(t, run(t, s.env, s.script, "reload"), 0, "Reloading liveproxyd...OK\n")
 	s.waitChannels(t, pid, "remote1", 1)
 	ka.expectProgramStart(t, "after the script's reload lowered channels 5 -> 1")
@@ -248,7 +237,7 @@ func TestWriteConfigMalformedSitesKeepsDaemon(t *testing.T) {
 			fmt.Sprintf(" 'remote2': {'socket': 'unix:%s',\n", s.remote) +
 			fmt.Sprintf("             'proxy': {'params': %s}},\n", c.params) +
 			"})\n"
-		writeFile(t, sitesMK, text)
+		testutil.WriteFile(t, sitesMK, text)
 		etc := snapshot(t, filepath.Join(s.root, "etc"))
 
 		r := run(t, s.env, buildDaemon(t), "write-config", "--root", s.root)
@@ -285,7 +274,7 @@ func TestWriteConfigMalformedSitesKeepsDaemon(t *testing.T) {
 	expect(t, run(t, s.env, buildDaemon(t), "write-config", "--root", s.root), 0,
 		fmt.Sprintf("reloaded liveproxyd (pid %d)", pid))
 	s.waitChannels(t, pid, "remote1", 6)
-	waitFor(t, "the reload's log line", func() bool { taken, _ := s.reloadLines(t); return taken > 0 })
+	testutil.WaitFor(t, "the reload's log line", func() bool { taken, _ := s.reloadLines(t); return taken > 0 })
 	if taken, refused := s.reloadLines(t); taken != 1 || refused != 0 {
 		t.Errorf("log shows %d reloads taken and %d refused, want 1 and 0", taken, refused)
 	}

@@ -33,10 +33,10 @@ const budgetStream = 0x6a09e667f3bcc909
 
 // budgetPlan is the world's pair of global budgets.
 type budgetPlan struct {
-	mode        budgetMode
-	answerTotal int64
-	queryTotal  int64
-	rng         *rand.Rand // AnswerBuffer of each site, and the plan itself
+	mode             budgetMode
+	answerBytesTotal int64
+	queryBytesTotal  int64
+	rng              *rand.Rand // AnswerBuffer of each site, and the plan itself
 }
 
 func newBudgetPlan(seed uint64) budgetPlan {
@@ -46,11 +46,11 @@ func newBudgetPlan(seed uint64) budgetPlan {
 		p.mode = budgetNone
 	case r < 8:
 		p.mode = budgetTight
-		p.answerTotal = int64(8<<10 + p.rng.IntN(64<<10))
-		p.queryTotal = int64(1<<10 + p.rng.IntN(5<<10))
+		p.answerBytesTotal = int64(8<<10 + p.rng.IntN(64<<10))
+		p.queryBytesTotal = int64(1<<10 + p.rng.IntN(5<<10))
 	default:
 		p.mode = budgetExhausted
-		p.queryTotal = 1 << 30
+		p.queryBytesTotal = 1 << 30
 	}
 	return p
 }
@@ -59,7 +59,7 @@ func (p budgetPlan) String() string {
 	if p.mode != budgetTight {
 		return p.mode.String()
 	}
-	return fmt.Sprintf("tight (answers %d bytes, queries %d bytes)", p.answerTotal, p.queryTotal)
+	return fmt.Sprintf("tight (answers %d bytes, queries %d bytes)", p.answerBytesTotal, p.queryBytesTotal)
 }
 
 // answerBuffer draws a site's per-answer hold limit: small enough that
@@ -73,7 +73,7 @@ func (w *World) room() *core.Budget {
 	if p.mode == budgetNone {
 		return nil
 	}
-	b := &core.Budget{AnswerBytes: p.answerTotal, QueryBytes: p.queryTotal}
+	b := &core.Budget{AnswerBytes: p.answerBytesTotal, QueryBytes: p.queryBytesTotal}
 	for _, s := range w.sites {
 		b.AnswerBytes -= s.snap.Memory.AnswerBytes
 		b.QueryBytes -= s.snap.Memory.QueryBytes
@@ -110,8 +110,8 @@ func (w *World) checkBudget() {
 		held += s.snap.HeldAnswerBytes
 		query += s.snap.Memory.QueryBytes
 	}
-	if held > p.answerTotal || query > p.queryTotal {
-		w.fail("sites hold %d bytes of answers and %d of unfinished queries, over the budgets of %d and %d",
-			held, query, p.answerTotal, p.queryTotal)
+	if held > p.answerBytesTotal || query > p.queryBytesTotal {
+		w.fail(invBudgetMax, "sites hold %d bytes of answers and %d of unfinished queries, over the budgets of %d and %d",
+			held, query, p.answerBytesTotal, p.queryBytesTotal)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"strings"
-	"time"
 )
 
 // The query cache. Cached clients send "Cache: reload" GETs drawn from a
@@ -151,7 +150,7 @@ func (c *client) matchCached(b []byte) bool {
 		return true
 	}
 	i := last.a.mismatch(rx.got, b)
-	c.w.fail("client %d query %s: answer byte %d is %q, want %q (under the site's program_start %d); got %q..., want %q... (another user's or query's answer?)",
+	c.w.fail(invAnswerBytes, "client %d query %s: answer byte %d is %q, want %q (under the site's program_start %d); got %q..., want %q... (another user's or query's answer?)",
 		c.id, rx.q.id, rx.got+i, b[i], last.a.at(rx.got+i), last.ps, clip(b[i:]), last.a.excerpt(rx.got+i))
 	return false
 }
@@ -162,7 +161,7 @@ func (c *client) judgeCached(q *query) {
 	ps := c.rx.cands[0].ps
 	w.res.Cache.Checked++
 	if ps < q.knownPS {
-		w.fail("client %d query %s: stale answer: made under program_start %d, but a heartbeat answer delivered at +%v had told the core program_start %d before the query reached it (sent at +%v)",
+		w.fail(invCacheFresh, "client %d query %s: stale answer: made under program_start %d, but a heartbeat answer delivered at +%v had told the core program_start %d before the query reached it (sent at +%v)",
 			c.id, q.id, ps, q.knownAt, q.knownPS, q.sentAt)
 		return
 	}
@@ -214,7 +213,7 @@ func (s *siteSim) admitCached(r *request) bool {
 // connections, so only a heartbeat's program_start can tell the core.
 func (s *siteSim) nextReload() {
 	w := s.w
-	w.after(w.between(20*time.Second, 120*time.Second), func() {
+	w.after(w.between(reloadGapMin, w.plan.ReloadGapMax), func() {
 		if w.ending {
 			return
 		}

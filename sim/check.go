@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"liveproxyd/core"
+	"liveproxyd/livestatus"
 )
 
 // The client-side check: every byte a client receives must belong to its
@@ -38,13 +38,13 @@ func (c *client) receive(b []byte) {
 	w := c.w
 	for len(b) > 0 && !c.aborted && w.err == nil {
 		if c.rx.mode == rxErrDone {
-			w.fail("client %d: %d bytes %q after its error reply", c.id, len(b), clip(b))
+			w.fail(invBytesAfterError, "client %d: %d bytes %q after its error reply", c.id, len(b), clip(b))
 			return
 		}
 		if c.rx.q == nil {
 			q := c.nextAnswer(b[0])
 			if q == nil {
-				w.fail("client %d: %d bytes %q with no query waiting for them (another query's answer?)", c.id, len(b), clip(b))
+				w.fail(invBytesUnasked, "client %d: %d bytes %q with no query waiting for them (another query's answer?)", c.id, len(b), clip(b))
 				return
 			}
 			c.rx = rxState{q: q}
@@ -98,21 +98,21 @@ func (c *client) feed(b []byte) int {
 	switch rx.mode {
 	case rxOwn:
 		n := min(len(b), q.own.len()-rx.got)
-		if c.abortAt > 0 {
-			n = min(n, c.abortAt-rx.got)
+		if c.abortAfterBytes > 0 {
+			n = min(n, c.abortAfterBytes-rx.got)
 		}
 		if rx.cands != nil {
 			if !c.matchCached(b[:n]) {
 				return len(b)
 			}
 		} else if i := q.own.mismatch(rx.got, b[:n]); i >= 0 {
-			w.fail("client %d query %s: answer byte %d is %q, want %q; got %q..., want %q... (another query's bytes?)",
+			w.fail(invAnswerBytes, "client %d query %s: answer byte %d is %q, want %q; got %q..., want %q... (another query's bytes?)",
 				c.id, q.id, rx.got+i, b[i], q.own.at(rx.got+i), clip(b[i:]), q.own.excerpt(rx.got+i))
 			return len(b)
 		}
 		rx.got += n
 		q.progressAt = w.now
-		if c.abortAt > 0 && rx.got >= c.abortAt {
+		if c.abortAfterBytes > 0 && rx.got >= c.abortAfterBytes {
 			w.fired(c.s, FaultClientGoneResponse, uint64(c.id))
 			c.abort()
 			return len(b)
@@ -125,17 +125,17 @@ func (c *client) feed(b []byte) int {
 		}
 		return n
 	case rxErrHdr:
-		n := min(len(b), core.HeaderLen-len(rx.hdr))
+		n := min(len(b), livestatus.HeaderLen-len(rx.hdr))
 		rx.hdr = append(rx.hdr, b[:n]...)
-		if len(rx.hdr) == core.HeaderLen {
+		if len(rx.hdr) == livestatus.HeaderLen {
 			code, length, ok := parseFixed16(rx.hdr)
 			switch {
 			case !ok:
-				w.fail("client %d query %s: bad fixed16 header %q", c.id, q.id, rx.hdr)
+				w.fail(invErrorHeader, "client %d query %s: bad fixed16 header %q", c.id, q.id, rx.hdr)
 			case !q.allowedCode(code):
-				w.fail("client %d query %s: error code %d does not fit (header %q)", c.id, q.id, code, rx.hdr)
+				w.fail(invErrorCode, "client %d query %s: error code %d does not fit (header %q)", c.id, q.id, code, rx.hdr)
 			case length < 1 || length > 1024:
-				w.fail("client %d query %s: error reply of %d bytes", c.id, q.id, length)
+				w.fail(invErrorLength, "client %d query %s: error reply of %d bytes", c.id, q.id, length)
 			}
 			rx.code, rx.errLen, rx.mode = code, length, rxErrBody
 		}
@@ -149,7 +149,7 @@ func (c *client) feed(b []byte) int {
 		}
 		rx.text = append(rx.text, b[:n]...)
 		if len(rx.text) > 1024 {
-			w.fail("client %d query %s: error text longer than 1 KiB: %q", c.id, q.id, clip(rx.text))
+			w.fail(invErrorLength, "client %d query %s: error text longer than 1 KiB: %q", c.id, q.id, clip(rx.text))
 		} else if (rx.code != 0 && len(rx.text) == rx.errLen) || (rx.code == 0 && rx.text[len(rx.text)-1] == '\n') {
 			c.errorDone(q)
 		}
@@ -182,18 +182,18 @@ func (c *client) errorDone(q *query) {
 	prefix := "site " + c.s.name + ": "
 	switch {
 	case strings.Count(text, "\n") != 1:
-		w.fail("client %d query %s: error reply is not one line: %q", c.id, q.id, text)
-	case rx.code == core.CodeBusy && strings.HasPrefix(text, "All ") && !c.s.isBusyText(q.sentAt, text):
-		w.fail("client %d query %s: busy text %q is not Checkmk's with a configured channel count", c.id, q.id, text)
+		w.fail(invErrorOneLine, "client %d query %s: error reply is not one line: %q", c.id, q.id, text)
+	case rx.code == livestatus.CodeBusy && strings.HasPrefix(text, "All ") && !c.s.isBusyText(q.sentAt, text):
+		w.fail(invBusyText, "client %d query %s: busy text %q is not Checkmk's with a configured channel count", c.id, q.id, text)
 	case rx.code == 0 && !q.allowedText(text, prefix) && !c.s.isBusyText(q.sentAt, text):
-		w.fail("client %d query %s: unexpected bytes instead of the answer: %q (want %q...)", c.id, q.id, clip(rx.text), q.own.excerpt(0))
+		w.fail(invTextReplyKnown, "client %d query %s: unexpected bytes instead of the answer: %q (want %q...)", c.id, q.id, clip(rx.text), q.own.excerpt(0))
 	case rx.code >= 500 && !strings.HasPrefix(text, prefix) && !c.s.isBusyText(q.sentAt, text):
-		w.fail("client %d query %s: error text %q does not start with %q", c.id, q.id, text, prefix)
+		w.fail(invErrorNamesSite, "client %d query %s: error text %q does not start with %q", c.id, q.id, text, prefix)
 	case !c.errorFair(q, rx.code, text):
-		w.fail("client %d query %s: error %q is not justified: the site did not fault the query (seen %d times, at +%v), "+
+		w.fail(invErrorFair, "client %d query %s: error %q is not justified: the site did not fault the query (seen %d times, at +%v), "+
 			"the core did not hold the site dead, no connection was cut since it was sent at +%v", c.id, q.id, text, q.siteSeen, q.siteAt, q.sentAt)
-	case rx.code == core.CodeTimeout && !c.timeoutFair(q):
-		w.fail("client %d query %s: 504 though the site got it %d times, at +%v, and answered at +%v (query timeout %v)",
+	case rx.code == livestatus.CodeTimeout && !c.timeoutFair(q):
+		w.fail(invTimeoutFair, "client %d query %s: 504 though the site got it %d times, at +%v, and answered at +%v (query timeout %v)",
 			c.id, q.id, q.siteSeen, q.siteAt, q.siteDoneAt, c.s.minSince(q.sentAt).QueryTimeout)
 	}
 	q.done = true
@@ -204,11 +204,11 @@ func (c *client) errorDone(q *query) {
 	switch {
 	case rx.code == 0:
 		qc.ErrText++
-	case rx.code == core.CodeBadGateway:
+	case rx.code == livestatus.CodeBadGateway:
 		qc.Err502++
-	case rx.code == core.CodeBusy:
+	case rx.code == livestatus.CodeBusy:
 		qc.Err503++
-	case rx.code == core.CodeTimeout:
+	case rx.code == livestatus.CodeTimeout:
 		qc.Err504++
 	case rx.code < 500:
 		qc.Err4xx++
@@ -247,9 +247,9 @@ func (c *client) errorFair(q *query, code int, text string) bool {
 		}
 	}
 	switch code {
-	case core.CodeBusy:
+	case livestatus.CodeBusy:
 		return c.w.now-q.sentAt >= s.minSince(q.sentAt).ChannelTimeout
-	case core.CodeTimeout:
+	case livestatus.CodeTimeout:
 		return true // judged by timeoutFair
 	case 0:
 		if c.w.now-q.sentAt >= s.minSince(q.sentAt).ChannelTimeout {
@@ -257,7 +257,7 @@ func (c *client) errorFair(q *query, code int, text string) bool {
 		}
 	}
 	return q.siteFaulted() || s.stopped || s.downAt(q.sentAt) || s.diedSince(q.sentAt) ||
-		s.cutSeen >= q.sentAt
+		s.cutSeenAt >= q.sentAt
 }
 
 // timeoutFair: a 504 is right only if the site hung, restarted or broke
@@ -279,29 +279,29 @@ func (c *client) onClose() {
 	switch rx.mode {
 	case rxErrDone:
 	case rxErrHdr, rxErrBody:
-		w.fail("client %d query %s: closed in the middle of an error reply (%q)", c.id, rx.q.id, append(rx.hdr, rx.text...))
+		w.fail(invErrorWhole, "client %d query %s: closed in the middle of an error reply (%q)", c.id, rx.q.id, append(rx.hdr, rx.text...))
 	case rxOwn:
 		q := rx.q
 		if q.fixed16 && w.holdsWhole(s.cfg.AnswerBuffer, q.own.len()) {
 			// Checkmk's GUI takes a 200 header as the promise of the whole
 			// body: an answer that fits the hold limit goes out whole or
 			// not at all, whatever the site does.
-			w.fail("client %d query %s: answer cut after %d of %d bytes, though it fits the hold limit (%d bytes)",
+			w.fail(invAnswerHeldWhole, "client %d query %s: answer cut after %d of %d bytes, though it fits the hold limit (%d bytes)",
 				c.id, q.id, rx.got, q.own.len(), s.cfg.AnswerBuffer)
 		} else if q.siteFaulted() || s.diedSince(q.sentAt) {
 			w.res.Queries.Truncated++
 			q.done = true
 		} else {
-			w.fail("client %d query %s: answer cut after %d of %d bytes, though the site neither faulted it nor died", c.id, q.id, rx.got, q.own.len())
+			w.fail(invAnswerCutFair, "client %d query %s: answer cut after %d of %d bytes, though the site neither faulted it nor died", c.id, q.id, rx.got, q.own.len())
 		}
 	case rxIdle:
 		if s.stopped {
 			break
 		}
 		if q := c.pending(); q != nil {
-			w.fail("client %d query %s: closed without an answer (site seen %d)", c.id, q.id, q.siteSeen)
+			w.fail(invCloseAfterAnswers, "client %d query %s: closed without an answer (site seen %d)", c.id, q.id, q.siteSeen)
 		} else if c.allDoneAt == 0 {
-			w.fail("client %d: closed in the middle of its KeepAlive conversation (%d of %d queries sent)", c.id, c.sent, len(c.script))
+			w.fail(invCloseAfterAnswers, "client %d: closed in the middle of its KeepAlive conversation (%d of %d queries sent)", c.id, c.sent, len(c.script))
 		}
 	}
 	c.moot()

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"liveproxyd/core"
+	"liveproxyd/livestatus"
 )
 
 // qKind is what a query is and so what answer it may get.
@@ -65,18 +66,18 @@ func (q *query) expectsAnswer() bool { return q.kind != qCommand }
 // allowedCode tells whether a proxy error code fits the query. Any query
 // may meet a full query buffer (a 503, judged by errorFair).
 func (q *query) allowedCode(code int) bool {
-	if code == core.CodeBusy && q.c != nil && q.c.w.queryBudgetTight() {
+	if code == livestatus.CodeBusy && q.c != nil && q.c.w.queryBudgetTight() {
 		return true
 	}
 	switch q.kind {
 	case qBad:
-		return code == core.CodeBadRequest
+		return code == livestatus.CodeBadRequest
 	case qHalf:
-		return code == core.CodeIncomplete
+		return code == livestatus.CodeIncomplete
 	case qOversize:
-		return code == core.CodeTooLarge
+		return code == livestatus.CodeTooLarge
 	}
-	return code == core.CodeBadGateway || code == core.CodeBusy || code == core.CodeTimeout
+	return code == livestatus.CodeBadGateway || code == livestatus.CodeBusy || code == livestatus.CodeTimeout
 }
 
 // client is a simulated client connection with its script of queries.
@@ -90,18 +91,18 @@ type client struct {
 	sent   int // queries written
 	cur    int // first query not yet answered (or passed, for COMMANDs)
 
-	pipelined bool
-	endAbort  bool // after the script: reset the connection instead of EOF
-	abortAt   int  // disconnect after this many answer bytes (0: never)
-	think     time.Duration
+	pipelined       bool
+	endAbort        bool // after the script: reset the connection instead of EOF
+	abortAfterBytes int  // disconnect after this many answer bytes (0: never)
+	think           time.Duration
 
 	up          *pipe
-	upSent      int // bytes of queries written to up
-	upGot       int // bytes of up delivered to the core
-	arrived     int // queries whose last byte reached the core
-	readSize    int
-	readLo      time.Duration
-	readHi      time.Duration
+	upSent      int           // bytes of queries written to up
+	upGot       int           // bytes of up delivered to the core
+	arrived     int           // queries whose last byte reached the core
+	readSizeMax int           // the most bytes taken by one read
+	readGapMin  time.Duration // the pause before each read, drawn from [min, max]
+	readGapMax  time.Duration
 	outbuf      bytes.Buffer // written by the core, not yet read
 	unacked     int
 	readPending bool
@@ -119,10 +120,10 @@ type client struct {
 // start connects the client and begins its script.
 func (c *client) start() {
 	s := c.s
-	s.lastClient++
-	c.id = s.lastClient
+	s.clientIDLast++
+	c.id = s.clientIDLast
 	s.cls[c.id] = c
-	s.openCls++
+	s.clientsOpen++
 	c.up = newPipe(c.w, c.w.between(10*time.Microsecond, 100*time.Microsecond), 50*time.Microsecond, func(b []byte) {
 		c.upGot += len(b)
 		for c.arrived < c.sent && c.script[c.arrived].upEnd <= c.upGot {
@@ -205,7 +206,7 @@ func (c *client) abort() {
 	c.up.then(func() {
 		if !c.coreClosed && !c.goneSent {
 			c.goneSent = true
-			c.s.openCls--
+			c.s.clientsOpen--
 			c.s.step(core.Event{Kind: core.EvClientGone, Client: c.id})
 		}
 	})
@@ -270,7 +271,7 @@ func (c *client) scheduleRead() {
 		return
 	}
 	c.readPending = true
-	c.w.after(c.w.between(c.readLo, c.readHi), c.readOnce)
+	c.w.after(c.w.between(c.readGapMin, c.readGapMax), c.readOnce)
 }
 
 func (c *client) readOnce() {
@@ -278,7 +279,7 @@ func (c *client) readOnce() {
 	if c.aborted || c.closedSeen {
 		return
 	}
-	if n := min(c.outbuf.Len(), c.readSize); n > 0 {
+	if n := min(c.outbuf.Len(), c.readSizeMax); n > 0 {
 		// Check before acknowledging: the slice is valid only until the next
 		// write to the buffer, which the acknowledgement may cause.
 		c.receive(c.outbuf.Next(n))
@@ -303,13 +304,13 @@ func (s *siteSim) writeClient(id core.ClientID, data []byte) {
 	c := s.cls[id]
 	switch {
 	case c == nil:
-		s.w.fail("site %s: write to unknown client %d", s.name, id)
+		s.w.fail(invClientKnown, "site %s: write to unknown client %d", s.name, id)
 		return
 	case c.coreClosed:
-		s.w.fail("site %s: write to client %d after closing it", s.name, id)
+		s.w.fail(invClientWriteOpen, "site %s: write to client %d after closing it", s.name, id)
 		return
 	case c.goneSent:
-		s.w.fail("site %s: write to client %d after EvClientGone", s.name, id)
+		s.w.fail(invClientWriteOpen, "site %s: write to client %d after EvClientGone", s.name, id)
 		return
 	case c.aborted:
 		return // the write fails; EvClientGone is on its way
@@ -319,9 +320,9 @@ func (s *siteSim) writeClient(id core.ClientID, data []byte) {
 	// Below HighWater the core feeds the client: a streamed answer adds
 	// one read, plus a header that came in an earlier read and is written
 	// with it (seed 5561); a held one goes out whole, at most AnswerBuffer.
-	if limit := s.cfg.HighWater + max(maxChunk+core.HeaderLen, s.cfg.AnswerBuffer); c.unacked > limit {
-		s.w.fail("site %s: client %d has %d unflushed bytes, bound is HighWater+max(%d+%d, AnswerBuffer) = %d",
-			s.name, id, c.unacked, maxChunk, core.HeaderLen, limit)
+	if limit := s.cfg.HighWater + max(chunkMax+livestatus.HeaderLen, s.cfg.AnswerBuffer); c.unacked > limit {
+		s.w.fail(invClientBufferMax, "site %s: client %d has %d unflushed bytes, bound is HighWater+max(%d+%d, AnswerBuffer) = %d",
+			s.name, id, c.unacked, chunkMax, livestatus.HeaderLen, limit)
 	}
 	c.scheduleRead()
 }
@@ -331,17 +332,17 @@ func (s *siteSim) closeClient(id core.ClientID) {
 	c := s.cls[id]
 	switch {
 	case c == nil:
-		s.w.fail("site %s: close of unknown client %d", s.name, id)
+		s.w.fail(invClientKnown, "site %s: close of unknown client %d", s.name, id)
 		return
 	case c.coreClosed:
-		s.w.fail("site %s: client %d closed twice", s.name, id)
+		s.w.fail(invClientCloseOnce, "site %s: client %d closed twice", s.name, id)
 		return
 	case c.goneSent:
-		s.w.fail("site %s: close of client %d after EvClientGone", s.name, id)
+		s.w.fail(invClientCloseOnce, "site %s: close of client %d after EvClientGone", s.name, id)
 		return
 	}
 	c.coreClosed = true
-	s.openCls--
+	s.clientsOpen--
 	if !c.aborted {
 		c.closing = true
 		c.scheduleRead()

@@ -9,52 +9,82 @@ import (
 
 // Client behaviours, drawn per client from the seed.
 
-// spawnRandom starts one client of a random kind.
+// mixEntry is one kind of client among the random arrivals: its weight (in
+// percent), whether the world has it on, and how it starts.
+type mixEntry struct {
+	weight int
+	on     func(*World) bool
+	spawn  func(*siteSim)
+}
+
+// clientMix is the share of each kind of client among random arrivals. A
+// kind that is off (Options.DisabledClients, or its fault class off in the
+// plan) arrives as a plain client instead. Bursts come on their own clock.
+var clientMix = []mixEntry{
+	{12, kindOn(ClientCached), (*siteSim).spawnCached},
+	{2, kindOn(ClientLongPoll), (*siteSim).spawnLongPoll},
+	{22, func(*World) bool { return true }, (*siteSim).spawnPlain},
+	{4, kindOn(ClientSmuggle), (*siteSim).spawnSmuggler},
+	{8, kindOn(ClientPipelined), (*siteSim).spawnPipelined},
+	{8, kindOn(ClientCommand), (*siteSim).spawnCommand},
+	{8, faultOn(FaultSlowClient), (*siteSim).spawnSlow},
+	{5, faultOn(FaultClientGoneQuery), (*siteSim).spawnGoneQuery},
+	{5, faultOn(FaultClientGoneResponse), (*siteSim).spawnGoneResponse},
+	{4, kindOn(ClientNoSuch), func(s *siteSim) { s.spawnOne("nosuch", qNoSuch) }},
+	{4, kindOn(ClientBadMethod), func(s *siteSim) { s.spawnOne("bad-method", qBad) }},
+	{4, kindOn(ClientHalfLine), func(s *siteSim) { s.spawnOne("half-line", qHalf) }},
+	{4, kindOn(ClientOversize), func(s *siteSim) { s.spawnOne("oversize", qOversize) }},
+	{10, kindOn(ClientBulky), (*siteSim).spawnBulky},
+}
+
+func kindOn(k ClientKind) func(*World) bool {
+	return func(w *World) bool { return !w.opts.DisabledClients.Has(k) }
+}
+
+func faultOn(f Fault) func(*World) bool { return func(w *World) bool { return w.enabled(f) } }
+
+// spawnRandom starts one client of a kind drawn from clientMix.
 func (s *siteSim) spawnRandom() {
 	w := s.w
-	on := func(k ClientKind) bool { return !w.opts.DisabledClients.Has(k) }
-	switch r := w.rng.IntN(100); {
-	case r < 12 && on(ClientCached):
-		s.spawnCached()
-	case r >= 12 && r < 14 && on(ClientLongPoll):
-		s.spawnLongPoll()
-	case r < 40 && r >= 36 && on(ClientSmuggle):
-		s.spawnSmuggler()
-	case r < 48 && r >= 40 && on(ClientPipelined):
-		s.spawnNormal("pipelined", w.intn(2, 5), true, s.sizeNormal)
-	case r < 56 && r >= 48 && on(ClientCommand):
-		s.spawnCommand()
-	case r < 64 && r >= 56:
-		s.spawnSlow()
-	case r < 69 && r >= 64:
-		s.spawnGoneQuery()
-	case r < 74 && r >= 69:
-		s.spawnGoneResponse()
-	case r < 78 && r >= 74 && on(ClientNoSuch):
-		s.spawnOne("nosuch", qNoSuch)
-	case r < 82 && r >= 78 && on(ClientBadMethod):
-		s.spawnOne("bad-method", qBad)
-	case r < 86 && r >= 82 && on(ClientHalfLine):
-		s.spawnOne("half-line", qHalf)
-	case r < 90 && r >= 86 && on(ClientOversize):
-		s.spawnOne("oversize", qOversize)
-	case r >= 90 && on(ClientBulky):
-		s.spawnNormal("bulky", w.intn(1, 2), false, func() int { return w.intn(8<<10, 32<<10) })
-	default:
-		s.spawnNormal("normal", w.intn(1, 4), false, s.sizeNormal)
+	total := 0
+	for _, m := range clientMix {
+		total += m.weight
 	}
+	r := w.rng.IntN(total)
+	for _, m := range clientMix {
+		if r -= m.weight; r < 0 {
+			if m.on(w) {
+				m.spawn(s)
+			} else {
+				s.spawnPlain()
+			}
+			return
+		}
+	}
+}
+
+// spawnPlain: one to four GETs of ordinary size, one after another.
+func (s *siteSim) spawnPlain() { s.spawnNormal("normal", s.w.intn(1, 4), false, s.sizeNormal) }
+
+// spawnPipelined: two to five GETs in one write.
+func (s *siteSim) spawnPipelined() { s.spawnNormal("pipelined", s.w.intn(2, 5), true, s.sizeNormal) }
+
+// spawnBulky: one or two GETs with big answers.
+func (s *siteSim) spawnBulky() {
+	w := s.w
+	s.spawnNormal("bulky", w.intn(1, 2), false, func() int { return w.intn(8<<10, 32<<10) })
 }
 
 // newClient makes a fast, well-behaved client and connects it.
 func (s *siteSim) newClient(label string) *client {
 	w := s.w
 	c := &client{
-		w: w, s: s, label: label, readSize: 64 << 10,
-		readLo: 20 * time.Microsecond, readHi: 200 * time.Microsecond,
+		w: w, s: s, label: label, readSizeMax: 64 << 10,
+		readGapMin: 20 * time.Microsecond, readGapMax: 200 * time.Microsecond,
 		think: w.between(0, 100*time.Millisecond), endAbort: w.chance(0.3),
 	}
 	c.start()
-	if w.enabled(FaultOneByte) && w.chance(0.04) {
+	if w.strikes(FaultOneByte) {
 		w.fired(s, FaultOneByte, uint64(c.id))
 		c.up.oneByte = true
 	}
@@ -153,14 +183,10 @@ func (s *siteSim) spawnCommand() {
 // must stop reading the channel (backpressure).
 func (s *siteSim) spawnSlow() {
 	w := s.w
-	if !w.enabled(FaultSlowClient) {
-		s.spawnNormal("normal", 1, false, s.sizeNormal)
-		return
-	}
 	c := s.newClient("slow")
 	w.fired(s, FaultSlowClient, uint64(c.id))
-	c.readSize = w.intn(256, 2048)
-	c.readLo, c.readHi = 5*time.Millisecond, 50*time.Millisecond
+	c.readSizeMax = w.intn(256, 2048)
+	c.readGapMin, c.readGapMax = 5*time.Millisecond, 50*time.Millisecond
 	n := 1
 	if w.chance(0.3) {
 		n, c.pipelined = 2, true
@@ -174,10 +200,6 @@ func (s *siteSim) spawnSlow() {
 // spawnGoneQuery: part of a query, then the client vanishes.
 func (s *siteSim) spawnGoneQuery() {
 	w := s.w
-	if !w.enabled(FaultClientGoneQuery) {
-		s.spawnNormal("normal", 1, false, s.sizeNormal)
-		return
-	}
 	c := s.newClient("gone-query")
 	w.fired(s, FaultClientGoneQuery, uint64(c.id))
 	q := c.get(qGet, 10, true, false, time.Millisecond)
@@ -189,14 +211,10 @@ func (s *siteSim) spawnGoneQuery() {
 // spawnGoneResponse: the client vanishes after part of a big answer.
 func (s *siteSim) spawnGoneResponse() {
 	w := s.w
-	if !w.enabled(FaultClientGoneResponse) {
-		s.spawnNormal("normal", 1, false, s.sizeNormal)
-		return
-	}
 	c := s.newClient("gone-response")
 	q := c.get(qGet, w.intn(4<<10, 24<<10), w.chance(0.5), false, s.serviceTime())
 	c.script = append(c.script, q)
-	c.abortAt = w.intn(1, q.own.len()-1)
+	c.abortAfterBytes = w.intn(1, q.own.len()-1)
 	c.begin()
 }
 

@@ -29,7 +29,7 @@ func TestContractBreachIsCaught(t *testing.T) {
 	if !errors.As(err, &f) {
 		t.Fatalf("a skipped channel ID went unnoticed (err %v)", err)
 	}
-	if !strings.Contains(f.Msg, "driver contract") || !strings.Contains(f.Msg, "IDs count up from 1") {
+	if f.Invariant != invDriverContract || !strings.Contains(f.Msg, "IDs count up from 1") {
 		t.Fatalf("caught, but by the wrong check: %v", f)
 	}
 	t.Logf("caught: %s", f.Msg)

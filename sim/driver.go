@@ -7,58 +7,6 @@ import (
 	"liveproxyd/core"
 )
 
-// siteSim is one proxied site: the core under test, the driver around it
-// (the part the daemon's adapters play for real), the simulated server and
-// the site's clients.
-type siteSim struct {
-	w     *World
-	idx   int
-	name  string
-	cfg   core.Config // in force now
-	cfgs  []cfgAt     // every configuration given, with its time (reconfig.go)
-	hi    core.Config // the largest timeouts ever configured, for bounds
-	peak  int         // the most channels ever configured
-	core  Core
-	check invariantChecker // nil when the core cannot check itself
-	srv   *server
-
-	contract *core.Contract // the driver contract, checked after every step
-
-	started bool // the first Tick was given
-	stopped bool // EvShutdown was given
-	inStep  bool
-	tickSet bool
-	tickAt  time.Duration
-	tickGen uint64
-	instant time.Duration // livelock guard: steps at one instant
-	nSame   int
-
-	chans      map[core.ChannelID]*chanConn
-	lastChan   core.ChannelID
-	openChans  int
-	cls        map[core.ClientID]*client
-	lastClient core.ClientID
-	openCls    int       // clients the core should know: accepted, not closed, not gone
-	active     []*client // clients not yet finished, for the audit
-
-	snap    core.Snapshot // after the last step
-	seen    seenStats     // what the world saw, for the core's Stats (stats.go)
-	states  []stateChange // the core's site state over time, from snapshots
-	cutSeen time.Duration // last time the core learnt that the server closed a channel
-	hbMax   time.Duration
-	watch   *watch
-	hangAt  time.Duration // start of the current hang episode, -1 if none
-	faultAt time.Duration // end of the last site-wide fault episode
-	lastRx  time.Duration // last EvChannelData given
-
-	// The query cache (cache.go): the highest program_start that a
-	// heartbeat answer delivered to the core reported, and when; the
-	// cached-kind queries sent, by upstream request.
-	hbPS     int64
-	hbAt     time.Duration
-	cachedQs map[string][]*query
-}
-
 // chanConn is the driver's side of one channel.
 type chanConn struct {
 	s         *siteSim
@@ -85,14 +33,14 @@ func (s *siteSim) step(ev core.Event) {
 		return
 	}
 	if s.inStep {
-		w.fail("site %s: driver re-entered Step", s.name)
+		w.fail(invStepNotReentered, "site %s: driver re-entered Step", s.name)
 		return
 	}
 	if w.now != s.instant {
-		s.instant, s.nSame = w.now, 0
+		s.instant, s.stepsAtInstant = w.now, 0
 	}
-	if s.nSame++; s.nSame > 100_000 {
-		w.fail("site %s: %d steps at one instant: livelock; next deadline %v; %s", s.name, s.nSame, s.core.NextDeadline().Sub(epoch), s.describe())
+	if s.stepsAtInstant++; s.stepsAtInstant > 100_000 {
+		w.fail(invNoLivelock, "site %s: %d steps at one instant: livelock; next deadline %v; %s", s.name, s.stepsAtInstant, nextDeadline(s.core).Sub(epoch), s.describe())
 		return
 	}
 	ev.Now = w.t()
@@ -104,7 +52,6 @@ func (s *siteSim) step(ev core.Event) {
 	s.inStep = true
 	acts := s.core.Step(ev)
 	s.inStep = false
-	s.started = true
 	w.res.Steps++
 	for i := range acts {
 		w.traceAction(s, &acts[i])
@@ -113,12 +60,12 @@ func (s *siteSim) step(ev core.Event) {
 	// After the actions are carried out, so that the world's own checks,
 	// which know more (what a client is owed), name a fault they see too.
 	if err := s.contract.Check(ev, acts, s.core); err != nil {
-		w.fail("site %s: driver contract: %v", s.name, err)
+		w.fail(invDriverContract, "site %s: driver contract: %v", s.name, err)
 		return
 	}
 	if s.check != nil {
 		if err := s.check.CheckInvariants(); err != nil {
-			w.fail("site %s: core invariant: %v", s.name, err)
+			w.fail(invCoreInvariants, "site %s: core invariant: %v", s.name, err)
 			return
 		}
 	}
@@ -127,22 +74,17 @@ func (s *siteSim) step(ev core.Event) {
 	s.scheduleTick()
 }
 
-// scheduleTick asks for a Tick at NextDeadline. A zero deadline means "at
-// once" for a new site; for a running site it means nothing is due.
+// scheduleTick asks for a Tick at NextDeadline, at once if it has passed
+// (a new site's first one always has).
 func (s *siteSim) scheduleTick() {
 	if s.stopped {
 		return
 	}
-	d := s.core.NextDeadline()
-	var at time.Duration
-	if d.IsZero() {
-		if s.started {
-			return
-		}
-		at = s.w.now
-	} else {
-		at = max(d.Sub(epoch), s.w.now)
+	d, ok := s.core.NextDeadline()
+	if !ok {
+		return
 	}
+	at := max(d.Sub(epoch), s.w.now)
 	if s.tickSet && s.tickAt <= at {
 		return // an earlier tick is due; it will ask again
 	}
@@ -171,7 +113,7 @@ func (s *siteSim) apply(a *core.Action) {
 	case core.ActPauseChannel, core.ActResumeChannel:
 		c := s.chans[a.Channel]
 		if c == nil {
-			s.w.fail("site %s: pause/resume of unknown channel %d", s.name, a.Channel)
+			s.w.fail(invChannelKnown, "site %s: pause/resume of unknown channel %d", s.name, a.Channel)
 			return
 		}
 		c.paused = a.Kind == core.ActPauseChannel
@@ -186,7 +128,7 @@ func (s *siteSim) apply(a *core.Action) {
 		s.closeClient(a.Client)
 	case core.ActLog:
 	default:
-		s.w.fail("site %s: unknown action kind %d", s.name, a.Kind)
+		s.w.fail(invActionKnown, "site %s: unknown action kind %d", s.name, a.Kind)
 	}
 }
 
@@ -197,14 +139,14 @@ func (s *siteSim) dial(id core.ChannelID) {
 	// every channel is busy (surplus busy ones too, after a shrink);
 	// checkSnapshot checks that it is one and that the pool keeps within
 	// the configured count.
-	if s.openChans >= s.peak+1 {
-		w.fail("site %s: dial of channel %d with %d channels open, at most %d ever configured", s.name, id, s.openChans, s.peak)
+	if s.chansOpen >= s.channelsMax+1 {
+		w.fail(invChannelsPoolMax, "site %s: dial of channel %d with %d channels open, at most %d ever configured", s.name, id, s.chansOpen, s.channelsMax)
 		return
 	}
-	s.lastChan = id
+	s.chanIDLast = id
 	c := &chanConn{s: s, id: id}
 	s.chans[id] = c
-	s.openChans++
+	s.chansOpen++
 	base := w.between(200*time.Microsecond, 30*time.Millisecond)
 	c.up = newPipe(w, base, base/5, func(b []byte) {
 		if c.srv != nil {
@@ -212,7 +154,7 @@ func (s *siteSim) dial(id core.ChannelID) {
 		}
 	})
 	c.down = newPipe(w, base, base/5, c.arrive)
-	if w.enabled(FaultOneByte) && w.chance(0.04) {
+	if w.strikes(FaultOneByte) {
 		w.fired(s, FaultOneByte, uint64(id))
 		c.up.oneByte, c.down.oneByte = true, true
 	}
@@ -220,10 +162,10 @@ func (s *siteSim) dial(id core.ChannelID) {
 	// recover, so that the recovery bound stays exact.
 	calm := s.watching()
 	switch {
-	case !calm && w.enabled(FaultConnectRefused) && w.chance(0.03):
+	case !calm && w.strikes(FaultConnectRefused):
 		w.fired(s, FaultConnectRefused, uint64(id))
 		w.after(base, func() { c.arriveClose("connect: connection refused") })
-	case !calm && w.enabled(FaultConnectHang) && w.chance(0.03):
+	case !calm && w.strikes(FaultConnectHang):
 		w.fired(s, FaultConnectHang, uint64(id)) // the core's connect timeout must end it
 	default:
 		w.after(base, c.connect)
@@ -248,11 +190,11 @@ func (s *siteSim) writeChannel(id core.ChannelID, data []byte) {
 	c := s.chans[id]
 	switch {
 	case c == nil:
-		s.w.fail("site %s: write to unknown channel %d", s.name, id)
+		s.w.fail(invChannelKnown, "site %s: write to unknown channel %d", s.name, id)
 	case c.closed:
-		s.w.fail("site %s: write to closed channel %d", s.name, id)
+		s.w.fail(invChannelWriteOpen, "site %s: write to closed channel %d", s.name, id)
 	case !c.connected:
-		s.w.fail("site %s: write to channel %d before it connected", s.name, id)
+		s.w.fail(invChannelWriteOpen, "site %s: write to channel %d before it connected", s.name, id)
 	default:
 		c.up.write(data)
 	}
@@ -262,14 +204,14 @@ func (s *siteSim) closeChannel(id core.ChannelID) {
 	c := s.chans[id]
 	switch {
 	case c == nil:
-		s.w.fail("site %s: close of unknown channel %d", s.name, id)
+		s.w.fail(invChannelKnown, "site %s: close of unknown channel %d", s.name, id)
 		return
 	case c.closed:
-		s.w.fail("site %s: close of channel %d that is already closed", s.name, id)
+		s.w.fail(invChannelCloseOnce, "site %s: close of channel %d that is already closed", s.name, id)
 		return
 	}
 	c.closed = true
-	s.openChans--
+	s.chansOpen--
 	c.held, c.heldClose = nil, false
 	c.up.close(func() {
 		if c.srv != nil {
@@ -293,7 +235,7 @@ func (c *chanConn) arrive(b []byte) {
 // deliver hands bytes read from the channel to the core.
 func (c *chanConn) deliver(b []byte) {
 	s := c.s
-	s.lastRx = s.w.now
+	s.rxLastAt = s.w.now
 	c.got += len(b)
 	for len(c.hbs) > 0 && c.hbs[0].end <= c.got {
 		if ps := c.hbs[0].ps; ps > s.hbPS {
@@ -315,9 +257,9 @@ func (c *chanConn) arriveClose(why string) {
 		return
 	}
 	c.closed = true
-	c.s.openChans--
+	c.s.chansOpen--
 	if c.connected {
-		c.s.cutSeen = c.s.w.now
+		c.s.cutSeenAt = c.s.w.now
 	}
 	c.s.step(core.Event{Kind: core.EvChannelClosed, Channel: c.id, Err: why})
 }
@@ -367,7 +309,14 @@ func (s *siteSim) describe() string {
 func (s *siteSim) shutdown() {
 	s.stopped = true
 	s.step(core.Event{Kind: core.EvShutdown})
-	if s.openChans != 0 || s.openCls != 0 {
-		s.w.fail("site %s: after shutdown %d channels and %d clients are still open", s.name, s.openChans, s.openCls)
+	if s.chansOpen != 0 || s.clientsOpen != 0 {
+		s.w.fail(invShutdownComplete, "site %s: after shutdown %d channels and %d clients are still open", s.name, s.chansOpen, s.clientsOpen)
 	}
+}
+
+// nextDeadline is the core's next deadline for messages; the zero time when
+// nothing is scheduled.
+func nextDeadline(c Core) time.Time {
+	d, _ := c.NextDeadline()
+	return d
 }

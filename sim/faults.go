@@ -2,290 +2,265 @@ package sim
 
 import (
 	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
 	"time"
-
-	"liveproxyd/core"
 )
 
-// Site-wide fault episodes (hang, restart, slow heartbeats) follow a plan
-// drawn from the seed: one at a time, each followed by a quiet stretch in
-// which the site must recover, so that every bound can be checked exactly.
-// Per-connection and per-query faults (refused or hanging connects, resets,
-// garbage, idle close, 1-byte I/O, "400:" after COMMAND) are drawn as they
-// come, in server.go and driver.go.
+// Fault is one class of misbehaviour the world can inject. Each is counted
+// when it fires (FaultCounts), and Options.Disabled switches classes off.
+type Fault uint8
 
-// newSite builds one simulated site with a configuration drawn from the seed.
-func newSite(w *World, idx int) *siteSim {
-	names := []string{"alpha", "beta", "gamma", "delta"}
-	cfg := core.Config{
-		Name:              names[idx%len(names)],
-		Channels:          w.intn(2, 6),
-		ChannelTimeout:    w.between(2*time.Second, 5*time.Second),
-		QueryTimeout:      w.between(10*time.Second, 20*time.Second),
-		ConnectTimeout:    w.between(2*time.Second, 4*time.Second),
-		ConnectRetry:      w.between(2*time.Second, 6*time.Second),
-		HeartbeatInterval: w.between(time.Second, 5*time.Second),
-		HeartbeatTimeout:  w.between(time.Second, 3*time.Second),
-		HeartbeatPercent:  50,
-		MaxQueryBytes:     4096,
-		HighWater:         w.intn(4<<10, 16<<10),
-		CapacityRetry:     w.between(20*time.Second, 60*time.Second),
-		Cache:             w.chance(0.85),
+const (
+	FaultConnectRefused     Fault = iota // a dial is refused
+	FaultConnectHang                     // a dial never completes
+	FaultSiteHang                        // the server accepts but answers nothing
+	FaultReset                           // connection reset in the middle of a response
+	FaultOneByte                         // a connection moves its bytes one at a time
+	FaultSlowHeartbeat                   // status answers delayed around the heartbeat timeout
+	FaultGarbageHeader                   // a response with a garbage or short fixed16 header
+	FaultIdleClose                       // the server closes an idle channel (naemon)
+	FaultCapacity                        // only the first K connections are served (Icinga)
+	FaultCommand400                      // "400: ..." written after a COMMAND (naemon)
+	FaultClientGoneQuery                 // a client disconnects in the middle of its query
+	FaultClientGoneResponse              // a client disconnects in the middle of its answer
+	FaultSlowClient                      // a client reads slowly (backpressure)
+	FaultRestart                         // the monitoring core restarts: resets, refusals, new program_start
+	FaultReload                          // the monitoring core reloads: new program_start, connections kept
+	FaultReconfigure                     // the proxy is reconfigured (EvReconfigure): channels, timeouts, cache
+	FaultExtraAnswer                     // an unrequested answer next to a real one (a late answer to an earlier request)
+	NumFaults
+)
+
+var faultNames = [NumFaults]string{
+	"connect-refused", "connect-hang", "site-hang", "reset-mid-response", "one-byte-io",
+	"slow-heartbeat", "garbage-header", "idle-close", "capacity-limit", "command-400",
+	"client-gone-query", "client-gone-response", "slow-client", "site-restart", "site-reload",
+	"reconfigure", "extra-answer",
+}
+
+func (f Fault) String() string {
+	if f < NumFaults {
+		return faultNames[f]
 	}
-	cfg.CacheEntries, cfg.CacheBytes = drawCache(w)
-	cfg.AnswerBuffer = w.budget.answerBuffer()
-	s := &siteSim{
-		w: w, idx: idx, name: cfg.Name, hangAt: -1, contract: core.NewContract(),
-		chans: map[core.ChannelID]*chanConn{}, cls: map[core.ClientID]*client{},
+	return fmt.Sprintf("fault(%d)", uint8(f))
+}
+
+// FaultSet is a set of fault classes.
+type FaultSet uint32
+
+// Has tells whether f is in the set.
+func (s FaultSet) Has(f Fault) bool { return s&(1<<f) != 0 }
+
+// With returns the set plus f.
+func (s FaultSet) With(f Fault) FaultSet { return s | 1<<f }
+
+// FaultCounts counts how often each fault class fired.
+type FaultCounts [NumFaults]uint64
+
+// Add adds other into c.
+func (c *FaultCounts) Add(other FaultCounts) {
+	for i := range c {
+		c[i] += other[i]
 	}
-	s.setConfig(cfg)
-	s.core = w.opts.NewCore(cfg)
-	s.check, _ = s.core.(invariantChecker)
-	s.srv = newServer(s, w.chance(0.5))
-	s.srv.capacity = s.pickCapacity()
-	s.hbMax = cfg.HeartbeatTimeout
-	return s
 }
 
-// pickCapacity: an Icinga-like server may have fewer workers than the
-// proxy wants channels.
-func (s *siteSim) pickCapacity() int {
-	w := s.w
-	if s.srv.naemon || s.cfg.Channels < 2 || !w.enabled(FaultCapacity) || !w.chance(0.4) {
-		return 0
+func (c FaultCounts) String() string {
+	var b strings.Builder
+	for i, n := range c {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s=%d", Fault(i), n)
 	}
-	return w.intn(1, s.cfg.Channels-1)
+	return b.String()
 }
 
-// begin starts the site's traffic and fault plan.
-func (s *siteSim) begin() {
-	w := s.w
-	s.scheduleTick()
-	s.openWatch("start")
-	s.nextArrival()
-	s.nextBurst()
-	s.nextEpisode(w.between(30*time.Second, 90*time.Second))
-	s.nextReload()
-	s.nextReconfigure()
-	w.after(time.Second, s.audit)
+// Core is what the simulator drives; *core.Site implements it. A test may
+
+// FaultPlan is the trouble one seed's world may see: which fault classes
+// are on, and how often or how long each strikes. Each world draws its own
+// (swarm testing, as TigerBeetle's simulator draws its options per seed):
+// a class is on with probability planOnChance, and every rate is its base
+// rate scaled by a random factor. A world spared some kinds of trouble gets
+// deeper into the others (long-lived channels, long pipelines, big caches)
+// than one where everything strikes all the time. The plan comes from its
+// own random stream, so it is a function of the seed alone; the failure
+// report prints it.
+type FaultPlan struct {
+	// On holds the classes this world injects: the drawn ones, minus
+	// Options.Disabled. A class that is off never fires.
+	On FaultSet
+
+	// DialRefusedChance is the chance that a dial is refused
+	// (connect-refused).
+	DialRefusedChance float64
+	// DialHangChance is the chance that a dial never completes, so that the
+	// core's connect timeout must end it (connect-hang).
+	DialHangChance float64
+	// OneByteChance is the chance that a new channel, or a new client
+	// connection, moves its first bytes one at a time (one-byte-io).
+	OneByteChance float64
+	// ResetChance is the chance that the site resets the connection in the
+	// middle of an answer (reset-mid-response).
+	ResetChance float64
+	// GarbageHeaderChance is the chance that an answer comes with a garbage
+	// or short fixed16 header (garbage-header).
+	GarbageHeaderChance float64
+	// ExtraAnswerChance is the chance that an answer to a client's query
+	// comes with an unrequested one next to it (extra-answer).
+	ExtraAnswerChance float64
+	// Command400Chance is the chance that naemon answers a COMMAND with
+	// "400: ..." (command-400).
+	Command400Chance float64
+	// CapacityChance is the chance that an Icinga-like site starts, or
+	// restarts, with fewer workers than the proxy wants channels
+	// (capacity-limit).
+	CapacityChance float64
+
+	// IdleCloseAfterMax bounds how long naemon lets a channel sit idle
+	// before it closes it: 5 s up to this (idle-close).
+	IdleCloseAfterMax time.Duration
+	// HangDurationMax bounds a site hang: 5 s up to this (site-hang).
+	HangDurationMax time.Duration
+	// RestartDurationMax bounds how long a restarting site refuses
+	// connects: 1 s up to this (site-restart).
+	RestartDurationMax time.Duration
+	// SlowHeartbeatDurationMax bounds a stretch of heartbeat answers that
+	// take about the heartbeat timeout: 15 s up to this (slow-heartbeat).
+	SlowHeartbeatDurationMax time.Duration
+	// EpisodeQuietMax bounds the quiet time between site-wide episodes
+	// (hang, restart, slow heartbeats) beyond the recovery bound: 5 s up
+	// to this. The first episode comes 30 s up to 30 s + this into the run.
+	EpisodeQuietMax time.Duration
+	// ReloadGapMax bounds the time between reloads of the monitoring core:
+	// 20 s up to this (site-reload).
+	ReloadGapMax time.Duration
+	// ReconfigureGapMax bounds the time between reconfigurations of the
+	// proxy: 30 s up to this (reconfigure).
+	ReconfigureGapMax time.Duration
 }
 
-func (s *siteSim) nextArrival() {
-	w := s.w
-	gap := time.Duration(w.rng.ExpFloat64() * float64(700*time.Millisecond))
-	w.after(gap, func() {
-		if w.ending {
-			return
+// planStream is the PCG word of the fault plan's draws.
+const planStream = 0xbb67ae8584caa73b
+
+// planOnChance is the chance that a fault class is on in a world: high
+// enough that the default 500 seeds fire every class many times over.
+const planOnChance = 0.8
+
+// Lower bounds of the plan's durations; the plan draws the upper ones.
+const (
+	idleCloseAfterMin        = 5 * time.Second
+	hangDurationMin          = 5 * time.Second
+	restartDurationMin       = time.Second
+	slowHeartbeatDurationMin = 15 * time.Second
+	episodeQuietMin          = 5 * time.Second
+	reloadGapMin             = 20 * time.Second
+	reconfigureGapMin        = 30 * time.Second
+)
+
+// newFaultPlan draws the plan of seed's world. Rates are the base rates
+// the simulator ran with before it drew plans, times a factor between a
+// quarter and twice (log-uniform); durations and gaps stretch their base
+// span by half to one and a half times, and no further, so that every
+// episode still ends well before the traffic does.
+func newFaultPlan(seed uint64, disabled FaultSet) FaultPlan {
+	rng := rand.New(rand.NewPCG(seed, planStream))
+	var p FaultPlan
+	for f := range NumFaults {
+		if rng.Float64() < planOnChance && !disabled.Has(f) {
+			p.On = p.On.With(f)
 		}
-		s.spawnRandom()
-		s.nextArrival()
-	})
+	}
+	rate := func(base float64) float64 { return base * math.Exp2(-2+3*rng.Float64()) }
+	span := func(lo, base time.Duration) time.Duration {
+		return lo + time.Duration(float64(base-lo)*(0.5+rng.Float64()))
+	}
+	p.DialRefusedChance = rate(0.03)
+	p.DialHangChance = rate(0.03)
+	p.OneByteChance = rate(0.04)
+	p.ResetChance = rate(0.015)
+	p.GarbageHeaderChance = rate(0.015)
+	p.ExtraAnswerChance = rate(0.01)
+	p.Command400Chance = rate(0.4)
+	p.CapacityChance = rate(0.4)
+	p.IdleCloseAfterMax = span(idleCloseAfterMin, time.Minute)
+	p.HangDurationMax = span(hangDurationMin, 40*time.Second)
+	p.RestartDurationMax = span(restartDurationMin, 15*time.Second)
+	p.SlowHeartbeatDurationMax = span(slowHeartbeatDurationMin, time.Minute)
+	p.EpisodeQuietMax = span(episodeQuietMin, time.Minute)
+	p.ReloadGapMax = span(reloadGapMin, 2*time.Minute)
+	p.ReconfigureGapMax = span(reconfigureGapMin, 150*time.Second)
+	return p
 }
 
-func (s *siteSim) nextBurst() {
-	w := s.w
-	w.after(w.between(40*time.Second, 120*time.Second), func() {
-		if w.ending {
-			return
-		}
-		if !w.opts.DisabledClients.Has(ClientBurst) {
-			s.spawnBurst()
-		}
-		s.nextBurst()
-	})
+// chance is the plan's per-occasion chance of f, for the classes that
+// strike by chance; 0 for the others.
+func (p *FaultPlan) chance(f Fault) float64 {
+	switch f {
+	case FaultConnectRefused:
+		return p.DialRefusedChance
+	case FaultConnectHang:
+		return p.DialHangChance
+	case FaultOneByte:
+		return p.OneByteChance
+	case FaultReset:
+		return p.ResetChance
+	case FaultGarbageHeader:
+		return p.GarbageHeaderChance
+	case FaultExtraAnswer:
+		return p.ExtraAnswerChance
+	case FaultCommand400:
+		return p.Command400Chance
+	case FaultCapacity:
+		return p.CapacityChance
+	}
+	return 0
 }
 
-// recoveryBound: after a disruption ends, the core may sit out one
-// cool-down, one connect, a heartbeat interval and timeout, and a client
-// may wait for a channel; five seconds of slack on top.
-func (s *siteSim) recoveryBound() time.Duration {
-	c := s.hi
-	return c.ConnectRetry + c.ConnectTimeout + c.HeartbeatInterval + 2*s.hbMax + c.ChannelTimeout + 5*time.Second
-}
-
-// detectBound: a hung site must be found dead within one heartbeat
-// interval plus the (adaptive) heartbeat timeout, plus a tick of slack.
-func (s *siteSim) detectBound() time.Duration {
-	return s.hi.HeartbeatInterval + s.hbMax + time.Second
-}
-
-// nextEpisode plans the next site-wide fault at +after.
-func (s *siteSim) nextEpisode(after time.Duration) {
-	w := s.w
-	w.after(after, func() {
-		var kinds []Fault
-		for _, f := range []Fault{FaultSiteHang, FaultRestart, FaultSlowHeartbeat} {
-			if w.enabled(f) {
-				kinds = append(kinds, f)
-			}
+// String lists the classes on, each with its rate or span, then those off.
+func (p FaultPlan) String() string {
+	per := func(x float64, what string) string { return fmt.Sprintf(" %.2f%% per %s", 100*x, what) }
+	upTo := func(lo, hi time.Duration) string {
+		return fmt.Sprintf(" %v..%v", lo, hi.Round(100*time.Millisecond))
+	}
+	var on, off []string
+	for f := range NumFaults {
+		if !p.On.Has(f) {
+			off = append(off, f.String())
+			continue
 		}
-		if len(kinds) == 0 || w.now+2*time.Minute > w.opts.Duration {
-			return
-		}
-		s.cancelWatch()
-		f := kinds[w.intn(0, len(kinds)-1)]
-		var d time.Duration
+		var rate string
 		switch f {
+		case FaultConnectRefused, FaultConnectHang:
+			rate = per(p.chance(f), "dial")
+		case FaultOneByte:
+			rate = per(p.chance(f), "connection")
+		case FaultReset, FaultGarbageHeader, FaultExtraAnswer:
+			rate = per(p.chance(f), "answer")
+		case FaultCommand400:
+			rate = per(p.chance(f), "COMMAND")
+		case FaultCapacity:
+			rate = per(p.chance(f), "start")
+		case FaultIdleClose:
+			rate = upTo(idleCloseAfterMin, p.IdleCloseAfterMax) + " idle"
 		case FaultSiteHang:
-			d = w.between(5*time.Second, 40*time.Second)
-			w.fired(s, f, uint64(d/time.Millisecond))
-			s.startHang(d)
+			rate = upTo(hangDurationMin, p.HangDurationMax)
 		case FaultRestart:
-			d = w.between(time.Second, 15*time.Second)
-			w.fired(s, f, uint64(d/time.Millisecond))
-			s.srv.restart(d)
+			rate = upTo(restartDurationMin, p.RestartDurationMax)
 		case FaultSlowHeartbeat:
-			d = w.between(15*time.Second, 60*time.Second)
-			s.srv.slowHB = true
-			w.after(d, func() {
-				s.srv.slowHB = false
-				s.episodeEnded("slow heartbeats")
-			})
+			rate = upTo(slowHeartbeatDurationMin, p.SlowHeartbeatDurationMax)
+		case FaultReload:
+			rate = " every" + upTo(reloadGapMin, p.ReloadGapMax)
+		case FaultReconfigure:
+			rate = " every" + upTo(reconfigureGapMin, p.ReconfigureGapMax)
 		}
-		s.nextEpisode(d + s.recoveryBound() + w.between(5*time.Second, 60*time.Second))
-	})
-}
-
-// startHang hangs the server and watches the core find it dead in time.
-func (s *siteSim) startHang(d time.Duration) {
-	w := s.w
-	s.srv.hang(d)
-	if s.snap.State != core.SiteAlive {
-		return // nothing to detect: the core does not trust the site yet
+		on = append(on, f.String()+rate)
 	}
-	s.hangAt = w.now
-	start := w.now
-	var check func()
-	check = func() {
-		if s.hangAt != start || w.ending || s.diedSince(start) {
-			return
-		}
-		// Bytes the site sent before it hung may still be read after it
-		// (held back while a channel was paused): the core can only see the
-		// hang from its last read on.
-		deadline := max(start, s.lastRx, s.longPollEnd()) + s.detectBound()
-		if w.now < deadline || s.anyPaused() {
-			w.at(max(deadline, w.now+time.Second), check)
-			return
-		}
-		w.fail("site %s: hung at +%v (last byte read at +%v), still %s after %v (interval %v, heartbeat timeout now %v); %s",
-			s.name, start, s.lastRx, s.snap.State, w.now-start, s.cfg.HeartbeatInterval, s.snap.HeartbeatTimeout, s.describe())
+	if len(off) == 0 {
+		off = []string{"none"}
 	}
-	w.after(s.detectBound(), check)
-}
-
-// longPollEnd is when the last long-poll the site got ends its
-// WaitTimeout. A hang while every channel long-polls on a server with no
-// room for the core's extra probe shows only then (core/liveness.go).
-func (s *siteSim) longPollEnd() time.Duration {
-	var end time.Duration
-	for _, c := range s.active {
-		for _, q := range c.script[:c.sent] {
-			if q.wait > 0 && !q.done && q.siteSeen > 0 {
-				end = max(end, q.siteAt+q.wait)
-			}
-		}
-	}
-	return end
-}
-
-func (s *siteSim) anyPaused() bool {
-	for id := core.ChannelID(1); id <= s.lastChan; id++ {
-		if c := s.chans[id]; c != nil && !c.closed && c.paused {
-			return true
-		}
-	}
-	return false
-}
-
-// episodeEnded: the site is healthy again; it must serve queries soon.
-func (s *siteSim) episodeEnded(what string) {
-	s.hangAt = -1
-	s.faultAt = s.w.now
-	if s.w.ending {
-		return
-	}
-	s.openWatch(what)
-}
-
-// watch waits for proof that the site works: some query that reached the
-// site after from is answered completely and correctly.
-type watch struct {
-	from time.Duration
-	what string
-	ok   bool
-}
-
-func (s *siteSim) watching() bool { return s.watch != nil }
-
-func (s *siteSim) openWatch(what string) {
-	w := s.w
-	wt := &watch{from: w.now, what: what}
-	s.watch = wt
-	var probe, check func()
-	probe = func() {
-		if s.watch == wt && !w.ending {
-			s.spawnProbe()
-			w.after(500*time.Millisecond, probe)
-		}
-	}
-	check = func() {
-		if s.watch != wt || w.ending {
-			return
-		}
-		if w.now < wt.from+s.recoveryBound() { // the heartbeat timeout grew
-			w.at(wt.from+s.recoveryBound(), check)
-			return
-		}
-		w.fail("site %s: no query succeeded within %v after %s at +%v (state %s since +%v, last error %q)",
-			s.name, w.now-wt.from, what, wt.from, s.snap.State, s.snap.Since.Sub(epoch), s.snap.LastError)
-	}
-	w.after(w.between(0, 500*time.Millisecond), probe)
-	w.after(s.recoveryBound(), check)
-}
-
-func (s *siteSim) cancelWatch() { s.watch = nil }
-
-// recovered: a query was answered correctly; it ends the watch if the site
-// got it after the watch began. Cached-kind queries do not count: the site
-// cannot tell whose request it got.
-func (s *siteSim) recovered(q *query) {
-	if wt := s.watch; wt != nil && q.kind != qCached && q.siteSeen > 0 && q.siteAt >= wt.from {
-		wt.ok = true
-		s.watch = nil
-	}
-}
-
-// garbageHeader is what a confused or foreign server sends instead of a
-// fixed16 header: an HTTP status line, a header that is too short, noise.
-func garbageHeader(w *World, code, length int) []byte {
-	switch w.intn(0, 2) {
-	case 0:
-		return []byte("HTTP/1.1 200 OK\r\n\r\n")
-	case 1:
-		return fmt.Appendf(nil, "%d %d\n", code, length)
-	}
-	b := make([]byte, 16)
-	for i := range b {
-		b[i] = byte('a' + w.rng.IntN(26))
-	}
-	return b
-}
-
-// lateAnswer is a well-formed answer no request asked for. Its body is no
-// number, so it cannot pass for a heartbeat's program_start.
-var lateAnswer = append(fixed16(200, len("late answer\n")), "late answer\n"...)
-
-// withExtra puts lateAnswer next to resp: in front of it, as a late answer
-// to an earlier request that arrives with this one, or behind it. It
-// returns the bytes and the offset where the two meet. The proxy can only
-// tell the two apart when they meet within one read (see docs/memory.md,
-// what a lying server can still do), and in front only when it holds the
-// answer; the world gives it that chance and no more.
-func (c *srvConn) withExtra(resp []byte) ([]byte, int) {
-	w := c.srv.w
-	if w.budget.mode == budgetNone && w.chance(0.5) {
-		return append(append([]byte(nil), lateAnswer...), resp...), len(lateAnswer)
-	}
-	return append(append([]byte(nil), resp...), lateAnswer...), len(resp)
+	return fmt.Sprintf("on: %s; episodes quiet for the recovery bound +%s; off: %s",
+		strings.Join(on, ", "), upTo(episodeQuietMin, p.EpisodeQuietMax), strings.Join(off, ", "))
 }

@@ -1,240 +1,184 @@
 package sim
 
-import (
-	"fmt"
-	"strings"
-	"time"
+import "fmt"
 
-	"liveproxyd/core"
+// Invariant names one property the simulator checks. Every failed check
+// reports one, so that a failure says which promise broke before it says
+// how, and a test that plants a bug can ask for the check meant to catch it
+// instead of matching message text.
+type Invariant uint8
+
+// Class says what kind of promise an invariant is, as in TigerBeetle's
+// simulator: a safety violation is wrong at the instant it happens, a
+// liveness violation is something right that did not happen in time.
+type Class uint8
+
+const (
+	Safety   Class = iota + 1 // something bad never happens: a wrong byte, a broken contract
+	Liveness                  // something good happens within its bound: an answer, a close, a found hang
 )
 
-// World-level invariants. The core's own CheckInvariants runs after every
-// step in siteSim.step; these compare the core's view with the world's.
-
-// checkSnapshot runs after every step: the core's picture of channels and
-// clients must match what the driver has open, and a program_start it
-// reports must be one the site really served (a query's bytes taken as a
-// heartbeat answer would show up here).
-func (s *siteSim) checkSnapshot() {
-	w := s.w
-	snap := s.core.Snapshot()
-	s.checkStats(s.snap.Stats, snap.Stats)
-	if s.checkDeathCounted(s.snap, snap); w.err != nil {
-		return
+func (c Class) String() string {
+	switch c {
+	case Safety:
+		return "safety"
+	case Liveness:
+		return "liveness"
 	}
-	if snap.State != s.snap.State {
-		s.states = append(s.states, stateChange{at: w.now, state: snap.State})
-		if snap.State == core.SiteDead && s.snap.State == core.SiteAlive && !s.silenceFair(snap.LastError) {
-			w.fail("site %s: declared dead though the site answers (%s); no hang, restart or slow heartbeat since +%v; queries at the site:%s",
-				s.name, snap.LastError, s.faultAt, s.atSite())
-			return
-		}
-	}
-	s.snap = snap
-	if snap.HeartbeatTimeout > s.hbMax {
-		s.hbMax = snap.HeartbeatTimeout
-	}
-	if ps := snap.ProgramStart; ps != 0 && !s.srv.knownStart(ps) {
-		w.fail("site %s: core reports program_start %d, the site never had it", s.name, ps)
-		return
-	}
-	if len(snap.Channels) != s.openChans {
-		w.fail("site %s: core lists %d channels, the driver has %d open", s.name, len(snap.Channels), s.openChans)
-		return
-	}
-	// After a shrink, busy channels may stay until they are free, but no
-	// more channels than ever configured, nor more free ones than now, and
-	// no pool channel dialled beyond the configured count; on top of the
-	// pool at most one extra heartbeat probe, which only connects and
-	// probes.
-	free, pool, probes, connecting := 0, 0, 0, 0
-	for _, ch := range snap.Channels {
-		switch {
-		case ch.Probe:
-			probes++
-			if ch.State != core.ChanConnecting && ch.State != core.ChanProbing {
-				w.fail("site %s: extra probe channel %d is %s", s.name, ch.ID, ch.State)
-				return
-			}
-			continue
-		case ch.State == core.ChanFree:
-			free++
-		case ch.State == core.ChanConnecting:
-			connecting++
-		}
-		pool++
-	}
-	if pool > s.peak || probes > 1 {
-		w.fail("site %s: %d pool channels and %d probes, at most %d channels ever configured", s.name, pool, probes, s.peak)
-		return
-	}
-	if connecting > 0 && pool > s.cfg.Channels {
-		w.fail("site %s: dialled a pool channel with %d channels open, configured %d", s.name, pool, s.cfg.Channels)
-		return
-	}
-	if free > s.cfg.Channels {
-		w.fail("site %s: %d free channels, configured %d", s.name, free, s.cfg.Channels)
-		return
-	}
-	for _, ch := range snap.Channels {
-		c := s.chans[ch.ID]
-		if c == nil || c.closed {
-			w.fail("site %s: core lists channel %d that is not open", s.name, ch.ID)
-			return
-		}
-		if ch.Client != 0 {
-			if cl := s.cls[ch.Client]; cl == nil || cl.coreClosed || cl.goneSent {
-				w.fail("site %s: channel %d busy for client %d that is not open", s.name, ch.ID, ch.Client)
-				return
-			}
-		}
-	}
-	if n := snap.ClientsReading + snap.ClientsWaiting + snap.ClientsInFlight; n != s.openCls {
-		w.fail("site %s: core knows %d clients, the driver has %d open", s.name, n, s.openCls)
-	}
+	return fmt.Sprintf("class(%d)", uint8(c))
 }
 
-// silenceFair (liveness, "no false death"): a live site may be declared
-// dead for silence (a heartbeat, an extra probe or every busy channel
-// unanswered) only during a site-wide fault or soon after it (answers
-// queued during a hang come late). Paused channels and long-polls are
-// silent by the core's choice or by contract, never the site's fault.
-func (s *siteSim) silenceFair(cause string) bool {
-	silence := strings.Contains(cause, "heartbeat") || strings.Contains(cause, "no answer on any channel")
-	if !silence {
-		return true // connects refused, invalid answers: judged elsewhere
-	}
-	srv := s.srv
-	return srv.hung || srv.down || srv.slowHB || s.w.now-s.faultAt <= s.recoveryBound() ||
-		s.queryLooksHung(s.snap.HeartbeatTimeout)
+// The invariants, grouped by where they are checked: what a client
+// receives (check.go, cache.go), what the core asks of its driver
+// (driver.go, client.go), the core's picture against the world's (audit.go,
+// stats.go, budget.go), what reaches the site (server.go), and the bounds
+// in time (audit.go, episode.go, world.go).
+const (
+	invAnswerBytes Invariant = iota + 1
+	invBytesUnasked
+	invBytesAfterError
+	invCacheFresh
+	invErrorHeader
+	invErrorCode
+	invErrorLength
+	invErrorOneLine
+	invErrorNamesSite
+	invTextReplyKnown
+	invBusyText
+	invErrorFair
+	invTimeoutFair
+	invErrorWhole
+	invAnswerHeldWhole
+	invAnswerCutFair
+	invCloseAfterAnswers
+
+	invStepNotReentered
+	invActionKnown
+	invChannelKnown
+	invChannelWriteOpen
+	invChannelCloseOnce
+	invDriverContract
+	invShutdownComplete
+	invClientKnown
+	invClientWriteOpen
+	invClientCloseOnce
+	invClientBufferMax
+
+	invCoreInvariants
+	invProgramStartReal
+	invChannelsMatch
+	invClientsMatch
+	invProbeOnlyProbes
+	invChannelsPoolMax
+	invChannelsFreeMax
+	invBudgetMax
+	invStatsMonotonic
+	invStatsMatchWorld
+	invDeathCounted
+
+	invUpstreamNotEmpty
+	invUpstreamWellFormed
+	invHeartbeatFramed
+	invUpstreamKnown
+	invUpstreamCanonical
+	invUpstreamOrder
+
+	invNoFalseDeath
+	invHangDetected
+	invRecovery
+	invAnswerWaitMax
+	invCloseWaitMax
+	invDrainComplete
+	invNoLivelock
+
+	numInvariants
+)
+
+// invariantTable is the list of invariants: one line each, its name, its
+// class and the promise it stands for.
+var invariantTable = [numInvariants]struct {
+	name  string
+	class Class
+	what  string
+}{
+	invAnswerBytes:       {"answer-bytes", Safety, "every byte of an answer is the site's answer to the client's own request, at its offset"},
+	invBytesUnasked:      {"bytes-unasked", Safety, "no bytes reach a client that has no query waiting for an answer"},
+	invBytesAfterError:   {"bytes-after-error", Safety, "nothing but the close follows an error reply"},
+	invCacheFresh:        {"cache-fresh", Safety, "a cached answer is never older than the program_start the core knew when the query came"},
+	invErrorHeader:       {"error-header", Safety, "an error reply's fixed16 header parses as the real clients parse it"},
+	invErrorCode:         {"error-code", Safety, "an error code fits the query: 400, 413 or 451 for the proxy's refusals, else 502, 503 or 504"},
+	invErrorLength:       {"error-length", Safety, "an error reply is 1 byte to 1 KiB long"},
+	invErrorOneLine:      {"error-one-line", Safety, "an error reply is exactly one line"},
+	invErrorNamesSite:    {"error-names-site", Safety, "an error for a forwarded query starts with \"site NAME: \", unless it is the busy text"},
+	invTextReplyKnown:    {"text-reply-known", Safety, "without fixed16, bytes that are not the own answer are an error text naming the site, a refusal or the busy text"},
+	invBusyText:          {"busy-text", Safety, "a busy error is Checkmk's text word for word, with a channel count configured since the query came"},
+	invErrorFair:         {"error-fair", Safety, "a 502 has a cause the world saw; a 503 comes after channel_timeout or with a full query budget"},
+	invTimeoutFair:       {"timeout-fair", Safety, "a 504 comes only if the site broke, hung or restarted on the query or took the query timeout"},
+	invErrorWhole:        {"error-whole", Safety, "a client is never closed in the middle of an error reply"},
+	invAnswerHeldWhole:   {"answer-held-whole", Safety, "an answer that fits the hold limit reaches the client whole or not at all"},
+	invAnswerCutFair:     {"answer-cut-fair", Safety, "an answer is cut short only if the site broke it or the core called the site dead"},
+	invCloseAfterAnswers: {"close-after-answers", Safety, "a client is closed only after every query it sent is answered, or after an error reply"},
+
+	invStepNotReentered: {"step-not-reentered", Safety, "the driver never calls Step from inside Step (a check of the simulator itself)"},
+	invActionKnown:      {"action-known", Safety, "every action is of a kind a driver knows"},
+	invChannelKnown:     {"channel-known", Safety, "writes, closes, pauses and resumes name channels that were dialled"},
+	invChannelWriteOpen: {"channel-write-open", Safety, "the core writes only to channels that are connected and not closed"},
+	invChannelCloseOnce: {"channel-close-once", Safety, "the core closes a channel at most once"},
+	invDriverContract:   {"driver-contract", Safety, "every Step's actions keep core.Contract: IDs in order, no use of a closed connection, valid fields, a future deadline"},
+	invShutdownComplete: {"shutdown-complete", Safety, "the shutdown step closes every client and channel, and nothing is dialled after it"},
+	invClientKnown:      {"client-known", Safety, "writes and closes name clients that were accepted"},
+	invClientWriteOpen:  {"client-write-open", Safety, "the core writes to no client it closed or that went away"},
+	invClientCloseOnce:  {"client-close-once", Safety, "the core closes a client at most once, and not after it went away"},
+	invClientBufferMax:  {"client-buffer-max", Safety, "a client's unflushed bytes stay within HighWater plus one read or one held answer"},
+
+	invCoreInvariants:   {"core-invariants", Safety, "the core's own CheckInvariants holds after every step"},
+	invProgramStartReal: {"program-start-real", Safety, "a program_start the core reports is one the site really had"},
+	invChannelsMatch:    {"channels-match", Safety, "the core lists exactly the channels the driver has open"},
+	invClientsMatch:     {"clients-match", Safety, "the core knows exactly the clients the driver has open, and busy channels serve open ones"},
+	invProbeOnlyProbes:  {"probe-only-probes", Safety, "the extra channel outside the pool only connects and probes"},
+	invChannelsPoolMax:  {"channels-pool-max", Safety, "the pool never exceeds the most channels ever configured, plus one probe, and dials within the count now"},
+	invChannelsFreeMax:  {"channels-free-max", Safety, "no more channels are free than are configured now"},
+	invBudgetMax:        {"budget-max", Safety, "held answers and unfinished queries of all sites stay within the global budgets"},
+	invStatsMonotonic:   {"stats-monotonic", Safety, "the core's counters never go down"},
+	invStatsMatchWorld:  {"stats-match-world", Safety, "each counter lies between what the world saw happen and what it allows"},
+	invDeathCounted:     {"death-counted", Safety, "a death for a lost heartbeat or a failed connect counts that heartbeat or connect"},
+
+	invUpstreamNotEmpty:   {"upstream-not-empty", Safety, "the proxy never sends an empty request (Icinga closes the connection on one)"},
+	invUpstreamWellFormed: {"upstream-well-formed", Safety, "upstream requests are GET or COMMAND, LF only, COMMAND alone on its line"},
+	invHeartbeatFramed:    {"heartbeat-framed", Safety, "a heartbeat asks for fixed16 and KeepAlive and carries no header a server rejects"},
+	invUpstreamKnown:      {"upstream-known", Safety, "every request the site gets is one a client sent"},
+	invUpstreamCanonical:  {"upstream-canonical", Safety, "a forwarded request is, byte for byte, the canonical form of the client's"},
+	invUpstreamOrder:      {"upstream-order", Safety, "a client's COMMAND reaches the site before the queries it sent after it"},
+
+	invNoFalseDeath:  {"no-false-death", Liveness, "a site that answers is declared dead for silence only during or soon after a site-wide fault"},
+	invHangDetected:  {"hang-detected", Liveness, "a hung site is declared dead within heartbeat interval + timeout (+ a tick) of its last read"},
+	invRecovery:      {"recovery", Liveness, "after a site-wide fault ends, a query that reaches the site succeeds within the recovery bound"},
+	invAnswerWaitMax: {"answer-wait-max", Liveness, "no query waits longer than its bound for the next byte of its answer"},
+	invCloseWaitMax:  {"close-wait-max", Liveness, "a client whose queries are all answered is closed within the same bound"},
+	invDrainComplete: {"drain-complete", Liveness, "after shutdown and drain every client is closed and every query answered"},
+	invNoLivelock:    {"no-livelock", Liveness, "virtual time moves on: bounded steps at one instant, bounded events per run"},
 }
 
-// atSite lists the queries the site is working on, for a failure message.
-func (s *siteSim) atSite() string {
-	var b strings.Builder
-	for _, c := range s.active {
-		for _, q := range c.script[:c.sent] {
-			if !q.done && q.siteSeen > 0 {
-				fmt.Fprintf(&b, " [%s at +%v delay %v wait %v done +%v]", q.id, q.siteAt, q.delay, q.wait, q.siteDoneAt)
-			}
-		}
+// String is the invariant's name, as failures print it.
+func (i Invariant) String() string {
+	if i > 0 && i < numInvariants {
+		return invariantTable[i].name
 	}
-	return b.String()
+	return fmt.Sprintf("invariant(%d)", uint8(i))
 }
 
-// queryLooksHung: a query (not a long-poll) at the site takes the
-// heartbeat timeout or longer, or got an answer with a garbage header that
-// the core still waits to complete. With every channel busy and no room
-// for the core's extra probe (Icinga's pool), that silence cannot be told
-// from a hang: the core may call the site dead (core/liveness.go).
-func (s *siteSim) queryLooksHung(hbTimeout time.Duration) bool {
-	for _, c := range s.active {
-		for _, q := range c.script[:c.sent] {
-			if q.done || q.siteSeen == 0 {
-				continue
-			}
-			if q.garbage || q.wait == 0 && q.delay >= hbTimeout-100*time.Millisecond {
-				return true
-			}
-		}
+// Class tells whether the invariant is a safety or a liveness property.
+func (i Invariant) Class() Class {
+	if i > 0 && i < numInvariants {
+		return invariantTable[i].class
 	}
-	return false
+	return 0
 }
 
-// stateChange is one change of the core's site state.
-type stateChange struct {
-	at    time.Duration
-	state core.SiteState
-}
-
-func down(st core.SiteState) bool { return st == core.SiteDead || st == core.SiteStopped }
-
-// diedSince: the core declared the site dead (or stopped) at or after t, so
-// an answer in flight then may be cut short or replaced by a 502.
-func (s *siteSim) diedSince(t time.Duration) bool {
-	for i := len(s.states) - 1; i >= 0 && s.states[i].at >= t; i-- {
-		if down(s.states[i].state) {
-			return true
-		}
+// What is the promise the invariant stands for, in one line.
+func (i Invariant) What() string {
+	if i > 0 && i < numInvariants {
+		return invariantTable[i].what
 	}
-	return false
-}
-
-// downAt: the core held the site dead (or stopped) at time t.
-func (s *siteSim) downAt(t time.Duration) bool {
-	for i := len(s.states) - 1; i >= 0; i-- {
-		if s.states[i].at <= t {
-			return down(s.states[i].state)
-		}
-	}
-	return false
-}
-
-// answerBound: no query may wait longer than this for its next byte:
-// a channel wait, a query timeout, a heartbeat interval and timeout, a
-// connect, and slack.
-func (s *siteSim) answerBound() time.Duration {
-	c := s.hi
-	return c.ChannelTimeout + c.QueryTimeout + c.HeartbeatInterval + s.hbMax + c.ConnectTimeout + 5*time.Second
-}
-
-// audit runs every simulated second: no client waits too long for an
-// answer, or for the close that must follow its last one.
-func (s *siteSim) audit() {
-	w := s.w
-	if w.err != nil || s.stopped {
-		return
-	}
-	bound := s.answerBound()
-	live := s.active[:0]
-	for _, c := range s.active {
-		if c.aborted || c.closedSeen {
-			continue
-		}
-		live = append(live, c)
-		if q := c.pending(); q != nil {
-			since := max(q.sentAt, q.progressAt, c.lastAnswer())
-			if w.now-since > bound {
-				w.fail("client %d (%s) query %s: no answer for %v (bound %v; site got it %d times, site state %s)",
-					c.id, c.label, q.id, w.now-since, bound, q.siteSeen, s.snap.State)
-				return
-			}
-		} else if c.allDoneAt != 0 && w.now-c.allDoneAt > bound {
-			w.fail("client %d (%s): all answered at +%v, still not closed after %v", c.id, c.label, c.allDoneAt, w.now-c.allDoneAt)
-			return
-		}
-	}
-	clear(s.active[len(live):])
-	s.active = live
-	w.after(time.Second, s.audit)
-}
-
-// lastAnswer is when the client's latest answered query finished; a
-// pipelined query waits for those before it.
-func (c *client) lastAnswer() time.Duration {
-	var t time.Duration
-	for _, q := range c.script[:c.cur] {
-		t = max(t, q.progressAt)
-	}
-	return t
-}
-
-// finalCheck runs after shutdown and drain: every client was closed and
-// every query answered, or mooted by its client's end.
-func (w *World) finalCheck() {
-	for _, c := range w.clients {
-		if w.err != nil {
-			return
-		}
-		if !c.aborted && !c.closedSeen {
-			w.fail("client %d (%s) of site %s never closed", c.id, c.label, c.s.name)
-			return
-		}
-		for _, q := range c.script {
-			if !q.done {
-				w.fail("query %s never answered", q.id)
-				return
-			}
-		}
-	}
+	return ""
 }

@@ -3,17 +3,17 @@ package sim
 import (
 	"bytes"
 	"errors"
-	"regexp"
-	"strings"
+	"slices"
 	"testing"
 	"time"
 
 	"liveproxyd/core"
+	"liveproxyd/livestatus"
 )
 
 // The checks must be able to fail: each mutant wraps the real core and
 // plants one bug early in the run; the simulator must report it with the
-// right complaint, well before its own time is up.
+// right invariant, well before its own time is up.
 
 // mutant forwards to a real core and lets mutate rewrite every step's
 // actions (a copy, so the core's slice is not touched).
@@ -31,7 +31,7 @@ func (m *mutant) Step(ev core.Event) []core.Action {
 	return acts
 }
 
-func (m *mutant) NextDeadline() time.Time { return m.site.NextDeadline() }
+func (m *mutant) NextDeadline() (time.Time, bool) { return m.site.NextDeadline() }
 
 func (m *mutant) Snapshot() core.Snapshot                            { return m.site.Snapshot() }
 func (m *mutant) CheckInvariants() error                             { return m.site.CheckInvariants() }
@@ -44,7 +44,7 @@ func TestMutantsAreCaught(t *testing.T) {
 	cases := []struct {
 		name string
 		m    *mutant
-		want string
+		want []Invariant
 	}{{
 		name: "corrupt a body byte",
 		m: newMutant(func(m *mutant, acts []core.Action) []core.Action {
@@ -57,7 +57,7 @@ func TestMutantsAreCaught(t *testing.T) {
 			}
 			return acts
 		}),
-		want: `answer byte \d+ is`,
+		want: []Invariant{invAnswerBytes},
 	}, {
 		name: "send a client's bytes to another client",
 		m: newMutant(func(m *mutant, acts []core.Action) []core.Action {
@@ -68,7 +68,7 @@ func TestMutantsAreCaught(t *testing.T) {
 			}
 			return acts
 		}),
-		want: `no query waiting|answer byte|unexpected bytes|bad fixed16|error text longer|after (closing it|EvClientGone)|unknown client`,
+		want: []Invariant{invBytesUnasked, invAnswerBytes, invTextReplyKnown, invErrorHeader, invErrorLength, invClientWriteOpen, invClientKnown},
 	}, {
 		name: "forget to close a client",
 		m: newMutant(func(m *mutant, acts []core.Action) []core.Action {
@@ -80,7 +80,7 @@ func TestMutantsAreCaught(t *testing.T) {
 			}
 			return acts
 		}),
-		want: `core knows \d+ clients, the driver has \d+ open`,
+		want: []Invariant{invClientsMatch},
 	}, {
 		name: "write to a client after closing it",
 		m: newMutant(func(m *mutant, acts []core.Action) []core.Action {
@@ -92,7 +92,7 @@ func TestMutantsAreCaught(t *testing.T) {
 			}
 			return acts
 		}),
-		want: `after closing it`,
+		want: []Invariant{invClientWriteOpen},
 	}, {
 		name: "withhold a client's answer",
 		m: newMutant(func(m *mutant, acts []core.Action) []core.Action {
@@ -105,7 +105,7 @@ func TestMutantsAreCaught(t *testing.T) {
 			}
 			return out
 		}),
-		want: `closed without an answer|no answer for`,
+		want: []Invariant{invCloseAfterAnswers, invAnswerWaitMax},
 	}, {
 		name: "answer twice",
 		m: newMutant(func(m *mutant, acts []core.Action) []core.Action {
@@ -117,7 +117,7 @@ func TestMutantsAreCaught(t *testing.T) {
 			}
 			return acts
 		}),
-		want: `answer byte|no query waiting|after its error reply`,
+		want: []Invariant{invAnswerBytes, invBytesUnasked, invBytesAfterError},
 	}, {
 		// What the old framer did with a client's whitespace-only line:
 		// passed it on inside the request, so Icinga read the rest as a
@@ -132,7 +132,7 @@ func TestMutantsAreCaught(t *testing.T) {
 			}
 			return acts
 		}),
-		want: `upstream request|answer byte|no query waiting`,
+		want: []Invariant{invUpstreamNotEmpty, invUpstreamWellFormed, invUpstreamKnown, invUpstreamCanonical, invAnswerBytes, invBytesUnasked},
 	}}
 	// A quiet world: no faults and no COMMAND clients, so that nothing but
 	// the planted bug can fail the run.
@@ -148,10 +148,10 @@ func TestMutantsAreCaught(t *testing.T) {
 			if !errors.As(err, &f) {
 				t.Fatalf("the planted bug went unnoticed (err %v)", err)
 			}
-			if !regexp.MustCompile(tc.want).MatchString(f.Msg) {
-				t.Fatalf("caught, but by the wrong check:\n%v\nwant a message matching %q", f, tc.want)
+			if !slices.Contains(tc.want, f.Invariant) {
+				t.Fatalf("caught, but by the wrong check:\n%v\nwant one of %v", f, tc.want)
 			}
-			t.Logf("caught: %s", f.Msg)
+			t.Logf("caught: %s", f.Headline())
 			if len(f.Last) == 0 || f.Replay() == "" {
 				t.Fatalf("failure without events or replay command: %+v", f)
 			}
@@ -170,7 +170,7 @@ type hider struct {
 }
 
 // hbAnswerLen: "200          11\n" and ten digits and a newline.
-const hbAnswerLen = core.HeaderLen + 11
+const hbAnswerLen = livestatus.HeaderLen + 11
 
 func newHider(c core.Config) Core {
 	return &hider{site: core.NewSite(c), left: map[core.ChannelID]int{}}
@@ -184,7 +184,7 @@ func (h *hider) Step(ev core.Event) []core.Action {
 				break
 			}
 			h.left[ev.Channel] = left - 1
-			if p := hbAnswerLen - left - core.HeaderLen; p >= 0 && p < 10 {
+			if p := hbAnswerLen - left - livestatus.HeaderLen; p >= 0 && p < 10 {
 				if len(h.first) < 10 {
 					h.first = append(h.first, ev.Data[i])
 				} else {
@@ -202,9 +202,9 @@ func (h *hider) Step(ev core.Event) []core.Action {
 	return acts
 }
 
-func (h *hider) NextDeadline() time.Time { return h.site.NextDeadline() }
-func (h *hider) Snapshot() core.Snapshot { return h.site.Snapshot() }
-func (h *hider) CheckInvariants() error  { return h.site.CheckInvariants() }
+func (h *hider) NextDeadline() (time.Time, bool) { return h.site.NextDeadline() }
+func (h *hider) Snapshot() core.Snapshot         { return h.site.Snapshot() }
+func (h *hider) CheckInvariants() error          { return h.site.CheckInvariants() }
 
 func TestStaleCacheIsCaught(t *testing.T) {
 	// Quiet but for reloads (which keep the connections, so only program_start
@@ -216,9 +216,9 @@ func TestStaleCacheIsCaught(t *testing.T) {
 			quiet = quiet.With(f)
 		}
 	}
-	caughtWithin(t, 10, nil, Options{Duration: 5 * time.Minute, NewCore: newHider, Disabled: quiet,
+	caughtWithin(t, 10, planWithout(FaultReload), Options{Duration: 5 * time.Minute, NewCore: newHider, Disabled: quiet,
 		DisabledClients: ClientSet(0).With(ClientCommand)},
-		"stale answer", "a core that never learns of a reload")
+		"a core that never learns of a reload", invCacheFresh)
 }
 
 // TestCacheCheckJudgesBodies feeds the check hand-made answers: the site's
@@ -256,10 +256,10 @@ func TestCacheCheckJudgesBodies(t *testing.T) {
 		if w, f := judge("alice", 0, 0, fixed); f != nil || w.res.Cache.Behind != 1 {
 			t.Fatalf("fixed16=%v: an answer the core could not know to be old was refused: %v", fixed, f)
 		}
-		if _, f := judge("alice", 0, 1, fixed); f == nil || !strings.Contains(f.Msg, "stale answer") {
+		if _, f := judge("alice", 0, 1, fixed); f == nil || f.Invariant != invCacheFresh {
 			t.Fatalf("fixed16=%v: a stale answer passed: %v", fixed, f)
 		}
-		if _, f := judge("bob", 1, 1, fixed); f == nil || !strings.Contains(f.Msg, "another user's") {
+		if _, f := judge("bob", 1, 1, fixed); f == nil || f.Invariant != invAnswerBytes {
 			t.Fatalf("fixed16=%v: another user's answer passed: %v", fixed, f)
 		}
 	}
@@ -285,11 +285,10 @@ func TestIgnoredReconfigureIsCaught(t *testing.T) {
 	}
 	// Without smugglers: the worlds this check was tuned on, where a deaf
 	// core shows first in the pool size, not in a channel wait.
-	caughtWithin(t, 10, nil, Options{Duration: 5 * time.Minute, Disabled: quiet,
+	caughtWithin(t, 10, planWithout(FaultReconfigure), Options{Duration: 5 * time.Minute, Disabled: quiet,
 		DisabledClients: ClientSet(0).With(ClientSmuggle),
 		NewCore:         func(c core.Config) Core { return deaf{core.NewSite(c)} }},
-		`free channels, configured|dial of channel|not Checkmk's with a configured channel count`,
-		"a core that ignores reconfiguration")
+		"a core that ignores reconfiguration", invChannelsFreeMax, invChannelsPoolMax, invBusyText)
 }
 
 // deafToHeartbeats hides heartbeat answers from the core after a minute:
@@ -309,7 +308,7 @@ func (d *deafToHeartbeats) Step(ev core.Event) []core.Action {
 	return d.Site.Step(ev)
 }
 
-// TestFalseDeathIsCaught: the liveness check "no false death" can fail. A
+// TestFalseDeathIsCaught: the liveness invariant no-false-death can fail. A
 // quiet world (no site faults) whose core misses heartbeat answers must be
 // reported as a site declared dead though it answers.
 func TestFalseDeathIsCaught(t *testing.T) {
@@ -324,18 +323,18 @@ func TestFalseDeathIsCaught(t *testing.T) {
 		if !errors.As(err, &f) {
 			t.Fatalf("seed %d: a core deaf to heartbeat answers went unnoticed: %v", seed, err)
 		}
-		if !strings.Contains(f.Msg, "declared dead though the site answers") {
+		if f.Invariant != invNoFalseDeath {
 			t.Fatalf("seed %d: caught, but by the wrong check: %v", seed, err)
 		}
 	}
 }
 
 // caughtWithin runs seeds 1..n of the world opts describes, skipping those
-// skip rejects, and passes at the first failure if a check matching want
-// reported it: a planted bug must be found, and by the check meant for it.
-func caughtWithin(t *testing.T, n uint64, skip func(seed uint64) bool, opts Options, want string, what string) {
+// skip rejects, and passes at the first failure if one of the invariants
+// in want reported it: a planted bug must be found, and by the check meant
+// for it.
+func caughtWithin(t *testing.T, n uint64, skip func(seed uint64) bool, opts Options, what string, want ...Invariant) {
 	t.Helper()
-	re := regexp.MustCompile(want)
 	for seed := uint64(1); seed <= n; seed++ {
 		if skip != nil && skip(seed) {
 			continue
@@ -345,11 +344,17 @@ func caughtWithin(t *testing.T, n uint64, skip func(seed uint64) bool, opts Opti
 			continue
 		}
 		var f *Failure
-		if !errors.As(err, &f) || !re.MatchString(f.Msg) {
-			t.Fatalf("seed %d: caught, but by the wrong check: %v", seed, err)
+		if !errors.As(err, &f) || !slices.Contains(want, f.Invariant) {
+			t.Fatalf("seed %d: caught, but by the wrong check (want one of %v): %v", seed, want, err)
 		}
-		t.Logf("seed %d caught: %s", seed, f.Msg)
+		t.Logf("caught: %s", f.Headline())
 		return
 	}
 	t.Fatalf("%s went unnoticed in %d seeds", what, n)
+}
+
+// planWithout tells the seeds whose fault plan leaves f off: worlds where a
+// bug that only f brings to light cannot show.
+func planWithout(f Fault) func(seed uint64) bool {
+	return func(seed uint64) bool { return !newFaultPlan(seed, 0).On.Has(f) }
 }

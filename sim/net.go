@@ -2,9 +2,9 @@ package sim
 
 import "time"
 
-// maxChunk is the largest piece a pipe delivers at once: one "read" of the
+// chunkMax is the largest piece a pipe delivers at once: one "read" of the
 // receiver. The per-client memory bound is HighWater plus one such chunk.
-const maxChunk = 4096
+const chunkMax = 4096
 
 // oneByteSpan is how much of each write a one-byte pipe delivers byte by
 // byte; the rest goes in ordinary chunks, so a 100 KiB body does not cost
@@ -75,9 +75,9 @@ func (p *pipe) chunkLen(off, left int) int {
 	case r == 0:
 		n = p.w.intn(1, 16) // tiny: splits headers and lines anywhere
 	case r < 4:
-		n = p.w.intn(1, maxChunk)
+		n = p.w.intn(1, chunkMax)
 	default:
-		n = maxChunk // a full read, as on a busy stream
+		n = chunkMax // a full read, as on a busy stream
 	}
 	return min(n, left)
 }

@@ -29,8 +29,8 @@ func drawCache(w *World) (entries, bytes int) {
 func (s *siteSim) setConfig(cfg core.Config) {
 	s.cfg = cfg
 	s.cfgs = append(s.cfgs, cfgAt{at: s.w.now, cfg: cfg})
-	s.peak = max(s.peak, cfg.Channels)
-	h := &s.hi
+	s.channelsMax = max(s.channelsMax, cfg.Channels)
+	h := &s.cfgMax
 	if len(s.cfgs) == 1 {
 		*h = cfg
 		return
@@ -75,7 +75,7 @@ func (s *siteSim) isBusyText(t time.Duration, text string) bool {
 // nextReconfigure plans the next reconfiguration of the site.
 func (s *siteSim) nextReconfigure() {
 	w := s.w
-	w.after(w.between(30*time.Second, 150*time.Second), func() {
+	w.after(w.between(reconfigureGapMin, w.plan.ReconfigureGapMax), func() {
 		if w.ending || s.stopped {
 			return
 		}

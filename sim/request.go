@@ -232,12 +232,14 @@ func noSuchTable(table, id string) []byte {
 }
 
 // fixed16 renders a Livestatus response header, written independently of
-// core.FormatHeader so that the simulator does not trust the code it tests.
+// livestatus.FormatHeader so that the simulator does not trust the code it
+// tests.
 func fixed16(code, length int) []byte {
 	return fmt.Appendf(nil, "%03d %11d\n", code, length)
 }
 
-// parseFixed16 parses a header strictly as the real clients do.
+// parseFixed16 parses a header strictly as the real clients do. It is the
+// oracle's own, not livestatus.ParseHeader, which it judges.
 func parseFixed16(h []byte) (code, length int, ok bool) {
 	if len(h) != 16 || h[3] != ' ' || h[15] != '\n' {
 		return 0, 0, false

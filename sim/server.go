@@ -111,14 +111,14 @@ func (c *srvConn) onData(b []byte) {
 		if empty {
 			if !c.srv.naemon {
 				// Icinga closes on an empty request: a proxy must never send one.
-				c.srv.w.fail("site %s: empty upstream request (Icinga closes the connection): %q", c.srv.s.name, raw)
+				c.srv.w.fail(invUpstreamNotEmpty, "site %s: empty upstream request (Icinga closes the connection): %q", c.srv.s.name, raw)
 				return
 			}
 			continue
 		}
 		r, err := parseRequest(raw)
 		if err != nil {
-			c.srv.w.fail("site %s: %v", c.srv.s.name, err)
+			c.srv.w.fail(invUpstreamWellFormed, "site %s: %v", c.srv.s.name, err)
 			return
 		}
 		// A status query right behind a COMMAND is the core's resync probe,
@@ -138,11 +138,11 @@ func (srv *server) admit(r *request) {
 	switch {
 	case r.heartbeat:
 		if !r.fixed16 || !r.keepAlive || r.badHeader != "" {
-			w.fail("site %s: heartbeat without fixed16/KeepAlive: %q", srv.s.name, r.raw)
+			w.fail(invHeartbeatFramed, "site %s: heartbeat without fixed16/KeepAlive: %q", srv.s.name, r.raw)
 		}
 		return
 	case r.method != "GET" && r.method != "COMMAND":
-		w.fail("site %s: the proxy forwarded an invalid request method: %q", srv.s.name, r.raw)
+		w.fail(invUpstreamWellFormed, "site %s: the proxy forwarded an invalid request method: %q", srv.s.name, r.raw)
 		return
 	}
 	q := w.queries[r.id]
@@ -150,11 +150,11 @@ func (srv *server) admit(r *request) {
 		return
 	}
 	if q == nil {
-		w.fail("site %s: upstream request no client sent: %q", srv.s.name, r.raw)
+		w.fail(invUpstreamKnown, "site %s: upstream request no client sent: %q", srv.s.name, r.raw)
 		return
 	}
 	if !bytes.Equal(r.raw, q.upstream) {
-		w.fail("site %s: upstream request for %s is %q, want %q", srv.s.name, q.id, r.raw, q.upstream)
+		w.fail(invUpstreamCanonical, "site %s: upstream request for %s is %q, want %q", srv.s.name, q.id, r.raw, q.upstream)
 		return
 	}
 	r.q = q
@@ -181,10 +181,10 @@ func (srv *server) checkOrder(q *query) {
 		// even an error) because it held the site dead or found no channel
 		// within channel_timeout, or one lost with a channel the site cut.
 		s := srv.s
-		lost := s.downAt(p.sentAt) || s.diedSince(p.sentAt) || s.cutSeen >= p.sentAt ||
+		lost := s.downAt(p.sentAt) || s.diedSince(p.sentAt) || s.cutSeenAt >= p.sentAt ||
 			srv.w.now-p.sentAt >= s.minSince(p.sentAt).ChannelTimeout
 		if p.kind == qCommand && p.siteSeen == 0 && !lost {
-			srv.w.fail("site %s: query %s reached the site before %s, which its client sent first", srv.s.name, q.id, p.id)
+			srv.w.fail(invUpstreamOrder, "site %s: query %s reached the site before %s, which its client sent first", srv.s.name, q.id, p.id)
 			return
 		}
 	}
@@ -213,15 +213,6 @@ func (c *srvConn) pump() {
 	}
 	if c.open && !c.busy && len(c.reqs) == 0 {
 		c.armIdle()
-	}
-}
-
-// command executes a COMMAND: no answer, except naemon's "400: ..." when the
-// command failed, bytes that no request on the connection asked for.
-func (srv *server) command(c *srvConn, r *request) {
-	if srv.naemon && srv.w.enabled(FaultCommand400) && srv.w.chance(0.4) {
-		srv.w.fired(srv.s, FaultCommand400, uint64(c.ch.id))
-		c.write([]byte("400: Command failed: no such host or service\n"))
 	}
 }
 
@@ -285,17 +276,17 @@ func (c *srvConn) respond(r *request) {
 	// while the world waits for the site to recover.
 	mayFault := r.fixed16 && len(resp) > 1 && (!r.heartbeat || !srv.s.watching())
 	switch {
-	case mayFault && w.enabled(FaultReset) && w.chance(0.015):
+	case mayFault && w.strikes(FaultReset):
 		w.fired(srv.s, FaultReset, uint64(c.ch.id))
 		r.each(func(q *query) { q.reset = true })
 		c.write(resp[:w.intn(1, len(resp)-1)])
 		c.close("connection reset by peer")
 		return
-	case mayFault && w.enabled(FaultGarbageHeader) && w.chance(0.015):
+	case mayFault && w.strikes(FaultGarbageHeader):
 		w.fired(srv.s, FaultGarbageHeader, uint64(c.ch.id))
 		r.each(func(q *query) { q.garbage = true })
 		resp = append(garbageHeader(w, code, len(body)), body...)
-	case mayFault && !r.heartbeat && w.enabled(FaultExtraAnswer) && w.chance(0.01):
+	case mayFault && !r.heartbeat && w.strikes(FaultExtraAnswer):
 		w.fired(srv.s, FaultExtraAnswer, uint64(c.ch.id))
 		r.each(func(q *query) { q.extra = true })
 		c.out += len(resp) + len(lateAnswer)
@@ -354,22 +345,6 @@ func (c *srvConn) peerClosed() {
 	}
 	c.open = false
 	c.srv.remove(c)
-}
-
-// armIdle starts naemon's idle timeout for a connection with nothing to do.
-func (c *srvConn) armIdle() {
-	srv := c.srv
-	if !srv.naemon || !srv.w.enabled(FaultIdleClose) {
-		return
-	}
-	c.idleGen++
-	gen := c.idleGen
-	srv.w.after(srv.w.between(5*time.Second, 60*time.Second), func() {
-		if c.open && gen == c.idleGen && !c.busy && len(c.reqs) == 0 && len(c.in) == 0 && !srv.hung && srv.w.enabled(FaultIdleClose) {
-			srv.w.fired(srv.s, FaultIdleClose, uint64(c.ch.id))
-			c.close("EOF")
-		}
-	})
 }
 
 // hang stops all answers for d; requests keep queueing.

@@ -85,7 +85,7 @@ func TestSim(t *testing.T) {
 		if failed <= 3 || !errors.As(errs[i], &f) {
 			t.Errorf("%v", errs[i])
 		} else {
-			t.Errorf("seed %d: %s\nreplay: %s", f.Seed, f.Msg, f.Replay())
+			t.Errorf("%s\nreplay: %s", f.Headline(), f.Replay())
 		}
 	}
 	t.Logf("seeds %d..%d (-seedoffset=%d -seeds=%d)", *offset+1, *offset+uint64(n), *offset, n)

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"liveproxyd/core"
+	"liveproxyd/livestatus"
 )
 
 // The core's counters (core.Stats) against what the world saw. Operators
@@ -68,11 +69,11 @@ func (s *siteSim) noteClosedEvent(id core.ChannelID) {
 func (s *siteSim) noteError(q *query, code int, text string) {
 	st := &s.seen
 	switch {
-	case code == core.CodeBadGateway:
+	case code == livestatus.CodeBadGateway:
 		st.dead++
-	case code == core.CodeBusy:
+	case code == livestatus.CodeBusy:
 		st.busy++
-	case code == core.CodeTimeout:
+	case code == livestatus.CodeTimeout:
 		st.timeout++
 	case code >= 400 && code < 500:
 		st.bad++
@@ -124,18 +125,18 @@ func (s *siteSim) checkStats(prev, now core.Stats) {
 	for _, c := range cs {
 		switch {
 		case c.now < c.prev:
-			w.fail("site %s: Stats.%s went down from %d to %d", s.name, c.name, c.prev, c.now)
+			w.fail(invStatsMonotonic, "site %s: Stats.%s went down from %d to %d", s.name, c.name, c.prev, c.now)
 		case c.now < c.min:
-			w.fail("site %s: Stats.%s is %d, but the world saw %d", s.name, c.name, c.now, c.min)
+			w.fail(invStatsMatchWorld, "site %s: Stats.%s is %d, but the world saw %d", s.name, c.name, c.now, c.min)
 		case c.now > c.max:
-			w.fail("site %s: Stats.%s is %d, more than the %d the world allows", s.name, c.name, c.now, c.max)
+			w.fail(invStatsMatchWorld, "site %s: Stats.%s is %d, more than the %d the world allows", s.name, c.name, c.now, c.max)
 		default:
 			continue
 		}
 		return
 	}
 	if now.LatencySum < prev.LatencySum {
-		w.fail("site %s: Stats.LatencySum went down from %v to %v", s.name, prev.LatencySum, now.LatencySum)
+		w.fail(invStatsMonotonic, "site %s: Stats.LatencySum went down from %v to %v", s.name, prev.LatencySum, now.LatencySum)
 	}
 }
 
@@ -148,9 +149,9 @@ func (s *siteSim) checkDeathCounted(prev, now core.Snapshot) {
 	}
 	switch {
 	case strings.HasPrefix(now.LastError, "heartbeat") && now.Stats.HeartbeatsLost == prev.Stats.HeartbeatsLost:
-		s.w.fail("site %s: declared dead for %q, but Stats.HeartbeatsLost stayed %d", s.name, now.LastError, now.Stats.HeartbeatsLost)
+		s.w.fail(invDeathCounted, "site %s: declared dead for %q, but Stats.HeartbeatsLost stayed %d", s.name, now.LastError, now.Stats.HeartbeatsLost)
 	case strings.HasPrefix(now.LastError, "cannot connect") && now.Stats.ConnectFailures == prev.Stats.ConnectFailures:
-		s.w.fail("site %s: declared dead for %q, but Stats.ConnectFailures stayed %d", s.name, now.LastError, now.Stats.ConnectFailures)
+		s.w.fail(invDeathCounted, "site %s: declared dead for %q, but Stats.ConnectFailures stayed %d", s.name, now.LastError, now.Stats.ConnectFailures)
 	}
 }
 

@@ -1,9 +1,7 @@
 package sim
 
 import (
-	"fmt"
 	"math/rand/v2"
-	"strings"
 	"time"
 )
 
@@ -87,13 +85,14 @@ type World struct {
 	clients []*client         // every client ever made, in creation order
 	ending  bool              // traffic is over: no new clients or faults
 	budget  budgetPlan        // the daemon's global memory budgets (budget.go)
+	plan    FaultPlan         // the faults this world may inject (faults.go)
 }
 
 func newWorld(seed uint64, opts Options) *World {
 	return &World{
 		seed: seed, opts: opts, rng: rand.New(rand.NewPCG(seed, pcgStream)),
 		hash: fnvOffset, queries: map[string]*query{}, res: Result{Seed: seed},
-		budget: newBudgetPlan(seed),
+		budget: newBudgetPlan(seed), plan: newFaultPlan(seed, opts.Disabled),
 	}
 }
 
@@ -118,8 +117,8 @@ func (w *World) run(until time.Duration) {
 		it := w.q.pop()
 		w.now = it.at
 		w.res.Events++
-		if w.res.Events > w.opts.MaxEvents {
-			w.fail("more than %d events: livelock?", w.opts.MaxEvents)
+		if w.res.Events > w.opts.EventsMax {
+			w.fail(invNoLivelock, "more than %d events: livelock?", w.opts.EventsMax)
 			return
 		}
 		it.fn()
@@ -127,15 +126,6 @@ func (w *World) run(until time.Duration) {
 	if w.err == nil && w.now < until {
 		w.now = until
 	}
-}
-
-// fail records the first invariant violation; the run stops after it.
-func (w *World) fail(format string, args ...any) {
-	if w.err != nil {
-		return
-	}
-	msg := fmt.Sprintf(format, args...) + fmt.Sprintf(" [memory budget: %s]", w.budget)
-	w.err = &Failure{Seed: w.seed, At: w.now, Msg: msg, Last: w.ring.lines(), opts: w.opts}
 }
 
 // Random helpers. All randomness of a run flows from w.rng.
@@ -158,55 +148,16 @@ func (w *World) intn(lo, hi int) int {
 	return lo + w.rng.IntN(hi-lo+1)
 }
 
-// enabled tells whether fault f may be injected now.
-func (w *World) enabled(f Fault) bool { return !w.ending && !w.opts.Disabled.Has(f) }
+// enabled tells whether fault f may be injected now: the plan has it on,
+// and the traffic is not over.
+func (w *World) enabled(f Fault) bool { return !w.ending && w.plan.On.Has(f) }
+
+// strikes draws whether fault f, one that strikes by chance, strikes now;
+// it draws nothing if f is off.
+func (w *World) strikes(f Fault) bool { return w.enabled(f) && w.chance(w.plan.chance(f)) }
 
 // fired counts one injection of fault f and notes it in the trace.
 func (w *World) fired(s *siteSim, f Fault, id uint64) {
 	w.res.Faults[f]++
 	w.note(s, "fault "+f.String(), id, 0, nil)
-}
-
-// Failure is an invariant violation, with everything needed to replay it.
-type Failure struct {
-	Seed uint64
-	At   time.Duration
-	Msg  string
-	Last []string // the last events before the violation, oldest first
-	opts Options
-}
-
-// Replay is the command that reruns exactly this seed (with the test
-// flags that give the same Options; a custom NewCore is not expressible).
-func (f *Failure) Replay() string {
-	cmd := fmt.Sprintf("go test ./sim -run 'TestSeed$' -seed=%d", f.Seed)
-	if d := f.opts.Duration; d != 10*time.Minute {
-		cmd += fmt.Sprintf(" -simtime=%v", d)
-	}
-	var off []string
-	for i := range NumFaults {
-		if f.opts.Disabled.Has(i) {
-			off = append(off, i.String())
-		}
-	}
-	for k := range ClientKind(len(clientNames)) {
-		if f.opts.DisabledClients.Has(k) {
-			off = append(off, k.String())
-		}
-	}
-	if len(off) > 0 {
-		cmd += " -disable=" + strings.Join(off, ",")
-	}
-	return cmd + " -v"
-}
-
-func (f *Failure) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "seed %d failed at +%v: %s\nreplay: %s\nlast %d events:\n", f.Seed, f.At, f.Msg, f.Replay(), len(f.Last))
-	for _, l := range f.Last {
-		b.WriteString("  ")
-		b.WriteString(l)
-		b.WriteByte('\n')
-	}
-	return b.String()
 }

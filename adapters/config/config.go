@@ -124,7 +124,7 @@ func (s Site) Validate() error {
 	}{
 		{"channel_timeout", int64(c.ChannelTimeout)}, {"query_timeout", int64(c.QueryTimeout)},
 		{"connect_retry", int64(c.ConnectRetry)}, {"heartbeat interval", int64(c.HeartbeatInterval)},
-		{"heartbeat timeout", int64(c.HeartbeatTimeout)},
+		{"heartbeat timeout", int64(c.HeartbeatTimeoutMin)},
 	} {
 		if d.v < int64(minDuration) || d.v > int64(maxDuration) {
 			return fmt.Errorf("%s %d ns out of range", d.name, d.v)

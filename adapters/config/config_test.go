@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"liveproxyd/core"
+	"liveproxyd/internal/testutil"
 )
 
 func TestDesignDefaults(t *testing.T) {
@@ -15,7 +16,7 @@ func TestDesignDefaults(t *testing.T) {
 	s := siteByName(t, mustLoad(t, root), "a")
 	want := core.Config{
 		Name: "a", Channels: 10, ChannelTimeout: 5 * time.Second, QueryTimeout: 120 * time.Second,
-		ConnectRetry: 4 * time.Second, HeartbeatInterval: 3 * time.Second, HeartbeatTimeout: 2 * time.Second,
+		ConnectRetry: 4 * time.Second, HeartbeatInterval: 3 * time.Second, HeartbeatTimeoutMin: 2 * time.Second,
 		HeartbeatPercent: 50, MaxQueryBytes: core.DefaultMaxQueryBytes, Cache: true,
 	}.WithDefaults()
 	if s.Core != want {
@@ -53,11 +54,11 @@ func TestPrecedence(t *testing.T) {
 	}
 	in := siteByName(t, c, "inherit")
 	if in.Core.Channels != 8 || in.Core.QueryTimeout != 60*time.Second || in.Core.HeartbeatInterval != 4*time.Second ||
-		in.Core.HeartbeatTimeout != 1500*time.Millisecond || in.Cache || in.Core.ChannelTimeout != 5*time.Second {
+		in.Core.HeartbeatTimeoutMin != 1500*time.Millisecond || in.Cache || in.Core.ChannelTimeout != 5*time.Second {
 		t.Errorf("inherit: got %+v cache %v, want globals over defaults", in.Core, in.Cache)
 	}
 	own := siteByName(t, c, "own")
-	if own.Core.Channels != 3 || own.Core.HeartbeatInterval != 9*time.Second || own.Core.HeartbeatTimeout != 8*time.Second ||
+	if own.Core.Channels != 3 || own.Core.HeartbeatInterval != 9*time.Second || own.Core.HeartbeatTimeoutMin != 8*time.Second ||
 		!own.Cache || own.Core.QueryTimeout != 60*time.Second {
 		t.Errorf("own: got %+v cache %v, want site keys over globals", own.Core, own.Cache)
 	}
@@ -147,7 +148,7 @@ func TestNoSitesAndNoGlobalsDir(t *testing.T) {
 func TestExplicitMainPath(t *testing.T) {
 	root := writeRoot(t, "-", map[string]string{"g.mk": "liveproxyd_default_connection_params['channels'] = 2\n"})
 	main := filepath.Join(t.TempDir(), "other.mk")
-	writeFile(t, main, "sites.update({'x': {'socket': '/run/x'}})\n")
+	testutil.WriteFile(t, main, "sites.update({'x': {'socket': '/run/x'}})\n")
 	c, err := Load(root, main)
 	if err != nil {
 		t.Fatal(err)

@@ -2,33 +2,24 @@ package config
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"testing"
+
+	"liveproxyd/internal/testutil"
 )
 
 // writeRoot makes a site root with the main file (unless main is "-") and
 // the given files under liveproxyd.d (relative paths).
 func writeRoot(t *testing.T, main string, globals map[string]string) string {
 	t.Helper()
-	root := t.TempDir()
+	files := map[string]string{}
 	if main != "-" {
-		writeFile(t, filepath.Join(root, MainFile), main)
+		files[MainFile] = main
 	}
 	for rel, src := range globals {
-		writeFile(t, filepath.Join(root, GlobalsDir, rel), src)
+		files[filepath.Join(GlobalsDir, rel)] = src
 	}
-	return root
-}
-
-func writeFile(t *testing.T, path, src string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	return testutil.SiteRoot(t, files)
 }
 
 func mustLoad(t *testing.T, root string) *Config {

@@ -39,15 +39,15 @@ type settings struct {
 // shipped defaults (5 channels, heartbeat (5, 2.0), channel_timeout 3.0).
 func designDefaults() settings {
 	return settings{cache: true, cfg: core.Config{
-		Channels:          core.DefaultChannels,
-		ChannelTimeout:    core.DefaultChannelTimeout,
-		QueryTimeout:      core.DefaultQueryTimeout,
-		ConnectRetry:      core.DefaultConnectRetry,
-		HeartbeatInterval: core.DefaultHeartbeatInterval,
-		HeartbeatTimeout:  core.DefaultHeartbeatTimeout,
-		HeartbeatPercent:  core.DefaultHeartbeatPercent,
-		MaxQueryBytes:     core.DefaultMaxQueryBytes,
-		AnswerBuffer:      core.DefaultAnswerBuffer,
+		Channels:            core.DefaultChannels,
+		ChannelTimeout:      core.DefaultChannelTimeout,
+		QueryTimeout:        core.DefaultQueryTimeout,
+		ConnectRetry:        core.DefaultConnectRetry,
+		HeartbeatInterval:   core.DefaultHeartbeatInterval,
+		HeartbeatTimeoutMin: core.DefaultHeartbeatTimeoutMin,
+		HeartbeatPercent:    core.DefaultHeartbeatPercent,
+		MaxQueryBytes:       core.DefaultMaxQueryBytes,
+		AnswerBuffer:        core.DefaultAnswerBuffer,
 	}}
 }
 
@@ -81,7 +81,7 @@ var paramKeys = map[string]setter{
 		if msg := setSeconds(&s.cfg.HeartbeatInterval, iv); msg != "" {
 			return "interval " + msg
 		}
-		if msg := setSeconds(&s.cfg.HeartbeatTimeout, to); msg != "" {
+		if msg := setSeconds(&s.cfg.HeartbeatTimeoutMin, to); msg != "" {
 			return "timeout " + msg
 		}
 		return ""

@@ -12,6 +12,7 @@ import (
 	"liveproxyd/adapters/upstream"
 	"liveproxyd/core"
 	"liveproxyd/internal/fakesite"
+	"liveproxyd/livestatus"
 )
 
 // startBudgetProxy runs a site loop that shares budget with others.
@@ -56,7 +57,7 @@ func TestSitesShareTheQueryBudget(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, body := readFixed16(t, late)
-	if code != core.CodeBusy || !strings.Contains(string(body), "query buffer is full") {
+	if code != livestatus.CodeBusy || !strings.Contains(string(body), "query buffer is full") {
 		t.Fatalf("s2 client over the budget got %d %q", code, body)
 	}
 

@@ -17,6 +17,7 @@ import (
 	"liveproxyd/adapters/upstream"
 	"liveproxyd/core"
 	"liveproxyd/internal/fakesite"
+	"liveproxyd/livestatus"
 )
 
 func startProxyOpts(t *testing.T, o driver.Options) *proxy {
@@ -54,17 +55,17 @@ func TestInjectedClockDrivesTimers(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the query to be in flight", func() bool { return p.snapshot(t).ClientsInFlight == 1 })
-	time.Sleep(3 * cfg.HeartbeatTimeout) // real time passes, mock time does not
+	time.Sleep(3 * cfg.HeartbeatTimeoutMin) // real time passes, mock time does not
 	if snap := p.snapshot(t); snap.State != core.SiteAlive || snap.ClientsInFlight != 1 {
 		t.Fatalf("without mock time passing: state %v, in flight %d", snap.State, snap.ClientsInFlight)
 	}
-	mock.Add(cfg.QueryTimeout + cfg.HeartbeatInterval + cfg.HeartbeatTimeout)
+	mock.Add(cfg.QueryTimeout + cfg.HeartbeatInterval + cfg.HeartbeatTimeoutMin)
 	out, err := io.ReadAll(nc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	code, body := splitFixed16(t, out)
-	if code != core.CodeBadGateway && code != core.CodeTimeout {
+	if code != livestatus.CodeBadGateway && code != livestatus.CodeTimeout {
 		t.Fatalf("after the mock clock moved: %d %q", code, body)
 	}
 	site.Hang(false)

@@ -10,6 +10,7 @@ import (
 
 	"liveproxyd/core"
 	"liveproxyd/internal/fakesite"
+	"liveproxyd/livestatus"
 )
 
 // networks: the proxy must behave the same over both upstream transports.
@@ -79,7 +80,7 @@ func TestSiteErrorCodesPassThrough(t *testing.T) {
 func TestDeadSiteAnswers502(t *testing.T) {
 	missing := filepath.Join(shortDir(t), "nothing-listens-here")
 	p := startProxyDial(t, testConfig("gone"), refusedDialer(missing))
-	body := p.askUntil(t, hostsQuery(fixed16), core.CodeBadGateway)
+	body := p.askUntil(t, hostsQuery(fixed16), livestatus.CodeBadGateway)
 	if !strings.HasPrefix(string(body), "site gone: ") {
 		t.Errorf("error text %q does not name the site", body)
 	}
@@ -97,7 +98,7 @@ func TestHungSiteDiesAndRecovers(t *testing.T) {
 	p := startProxy(t, testConfig("s1"), siteTarget(site, "unix"))
 	p.waitState(t, core.SiteAlive)
 	site.Hang(true)
-	body := p.askUntil(t, hostsQuery(fixed16), core.CodeBadGateway)
+	body := p.askUntil(t, hostsQuery(fixed16), livestatus.CodeBadGateway)
 	if !strings.HasPrefix(string(body), "site s1: ") {
 		t.Errorf("error text %q does not name the site", body)
 	}
@@ -123,8 +124,8 @@ func TestHalfQueryThenEOF(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code, body := splitFixed16(t, out); code != core.CodeIncomplete {
-		t.Fatalf("got %d %q, want %d", code, body, core.CodeIncomplete)
+	if code, body := splitFixed16(t, out); code != livestatus.CodeIncomplete {
+		t.Fatalf("got %d %q, want %d", code, body, livestatus.CodeIncomplete)
 	}
 	// A complete query ended by EOF instead of an empty line is answered.
 	nc = p.dial(t)

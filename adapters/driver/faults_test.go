@@ -9,6 +9,7 @@ import (
 
 	"liveproxyd/core"
 	"liveproxyd/internal/fakesite"
+	"liveproxyd/livestatus"
 )
 
 // waitFor polls cond until it holds (hang guard only).
@@ -28,7 +29,7 @@ func TestHugeQueryGets413OthersKeepWorking(t *testing.T) {
 	cfg := testConfig("s1")
 	// Framing 16 MiB keeps the site loop busy for a while (much longer
 	// under -race); a heartbeat answered meanwhile must not count as late.
-	cfg.HeartbeatTimeout = 5 * time.Second
+	cfg.HeartbeatTimeoutMin = 5 * time.Second
 	p := startProxy(t, cfg, siteTarget(site, "unix"))
 	p.waitState(t, core.SiteAlive)
 	want := askDirect(t, site, "unix", hostsQuery(fixed16))
@@ -57,7 +58,7 @@ func TestHugeQueryGets413OthersKeepWorking(t *testing.T) {
 		writeDone <- err
 	}()
 	code, body := readFixed16(t, huge)
-	if code != core.CodeTooLarge || !strings.HasPrefix(string(body), "site s1: ") {
+	if code != livestatus.CodeTooLarge || !strings.HasPrefix(string(body), "site s1: ") {
 		t.Fatalf("huge query: %d %q", code, body)
 	}
 	ask("after the huge query")
@@ -163,7 +164,7 @@ func TestShutdownAnswersInFlightClients(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, body := splitFixed16(t, out)
-	if code != core.CodeBadGateway || !strings.HasPrefix(string(body), "site s1: ") {
+	if code != livestatus.CodeBadGateway || !strings.HasPrefix(string(body), "site s1: ") {
 		t.Fatalf("pending query at shutdown: %d %q", code, body)
 	}
 	site.Hang(false)

@@ -15,7 +15,7 @@ import (
 	"liveproxyd/adapters/upstream"
 	"liveproxyd/core"
 	"liveproxyd/internal/fakesite"
-	"liveproxyd/internal/lsclient"
+	"liveproxyd/livestatus"
 )
 
 // hangGuard bounds every blocking step of these tests. It only guards
@@ -25,14 +25,14 @@ const hangGuard = 20 * time.Second
 // testConfig has short timers so that death and recovery happen quickly.
 func testConfig(name string) core.Config {
 	return core.Config{
-		Name:              name,
-		Channels:          3,
-		ChannelTimeout:    3 * time.Second,
-		QueryTimeout:      10 * time.Second,
-		ConnectTimeout:    2 * time.Second,
-		ConnectRetry:      300 * time.Millisecond,
-		HeartbeatInterval: 200 * time.Millisecond,
-		HeartbeatTimeout:  400 * time.Millisecond,
+		Name:                name,
+		Channels:            3,
+		ChannelTimeout:      3 * time.Second,
+		QueryTimeout:        10 * time.Second,
+		ConnectTimeout:      2 * time.Second,
+		ConnectRetry:        300 * time.Millisecond,
+		HeartbeatInterval:   200 * time.Millisecond,
+		HeartbeatTimeoutMin: 400 * time.Millisecond,
 	}
 }
 
@@ -169,7 +169,7 @@ func askDirect(t *testing.T, s *fakesite.Server, network, req string) []byte {
 // readFixed16 reads one fixed16 answer from r.
 func readFixed16(t *testing.T, r io.Reader) (int, []byte) {
 	t.Helper()
-	h, body, err := lsclient.ReadAnswer(r)
+	h, body, err := livestatus.ReadAnswer(r)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,14 +180,14 @@ func readFixed16(t *testing.T, r io.Reader) (int, []byte) {
 // header and its body.
 func splitFixed16(t *testing.T, b []byte) (int, []byte) {
 	t.Helper()
-	if len(b) < core.HeaderLen {
+	if len(b) < livestatus.HeaderLen {
 		t.Fatalf("answer %q shorter than a fixed16 header", b)
 	}
-	h, err := core.ParseHeader(b[:core.HeaderLen])
+	h, err := livestatus.ParseHeader(b[:livestatus.HeaderLen])
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := b[core.HeaderLen:]
+	body := b[livestatus.HeaderLen:]
 	if int64(len(body)) != h.Length {
 		t.Fatalf("body is %d bytes, header says %d", len(body), h.Length)
 	}

@@ -73,7 +73,6 @@ type Loop struct {
 	borrowed []byte     // the read buffer of the Step in progress (see conn.write)
 	timer    *clock.Timer
 	armed    time.Time // when timer fires; zero while it is not set
-	ticked   bool      // the core has had its first Tick
 	panicked any
 	used     core.MemoryUse // this loop's share of opts.Budget
 
@@ -216,9 +215,7 @@ func (l *Loop) enter(f func()) (ok bool) {
 			}
 		}()
 	}
-	if !l.ticked {
-		l.tickIfDue()
-	}
+	l.tickIfDue() // a new core's first Tick, before anything else
 	f()
 	l.runLater()
 	if !l.finished {
@@ -276,9 +273,9 @@ const idleTick = time.Second
 // earlier fire is harmless (tickIfDue finds nothing due), so the timer is
 // only moved when the deadline comes before it.
 func (l *Loop) arm() {
-	next := l.site.NextDeadline()
+	next, ok := l.site.NextDeadline()
 	now := l.clk.Now()
-	if next.IsZero() {
+	if !ok {
 		next = now.Add(idleTick)
 	}
 	if !l.armed.IsZero() && !next.Before(l.armed) {
@@ -288,16 +285,14 @@ func (l *Loop) arm() {
 	l.timer.Reset(max(next.Sub(now), time.Millisecond))
 }
 
-// tickIfDue steps Ticks while the core's deadline has passed. The zero
-// deadline asks for a Tick at once on a new core; later it can only mean
-// that nothing is scheduled (every Step runs due timers itself).
+// tickIfDue steps Ticks while the core's deadline has passed (a new
+// core's has, so its first Tick comes at once).
 func (l *Loop) tickIfDue() {
 	for i := 0; i < maxImmediateTicks; i++ {
-		d := l.site.NextDeadline()
-		if d.IsZero() && l.ticked || d.After(l.clk.Now()) {
+		d, ok := l.site.NextDeadline()
+		if !ok || d.After(l.clk.Now()) {
 			return
 		}
-		l.ticked = true
 		l.step(core.Event{Kind: core.EvTick}, nil)
 	}
 }

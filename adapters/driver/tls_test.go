@@ -20,6 +20,7 @@ import (
 	"liveproxyd/adapters/upstream"
 	"liveproxyd/core"
 	"liveproxyd/internal/fakesite"
+	"liveproxyd/livestatus"
 )
 
 // testCA is a throwaway certificate authority and a server certificate it
@@ -108,7 +109,7 @@ func TestTLSWrongCAIsRefused(t *testing.T) {
 	other := newTestCA(t) // a CA that did not sign the site's certificate
 	target := upstream.Target{Network: "tcp", Address: site.Addr(), TLS: true, Verify: true, CAFile: other.writeBundle(t)}
 	p := startProxy(t, testConfig("tls"), target)
-	p.askUntil(t, hostsQuery(fixed16), core.CodeBadGateway)
+	p.askUntil(t, hostsQuery(fixed16), livestatus.CodeBadGateway)
 	if snap := p.snapshot(t); !strings.Contains(snap.LastError, "certificate") {
 		t.Errorf("last error %q does not mention the certificate", snap.LastError)
 	}
@@ -130,7 +131,7 @@ func TestTLSMissingCABundle(t *testing.T) {
 	// Verify on and the default bundle ROOT/var/ssl/... does not exist.
 	target := upstream.Target{Network: "tcp", Address: site.Addr(), TLS: true, Verify: true}
 	p := startProxy(t, testConfig("tls"), target)
-	p.askUntil(t, hostsQuery(fixed16), core.CodeBadGateway)
+	p.askUntil(t, hostsQuery(fixed16), livestatus.CodeBadGateway)
 	if snap := p.snapshot(t); !strings.Contains(snap.LastError, "CA bundle") {
 		t.Errorf("last error %q does not mention the CA bundle", snap.LastError)
 	}

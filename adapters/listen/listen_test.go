@@ -6,20 +6,12 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"liveproxyd/internal/testutil"
 )
 
-func shortDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "lpl")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
-
 func TestUnixReplacesStaleSocket(t *testing.T) {
-	path := filepath.Join(shortDir(t), "run", "liveproxy", "site")
+	path := filepath.Join(testutil.ShortDir(t), "run", "liveproxy", "site")
 	// A stale socket: bound by an earlier run that did not clean up.
 	os.MkdirAll(filepath.Dir(path), 0o755)
 	old, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
@@ -49,7 +41,7 @@ func TestUnixReplacesStaleSocket(t *testing.T) {
 }
 
 func TestUnixRefuses(t *testing.T) {
-	dir := shortDir(t)
+	dir := testutil.ShortDir(t)
 	file := filepath.Join(dir, "file")
 	os.WriteFile(file, []byte("keep me"), 0o644)
 	if _, err := Unix(file); err == nil || !strings.Contains(err.Error(), "not a socket") {

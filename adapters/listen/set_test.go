@@ -9,13 +9,14 @@ import (
 	"time"
 
 	"liveproxyd/adapters/tcpopt"
+	"liveproxyd/internal/testutil"
 )
 
 // One Set hands out the clients of the UNIX socket and of the TCP
 // listener alike; replacing the TCP listener closes the old port and
 // serves the new one; Close ends everything.
 func TestSetServesUnixAndTCPAndReplacesTCP(t *testing.T) {
-	path := filepath.Join(shortDir(t), "site")
+	path := filepath.Join(testutil.ShortDir(t), "site")
 	u, err := Unix(path)
 	if err != nil {
 		t.Fatal(err)

@@ -1,7 +1,6 @@
 package listen
 
 import (
-	"bytes"
 	"crypto/tls"
 	"errors"
 	"io"
@@ -20,6 +19,7 @@ import (
 
 	"liveproxyd/adapters/tcpopt"
 	"liveproxyd/internal/sitecert"
+	"liveproxyd/internal/testutil"
 )
 
 // ioWait bounds every read and accept in these tests; it only guards
@@ -29,24 +29,6 @@ const ioWait = 5 * time.Second
 // otherSource is a second loopback source address (Linux routes all of
 // 127/8 to lo), so a test can be a client outside only_from.
 var otherSource = &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}
-
-// logBuffer collects log lines safely across goroutines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) count(s string) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Count(l.b.String(), s)
-}
 
 // fakeNow is a settable clock for the refusal log's rate limit.
 type fakeNow struct {
@@ -121,7 +103,7 @@ func closedByPeer(c net.Conn) bool {
 // A client outside only_from is closed and never handed to the loop; an
 // allowed one is, over IPv4 and over IPv6 on the same dual-stack socket.
 func TestTCPOnlyFromAdmitsListedAndClosesOthers(t *testing.T) {
-	var logs logBuffer
+	var logs testutil.Buffer
 	l := listenTCP(t, TCPOptions{Site: "s1", OnlyFrom: []netip.Prefix{
 		netip.MustParsePrefix("127.0.0.1/32"), netip.MustParsePrefix("::1/128")},
 		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
@@ -136,8 +118,8 @@ func TestTCPOnlyFromAdmitsListedAndClosesOthers(t *testing.T) {
 	if !closedByPeer(refused) {
 		t.Error("the client from 127.0.0.2 was not closed")
 	}
-	if n := logs.count("refused a TCP client not in only_from"); n != 1 || logs.count("from=127.0.0.2") != 1 {
-		t.Errorf("%d refusal lines, want 1 naming 127.0.0.2:\n%s", n, logs.b.String())
+	if n := strings.Count(logs.String(), "refused a TCP client not in only_from"); n != 1 || strings.Count(logs.String(), "from=127.0.0.2") != 1 {
+		t.Errorf("%d refusal lines, want 1 naming 127.0.0.2:\n%s", n, logs.String())
 	}
 	ok4.Write([]byte("x"))
 	got.SetReadDeadline(time.Now().Add(ioWait))
@@ -174,7 +156,7 @@ func TestTCPEmptyOnlyFromAdmitsEveryoneAndSetOnlyFromApplies(t *testing.T) {
 // Refusals are logged once per source per minute, so a scanner or a
 // misconfigured viewer retrying in a loop cannot flood the log.
 func TestTCPRefusalLoggedOncePerSourcePerMinute(t *testing.T) {
-	var logs logBuffer
+	var logs testutil.Buffer
 	clock := &fakeNow{t: time.Unix(1_700_000_000, 0)}
 	l := listenTCP(t, TCPOptions{Site: "s1", Host: "127.0.0.1", OnlyFrom: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")},
 		Logger: slog.New(slog.NewTextHandler(&logs, nil)), Now: clock.now})
@@ -188,17 +170,17 @@ func TestTCPRefusalLoggedOncePerSourcePerMinute(t *testing.T) {
 		acceptOne(t, l)
 	}
 	refuseN(5)
-	if n := logs.count("refused a TCP client"); n != 1 {
+	if n := strings.Count(logs.String(), "refused a TCP client"); n != 1 {
 		t.Fatalf("%d lines after 5 refusals in one minute, want 1", n)
 	}
 	clock.add(59 * time.Second)
 	refuseN(2)
-	if n := logs.count("refused a TCP client"); n != 1 {
+	if n := strings.Count(logs.String(), "refused a TCP client"); n != 1 {
 		t.Fatalf("%d lines 59 s later, want still 1", n)
 	}
 	clock.add(2 * time.Second)
 	refuseN(2)
-	if n := logs.count("refused a TCP client"); n != 2 {
+	if n := strings.Count(logs.String(), "refused a TCP client"); n != 2 {
 		t.Fatalf("%d lines after the minute, want 2", n)
 	}
 }
@@ -206,7 +188,7 @@ func TestTCPRefusalLoggedOncePerSourcePerMinute(t *testing.T) {
 // The rate limit's memory is bounded: with the table full, a new source
 // is not logged, and the next line logged says how many were left out.
 func TestTCPRefusalLogMemoryIsBounded(t *testing.T) {
-	var logs logBuffer
+	var logs testutil.Buffer
 	clock := &fakeNow{t: time.Unix(1_700_000_000, 0)}
 	l := &TCPListener{opts: TCPOptions{Now: clock.now}, log: slog.New(slog.NewTextHandler(&logs, nil)),
 		lastLogged: map[netip.Addr]time.Time{}}
@@ -215,13 +197,13 @@ func TestTCPRefusalLogMemoryIsBounded(t *testing.T) {
 	for i := range maxRefusalSources + 10 {
 		l.logRefused(netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)}))
 	}
-	if n := logs.count("refused"); n != maxRefusalSources || len(l.lastLogged) != maxRefusalSources {
+	if n := strings.Count(logs.String(), "refused"); n != maxRefusalSources || len(l.lastLogged) != maxRefusalSources {
 		t.Fatalf("%d lines, %d sources remembered; want %d of each", n, len(l.lastLogged), maxRefusalSources)
 	}
 	clock.add(refusalLogEvery)
 	l.logRefused(netip.MustParseAddr("10.9.9.9"))
-	if logs.count("not_logged_from_other_sources=10") != 1 || len(l.lastLogged) != 1 {
-		t.Errorf("after a minute: %d sources remembered, log:\n%s", len(l.lastLogged), logs.b.String()[max(0, logs.b.Len()-300):])
+	if log := logs.String(); strings.Count(log, "not_logged_from_other_sources=10") != 1 || len(l.lastLogged) != 1 {
+		t.Errorf("after a minute: %d sources remembered, log:\n%s", len(l.lastLogged), log[max(0, len(log)-300):])
 	}
 }
 

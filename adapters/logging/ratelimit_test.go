@@ -4,18 +4,18 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/benbjohnson/clock"
+
+	"liveproxyd/internal/testutil"
 )
 
 // TestFloodOfOneKindIsBounded: 20,000 lines of one kind about one site
 // (a pipelined COMMAND flood to a dead site) write DefaultBurst lines, and
 // the end of the window one more that counts the rest.
 func TestFloodOfOneKindIsBounded(t *testing.T) {
-	var buf lockedBuffer
+	var buf testutil.Buffer
 	clk := clock.NewMock()
 	log := NewLogger(&buf, NewLevels(false), clk).With("site", "s1")
 	const flood = 20000
@@ -27,7 +27,7 @@ func TestFloodOfOneKindIsBounded(t *testing.T) {
 	}
 	clk.Add(DefaultWindow)
 	// The summary is written by the window's timer, on its own goroutine.
-	waitFor(t, "the summary line", func() bool { return strings.Contains(buf.String(), "suppressed") })
+	testutil.WaitFor(t, "the summary line", func() bool { return strings.Contains(buf.String(), "suppressed") })
 	got := lines(buf.String())
 	if len(got) != DefaultBurst+1 {
 		t.Fatalf("%d lines after the window, want %d:\n%s", len(got), DefaultBurst+1, buf.String())
@@ -40,39 +40,6 @@ func TestFloodOfOneKindIsBounded(t *testing.T) {
 	log.Info("site s1: COMMAND dropped, site is dead: COMMAND [0] X")
 	if n := strings.Count(buf.String(), "\n"); n != DefaultBurst+2 {
 		t.Fatalf("%d lines after the next window's first line", n)
-	}
-}
-
-// TestKindsAndSitesHaveTheirOwnBudget: a flood of one kind about one site
-// must not silence another kind, or the same kind about another site.
-// lockedBuffer is a bytes.Buffer the summary's timer goroutine and the
-// test may use at once.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// waitFor polls cond; the bound only guards against a hang.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	promtest "github.com/prometheus/client_golang/prometheus/testutil"
 
 	"liveproxyd/core"
 )
@@ -191,20 +191,20 @@ liveproxyd_query_duration_seconds_count{site="beta"} 0
 
 func TestCollectorExportsEverySnapshotField(t *testing.T) {
 	c := NewCollector(fakeSnapshots)
-	if err := testutil.CollectAndCompare(c, strings.NewReader(wantFake)); err != nil {
+	if err := promtest.CollectAndCompare(c, strings.NewReader(wantFake)); err != nil {
 		t.Fatal(err)
 	}
 	// CollectAndCompare with no names compares every family: make sure no
 	// family beyond the expected ones is produced either. A histogram is
 	// one metric but several lines: count its _count line only.
 	want := strings.Count(wantFake, "\nliveproxyd_") - strings.Count(wantFake, "_bucket{") - strings.Count(wantFake, "_sum{")
-	if n := testutil.CollectAndCount(c); n != want {
+	if n := promtest.CollectAndCount(c); n != want {
 		t.Fatalf("collected %d samples, want %d", n, want)
 	}
 }
 
 func TestCollectorPassesLint(t *testing.T) {
-	problems, err := testutil.CollectAndLint(NewCollector(fakeSnapshots))
+	problems, err := promtest.CollectAndLint(NewCollector(fakeSnapshots))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +260,7 @@ func gatherValue(t *testing.T, g prometheus.Gatherer, name, key, value string) f
 
 func TestCollectorWithNoSitesExportsNothing(t *testing.T) {
 	c := NewCollector(func() []core.Snapshot { return nil })
-	if n := testutil.CollectAndCount(c); n != 0 {
+	if n := promtest.CollectAndCount(c); n != 0 {
 		t.Fatalf("%d samples without sites", n)
 	}
 }
@@ -279,7 +279,7 @@ func TestCollectorSkipsDuplicateSiteNames(t *testing.T) {
 # TYPE liveproxyd_channels_target gauge
 liveproxyd_channels_target{site="dup"} 3
 `
-	if err := testutil.GatherAndCompare(reg, strings.NewReader(exp), "liveproxyd_channels_target"); err != nil {
+	if err := promtest.GatherAndCompare(reg, strings.NewReader(exp), "liveproxyd_channels_target"); err != nil {
 		t.Fatal(err)
 	}
 }

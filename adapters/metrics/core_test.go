@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"liveproxyd/core"
+	"liveproxyd/internal/testutil"
+	"liveproxyd/livestatus"
 )
 
 // liveSite drives a real core.Site by hand, as the daemon's site loop
@@ -64,7 +66,7 @@ func (l *liveSite) advance(d time.Duration) { l.now = l.now.Add(d) }
 
 func (l *liveSite) reply(ch core.ChannelID, body string) {
 	l.step(core.Event{Kind: core.EvChannelData, Channel: ch,
-		Data: append(core.FormatHeader(200, int64(len(body))), body...)})
+		Data: append(livestatus.FormatHeader(200, int64(len(body))), body...)})
 }
 
 // writtenTo returns and clears what the core wrote on a channel.
@@ -79,7 +81,7 @@ func (l *liveSite) writtenTo(ch core.ChannelID) string {
 func TestScrapeRealSiteThroughItsLife(t *testing.T) {
 	const rtt = 10 * time.Millisecond
 	l := newLiveSite(t, core.Config{Name: "s1", Channels: 2, HeartbeatInterval: 3 * time.Second,
-		HeartbeatTimeout: 2 * time.Second, ConnectRetry: 4 * time.Second})
+		HeartbeatTimeoutMin: 2 * time.Second, ConnectRetry: 4 * time.Second})
 	url := serveSnapshots(t, l.snapshots)
 
 	// Start: the site dials its channels; nothing is proven yet.
@@ -87,7 +89,7 @@ func TestScrapeRealSiteThroughItsLife(t *testing.T) {
 	if len(l.dials) != 2 {
 		t.Fatalf("dials %v, want 2", l.dials)
 	}
-	expectSamples(t, scrape(t, url), map[string]float64{
+	expectSamples(t, testutil.Scrape(t, url), map[string]float64{
 		`liveproxyd_site_up{site="s1"}`:                      0,
 		`liveproxyd_site_state{site="s1",state="starting"}`:  1,
 		`liveproxyd_channels{site="s1",state="connecting"}`:  2,
@@ -95,7 +97,7 @@ func TestScrapeRealSiteThroughItsLife(t *testing.T) {
 		`liveproxyd_heartbeats_total{result="ok",site="s1"}`: 0,
 		`liveproxyd_heartbeat_timeout_seconds{site="s1"}`:    2,
 	})
-	if _, ok := scrape(t, url)[`liveproxyd_heartbeat_rtt_seconds{site="s1"}`]; ok {
+	if _, ok := testutil.Scrape(t, url)[`liveproxyd_heartbeat_rtt_seconds{site="s1"}`]; ok {
 		t.Fatal("RTT exported before any heartbeat was answered")
 	}
 
@@ -110,7 +112,7 @@ func TestScrapeRealSiteThroughItsLife(t *testing.T) {
 	for _, ch := range l.dials {
 		l.reply(ch, "1700000000\n")
 	}
-	expectSamples(t, scrape(t, url), map[string]float64{
+	expectSamples(t, testutil.Scrape(t, url), map[string]float64{
 		`liveproxyd_site_up{site="s1"}`:                      1,
 		`liveproxyd_site_state{site="s1",state="alive"}`:     1,
 		`liveproxyd_site_state{site="s1",state="starting"}`:  0,
@@ -132,7 +134,7 @@ func TestScrapeRealSiteThroughItsLife(t *testing.T) {
 	if busy == 0 {
 		t.Fatal("query not forwarded")
 	}
-	expectSamples(t, scrape(t, url), map[string]float64{
+	expectSamples(t, testutil.Scrape(t, url), map[string]float64{
 		`liveproxyd_clients{site="s1",state="inflight"}`: 1,
 		`liveproxyd_channels{site="s1",state="busy"}`:    1,
 		`liveproxyd_channels{site="s1",state="free"}`:    1,
@@ -143,7 +145,7 @@ func TestScrapeRealSiteThroughItsLife(t *testing.T) {
 	if got := string(l.toUser[1]); got != body || !l.closed[1] {
 		t.Fatalf("client got %q (closed %v)", got, l.closed[1])
 	}
-	expectSamples(t, scrape(t, url), map[string]float64{
+	expectSamples(t, testutil.Scrape(t, url), map[string]float64{
 		`liveproxyd_clients{site="s1",state="inflight"}`:                 0,
 		`liveproxyd_queries_total{outcome="ok",site="s1"}`:               1,
 		`liveproxyd_queries_total{outcome="site_dead",site="s1"}`:        0,
@@ -162,8 +164,7 @@ func TestScrapeRealSiteThroughItsLife(t *testing.T) {
 	// site is declared dead; a query then gets a 502 at once. Ticks follow
 	// the site's own deadlines, bounded in number.
 	for i := 0; i < 100 && l.snapshots()[0].State == core.SiteAlive; i++ {
-		next := l.s.NextDeadline()
-		if next.After(l.now) {
+		if next, ok := l.s.NextDeadline(); ok && next.After(l.now) {
 			l.now = next
 		}
 		l.step(core.Event{Kind: core.EvTick})
@@ -176,7 +177,7 @@ func TestScrapeRealSiteThroughItsLife(t *testing.T) {
 	if !l.closed[2] {
 		t.Fatal("query to a dead site not answered at once")
 	}
-	got := scrape(t, url)
+	got := testutil.Scrape(t, url)
 	expectSamples(t, got, map[string]float64{
 		`liveproxyd_site_up{site="s1"}`:                           0,
 		`liveproxyd_site_state{site="s1",state="dead"}`:           1,

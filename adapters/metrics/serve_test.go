@@ -9,16 +9,16 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	promtest "github.com/prometheus/client_golang/prometheus/testutil"
 
 	"liveproxyd/core"
+	"liveproxyd/internal/testutil"
 )
 
 func TestServeExposesSitesLatencyAndRuntime(t *testing.T) {
 	url := serveSnapshots(t, fakeSnapshots)
-	got := scrape(t, url)
+	got := testutil.Scrape(t, url)
 	expectSamples(t, got, map[string]float64{
 		`liveproxyd_site_up{site="alpha"}`:                          1,
 		`liveproxyd_site_up{site="beta"}`:                           0,
@@ -52,14 +52,14 @@ func TestServeMatchesCollectorExactly(t *testing.T) {
 			}
 		}
 	}
-	if err := testutil.ScrapeAndCompare(url, strings.NewReader(want.String()), names...); err != nil {
+	if err := promtest.ScrapeAndCompare(url, strings.NewReader(want.String()), names...); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestServeOnlyAnswersMetricsPath(t *testing.T) {
 	url := serveSnapshots(t, fakeSnapshots)
-	client := &http.Client{Timeout: hangGuard}
+	client := &http.Client{Timeout: testutil.HangGuard}
 	resp, err := client.Get(strings.TrimSuffix(url, Path) + "/other")
 	if err != nil {
 		t.Fatal(err)
@@ -95,18 +95,14 @@ func TestServeStopsOnCancel(t *testing.T) {
 	}
 	addr := srv.Addr()
 	// Up before the cancel...
-	if got := scrape(t, "http://"+addr.String()+Path); got[`liveproxyd_site_up{site="alpha"}`] != 1 {
+	if got := testutil.Scrape(t, "http://"+addr.String()+Path); got[`liveproxyd_site_up{site="alpha"}`] != 1 {
 		t.Fatal("no site_up before cancel")
 	}
 	cancel()
 	// ...and Done reports the stop.
-	select {
-	case <-srv.Done():
-	case <-time.After(hangGuard):
-		t.Fatalf("Done not closed %v after cancel", hangGuard)
-	}
+	testutil.Await(t, "close of Done after cancel", srv.Done())
 	// Shutdown closed the listener before Done: nothing may accept now.
-	conn, err := net.DialTimeout("tcp", addr.String(), hangGuard)
+	conn, err := net.DialTimeout("tcp", addr.String(), testutil.HangGuard)
 	if err == nil {
 		conn.Close()
 		t.Fatal("metrics port still accepts after Done")
@@ -135,10 +131,10 @@ func TestServeListensOnlyOnTheFamilyAsked(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, port, _ := net.SplitHostPort(srv.Addr().String())
-			if got := scrape(t, "http://"+net.JoinHostPort(tc.answers, port)+Path); got[`liveproxyd_site_up{site="alpha"}`] != 1 {
+			if got := testutil.Scrape(t, "http://"+net.JoinHostPort(tc.answers, port)+Path); got[`liveproxyd_site_up{site="alpha"}`] != 1 {
 				t.Fatalf("no metrics on %s", tc.answers)
 			}
-			conn, err := net.DialTimeout("tcp", net.JoinHostPort(tc.refuses, port), hangGuard)
+			conn, err := net.DialTimeout("tcp", net.JoinHostPort(tc.refuses, port), testutil.HangGuard)
 			if err == nil {
 				conn.Close()
 				t.Fatalf("listening on %s also answers on %s", tc.listen, tc.refuses)

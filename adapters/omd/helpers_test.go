@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"liveproxyd/adapters/config"
+	"liveproxyd/internal/testutil"
 )
 
 // hupRecordEnv makes the test binary act as a stand-in daemon that appends
@@ -68,46 +69,21 @@ func startHUPHelper(t *testing.T) (int, string) {
 		cmd.Process.Signal(syscall.SIGTERM)
 		cmd.Wait()
 	})
-	waitFor(t, "the helper to be ready", func() bool {
+	testutil.WaitFor(t, "the helper to be ready", func() bool {
 		_, err := os.Stat(record + ".ready")
 		return err == nil
 	})
 	return cmd.Process.Pid, record
 }
 
-// waitFor polls cond every 10 ms; the 20 s limit is a hang guard only.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatalf("timed out waiting for %s", what)
-}
-
 // newRoot makes a site root with etc/check_mk and, if sites is not "",
 // the GUI's sites.mk holding it.
 func newRoot(t *testing.T, sites string) string {
 	t.Helper()
-	root := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(root, "etc", "check_mk"), 0o755); err != nil {
-		t.Fatal(err)
+	if sites == "" {
+		return testutil.SiteRoot(t, nil)
 	}
-	if sites != "" {
-		writeFile(t, filepath.Join(root, SitesFile), sites)
-	}
-	return root
-}
-
-func writeFile(t *testing.T, path, text string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	return testutil.SiteRoot(t, map[string]string{SitesFile: sites})
 }
 
 func readFile(t *testing.T, path string) string {

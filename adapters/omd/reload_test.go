@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"liveproxyd/adapters/pidfile"
+	"liveproxyd/internal/testutil"
 )
 
 // WriteConfig signals the process in the pid file: a real child process
@@ -17,12 +18,12 @@ import (
 func TestReloadSendsSIGHUP(t *testing.T) {
 	root := newRoot(t, checkmkSites)
 	pid, record := startHUPHelper(t)
-	writeFile(t, filepath.Join(root, pidfile.Path), fmt.Sprintf("%d\n", pid))
+	testutil.WriteFile(t, filepath.Join(root, pidfile.Path), fmt.Sprintf("%d\n", pid))
 	out := writeConfig(t, root)
 	if !strings.Contains(out, fmt.Sprintf("reloaded liveproxyd (pid %d)", pid)) {
 		t.Errorf("output does not report the reload:\n%s", out)
 	}
-	waitFor(t, "the SIGHUP to arrive", func() bool {
+	testutil.WaitFor(t, "the SIGHUP to arrive", func() bool {
 		b, _ := os.ReadFile(record)
 		return string(b) == "HUP\n"
 	})
@@ -43,7 +44,7 @@ func TestReloadWithoutDaemon(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			root := newRoot(t, checkmkSites)
 			if c.pidText != "" {
-				writeFile(t, filepath.Join(root, pidfile.Path), c.pidText)
+				testutil.WriteFile(t, filepath.Join(root, pidfile.Path), c.pidText)
 			}
 			var out bytes.Buffer
 			if err := WriteConfig(root, &out); err != nil {

@@ -54,7 +54,7 @@ type sitesFile struct {
 // numbers the daemon falls back to.
 var heartbeatDefault = starlark.Tuple{
 	starlark.MakeInt(int(core.DefaultHeartbeatInterval / time.Second)),
-	starlark.Float(core.DefaultHeartbeatTimeout.Seconds()),
+	starlark.Float(core.DefaultHeartbeatTimeoutMin.Seconds()),
 }
 
 // paramOrder is the order of keys in the written file.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"liveproxyd/adapters/config"
+	"liveproxyd/internal/testutil"
 )
 
 // checkmkSites is sites.mk as Checkmk >= 1.4 writes it (pprint layout).
@@ -42,7 +43,7 @@ func TestCheckmkForm(t *testing.T) {
 	root := newRoot(t, checkmkSites)
 	// Global defaults apply where the GUI said "use the global settings"
 	// (params None), not where the site has its own values.
-	writeFile(t, filepath.Join(root, config.GlobalsDir, "global.mk"),
+	testutil.WriteFile(t, filepath.Join(root, config.GlobalsDir, "global.mk"),
 		"liveproxyd_default_connection_params = {'channels': 7}\n")
 	out := writeConfig(t, root)
 	sites := load(t, root)
@@ -56,7 +57,7 @@ func TestCheckmkForm(t *testing.T) {
 		t.Fatalf("proxied sites %v, want %v", names, want)
 	}
 	r1 := sites["remote1"].Core
-	if r1.Channels != 4 || r1.HeartbeatInterval != 5*time.Second || r1.HeartbeatTimeout != 1500*time.Millisecond {
+	if r1.Channels != 4 || r1.HeartbeatInterval != 5*time.Second || r1.HeartbeatTimeoutMin != 1500*time.Millisecond {
 		t.Errorf("remote1 overrides lost: %+v", r1)
 	}
 	if r1.ChannelTimeout != 5*time.Second || r1.HeartbeatPercent != 50 || r1.QueryTimeout != 120*time.Second {
@@ -114,7 +115,7 @@ const notesSites = `sites = {
 
 func TestNotesForm(t *testing.T) {
 	root := newRoot(t, "")
-	writeFile(t, filepath.Join(root, SitesFile), strings.ReplaceAll(notesSites, "ROOT", root))
+	testutil.WriteFile(t, filepath.Join(root, SitesFile), strings.ReplaceAll(notesSites, "ROOT", root))
 	out := writeConfig(t, root)
 	sites := load(t, root)
 	if len(sites) != 4 {
@@ -125,7 +126,7 @@ func TestNotesForm(t *testing.T) {
 	}
 	o1 := sites["old1"].Core
 	if o1.Channels != 12 || o1.ChannelTimeout != 6*time.Second || o1.HeartbeatInterval != 4*time.Second ||
-		o1.HeartbeatTimeout != 2*time.Second || o1.HeartbeatPercent != 60 || o1.QueryTimeout != 100*time.Second {
+		o1.HeartbeatTimeoutMin != 2*time.Second || o1.HeartbeatPercent != 60 || o1.QueryTimeout != 100*time.Second {
 		t.Errorf("old1: %+v", o1)
 	}
 	if s := sites["old1"].Socket; s.Network != "tcp" || s.Address != "127.0.0.1:6557" {
@@ -135,7 +136,7 @@ func TestNotesForm(t *testing.T) {
 	if o2.Channels != 10 || o2.HeartbeatInterval != 3*time.Second || o2.QueryTimeout != 120*time.Second {
 		t.Errorf("old2 (checkbox, no values) should get the design defaults: %+v", o2)
 	}
-	if o3 := sites["old3"].Core; o3.HeartbeatTimeout != 500*time.Millisecond || o3.HeartbeatInterval != 3*time.Second {
+	if o3 := sites["old3"].Core; o3.HeartbeatTimeoutMin != 500*time.Millisecond || o3.HeartbeatInterval != 3*time.Second {
 		t.Errorf("old3 heartbeat: %+v", o3)
 	}
 	if _, ok := sites["off"]; ok {
@@ -165,7 +166,7 @@ func TestOnlyTheGUIsKeysAreWritten(t *testing.T) {
              'socket': ('tcp', {'address': ('10.0.0.1', 6557), 'tls': ('plain_text', {})}),
              'timeout': 2}})
 `)
-	writeFile(t, filepath.Join(root, config.GlobalsDir, "wato/global.mk"),
+	testutil.WriteFile(t, filepath.Join(root, config.GlobalsDir, "wato/global.mk"),
 		"liveproxyd_default_connection_params = {'channels': 3, 'channel_timeout': 9.0, 'query_timeout': 60.0,\n"+
 			"    'heartbeat': (4, 1.0), 'heartbeat_percent': 80, 'connect_retry': 7.0, 'cache': False}\n")
 	writeConfig(t, root)
@@ -181,7 +182,7 @@ func TestOnlyTheGUIsKeysAreWritten(t *testing.T) {
 		t.Errorf("channels %d, want the GUI's 8", c.Channels)
 	}
 	if c.ChannelTimeout != 9*time.Second || c.QueryTimeout != 60*time.Second || c.HeartbeatInterval != 4*time.Second ||
-		c.HeartbeatTimeout != time.Second || c.HeartbeatPercent != 80 || c.ConnectRetry != 7*time.Second || r1.Cache {
+		c.HeartbeatTimeoutMin != time.Second || c.HeartbeatPercent != 80 || c.ConnectRetry != 7*time.Second || r1.Cache {
 		t.Errorf("the global defaults did not apply: %+v cache=%v", c, r1.Cache)
 	}
 }
@@ -233,7 +234,7 @@ func TestInvalidValueKeepsOldFile(t *testing.T) {
 	dirBefore := dirEntries(t, filepath.Dir(target))
 
 	bad := strings.Replace(checkmkSites, "'channels': 4,", "'channels': 0,", 1)
-	writeFile(t, filepath.Join(root, SitesFile), bad)
+	testutil.WriteFile(t, filepath.Join(root, SitesFile), bad)
 	var out bytes.Buffer
 	err := WriteConfig(root, &out)
 	if err == nil {
@@ -267,7 +268,7 @@ func TestMalformedSitesMk(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			root := newRoot(t, "")
 			c.src = strings.ReplaceAll(c.src, "ROOT", root)
-			writeFile(t, filepath.Join(root, SitesFile), c.src)
+			testutil.WriteFile(t, filepath.Join(root, SitesFile), c.src)
 			err := WriteConfig(root, &bytes.Buffer{})
 			if err == nil {
 				t.Fatal("accepted")
@@ -294,7 +295,7 @@ func TestGlobalsErrorKeepsOldFile(t *testing.T) {
 	target := filepath.Join(root, config.MainFile)
 	before := readFile(t, target)
 	global := filepath.Join(root, config.GlobalsDir, "global.mk")
-	writeFile(t, global, "liveproxyd_default_connection_params = {\n'channels': -1}\n")
+	testutil.WriteFile(t, global, "liveproxyd_default_connection_params = {\n'channels': -1}\n")
 	err := WriteConfig(root, &bytes.Buffer{})
 	ce := configError(t, err)
 	if ce.File != global || ce.Line != 2 {
@@ -310,7 +311,7 @@ func TestGlobalsErrorKeepsOldFile(t *testing.T) {
 func TestReplaceIsAtomic(t *testing.T) {
 	root := newRoot(t, checkmkSites)
 	target := filepath.Join(root, config.MainFile)
-	writeFile(t, target, "# old\nsites.update({})\n")
+	testutil.WriteFile(t, target, "# old\nsites.update({})\n")
 	if err := os.Chmod(target, 0o640); err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
+
+	"liveproxyd/internal/testutil"
 )
 
 func TestAcquireAndRelease(t *testing.T) {
@@ -175,11 +176,5 @@ func TestAliveTreatsZombieAsGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = z.Wait() }()
-	deadline := time.Now().Add(10 * time.Second)
-	for Alive(z.Process.Pid) && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if Alive(z.Process.Pid) {
-		t.Fatal("a zombie counts as alive")
-	}
+	testutil.WaitFor(t, "the exited child, a zombie, to count as not alive", func() bool { return !Alive(z.Process.Pid) })
 }

@@ -83,7 +83,7 @@ func writeSite(b *strings.Builder, s Site, now time.Time) {
 	group("Heartbeat")
 	sub("received", "%d", s.HeartbeatsReceived)
 	sub("lost", "%d", s.Counters.HeartbeatsLost)
-	sub("response time", "%.3f ms", s.TypicalRTTMillis)
+	sub("response time", "%.3f ms", s.TypicalRTTMS)
 	sub("timeout", "%.0f ms", s.HeartbeatTimeoutMS)
 	if s.ProgramStart != 0 {
 		sub("program start", "%s", stamp(time.Unix(s.ProgramStart, 0), now))

@@ -43,7 +43,7 @@ type Site struct {
 	ClientsWaiting     int        `json:"clients_waiting"`
 	ClientsInFlight    int        `json:"clients_in_flight"`
 	HeartbeatsReceived uint64     `json:"heartbeats_received"`
-	TypicalRTTMillis   float64    `json:"typical_rtt_ms"`
+	TypicalRTTMS       float64    `json:"typical_rtt_ms"`
 	HeartbeatTimeoutMS float64    `json:"heartbeat_timeout_ms"`
 	ProgramStart       int64      `json:"program_start,omitempty"`
 	CacheEntries       int        `json:"cache_entries"`
@@ -106,7 +106,7 @@ func FromSnapshot(s core.Snapshot) Site {
 		ClientsWaiting:     s.ClientsWaiting,
 		ClientsInFlight:    s.ClientsInFlight,
 		HeartbeatsReceived: s.Stats.Heartbeats,
-		TypicalRTTMillis:   millis(s.TypicalRTT),
+		TypicalRTTMS:       millis(s.TypicalRTT),
 		HeartbeatTimeoutMS: millis(s.HeartbeatTimeout),
 		ProgramStart:       s.ProgramStart,
 		CacheEntries:       s.CacheEntries,

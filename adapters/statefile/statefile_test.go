@@ -30,7 +30,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 		Stats:            core.Stats{QueriesOK: 5, Heartbeats: 9, BytesToClients: 1234},
 	}
 	site := FromSnapshot(snap)
-	if site.State != "alive" || site.TypicalRTTMillis != 1.5 || site.HeartbeatsReceived != 9 ||
+	if site.State != "alive" || site.TypicalRTTMS != 1.5 || site.HeartbeatsReceived != 9 ||
 		site.Channels[1].State != "busy" || site.Channels[1].Client != 7 || site.Counters.BytesToClients != 1234 {
 		t.Fatalf("FromSnapshot: %+v", site)
 	}

@@ -1,47 +1,28 @@
 package supervisor_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"liveproxyd/adapters/config"
 	"liveproxyd/core"
+	"liveproxyd/internal/testutil"
 )
 
-// lockedBuffer collects log output written from several goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 func TestSnapshotsForMetrics(t *testing.T) {
-	root := shortDir(t)
+	root := testutil.ShortDir(t)
 	site := startSite(t, 4444)
-	var logs lockedBuffer
+	var logs testutil.Buffer
 	sup := newSupervisor(t, root, slog.New(slog.NewTextHandler(&logs, nil)))
 	long := strings.Repeat("y", 120) // its socket path cannot exist
 	if err := sup.Apply(&config.Config{Sites: []config.Site{siteConfig("ok", site, 2), siteConfig(long, site, 2)}}); err == nil {
 		t.Fatal("Apply accepted a site whose socket cannot exist")
 	}
 	waitAlive(t, sup, "ok")
-	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.HangGuard)
 	defer cancel()
 	snaps := sup.Snapshots(ctx)
 	if len(snaps) != 2 || snaps[0].Name != "ok" || snaps[1].Name != long {
@@ -85,9 +66,9 @@ func (h blockAlive) WithAttrs(as []slog.Attr) slog.Handler {
 }
 
 func TestSnapshotsLeaveOutAStuckLoop(t *testing.T) {
-	root := shortDir(t)
+	root := testutil.ShortDir(t)
 	stuck, fine := startSite(t, 1), startSite(t, 2)
-	var logs lockedBuffer
+	var logs testutil.Buffer
 	h := blockAlive{
 		Handler: slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}),
 		release: make(chan struct{}), blocked: make(chan struct{}), once: &sync.Once{},
@@ -98,25 +79,17 @@ func TestSnapshotsLeaveOutAStuckLoop(t *testing.T) {
 	if err := sup.Apply(&config.Config{Sites: []config.Site{siteConfig("stuck", stuck, 1)}}); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-h.blocked:
-	case <-time.After(hangGuard):
-		t.Fatal("the site never came alive")
-	}
+	testutil.Await(t, "site coming alive", h.blocked)
 	if err := sup.Apply(&config.Config{Sites: []config.Site{siteConfig("stuck", stuck, 1), siteConfig("fine", fine, 1)}}); err != nil {
 		t.Fatal(err)
 	}
 	waitAlive(t, sup, "fine") // its loop answers; the stuck one shows as unavailable
-	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.HangGuard)
 	defer cancel()
 	done := make(chan []core.Snapshot, 1)
 	go func() { done <- sup.Snapshots(ctx) }()
-	var snaps []core.Snapshot
-	select {
-	case snaps = <-done:
-	case <-time.After(hangGuard):
-		t.Fatal("Snapshots waited for ever on a stuck loop")
-	}
+	// Without an answer Snapshots waits for ever on the stuck loop.
+	snaps := testutil.Await(t, "answer from Snapshots", done)
 	if len(snaps) != 1 || snaps[0].Name != "fine" {
 		t.Fatalf("snapshots %+v, want only the site whose loop answers", snaps)
 	}
@@ -130,9 +103,9 @@ func TestSnapshotsLeaveOutAStuckLoop(t *testing.T) {
 }
 
 func TestReloadLogNamesWhatChanged(t *testing.T) {
-	root := shortDir(t)
+	root := testutil.ShortDir(t)
 	siteA, siteB := startSite(t, 1), startSite(t, 2)
-	var logs lockedBuffer
+	var logs testutil.Buffer
 	sup := newSupervisor(t, root, slog.New(slog.NewTextHandler(&logs, nil)))
 	apply := func(s config.Site) {
 		t.Helper()

@@ -11,13 +11,14 @@ import (
 	"liveproxyd/adapters/config"
 	"liveproxyd/adapters/statefile"
 	"liveproxyd/adapters/supervisor"
+	"liveproxyd/internal/testutil"
 )
 
 // TestSocketThatCannotBeCreatedIsRetried: a site whose socket path is
 // taken (here by a directory) is retried with a back-off, so once the
 // path is free the site is served without another reload.
 func TestSocketThatCannotBeCreatedIsRetried(t *testing.T) {
-	root := shortDir(t)
+	root := testutil.ShortDir(t)
 	site := startSite(t, 4242)
 	sup := newSupervisor(t, root, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	path := supervisor.SocketPath(root, "s1")
@@ -34,7 +35,7 @@ func TestSocketThatCannotBeCreatedIsRetried(t *testing.T) {
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	// dial waits (bounded by hangGuard) until the socket accepts.
+	// dial waits (bounded by testutil.HangGuard) until the socket accepts.
 	if got := programStart(t, dial(t, path)); got != "4242" {
 		t.Fatalf("program_start %q through the retried socket", got)
 	}
@@ -55,7 +56,7 @@ func leaveSocket(t *testing.T, path string) {
 // TestStaleSocketsOfUnconfiguredSitesAreRemoved: at start and on every
 // reload, sockets of sites that are not configured go; other files stay.
 func TestStaleSocketsOfUnconfiguredSitesAreRemoved(t *testing.T) {
-	root := shortDir(t)
+	root := testutil.ShortDir(t)
 	site := startSite(t, 4242)
 	dir := filepath.Join(root, supervisor.SocketDir)
 	if err := os.MkdirAll(dir, 0o770); err != nil {

@@ -2,6 +2,7 @@ package supervisor_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -18,24 +19,12 @@ import (
 	"liveproxyd/core"
 	"liveproxyd/internal/fakesite"
 	"liveproxyd/internal/lsclient"
+	"liveproxyd/internal/testutil"
 )
-
-// hangGuard only guards against hangs; nothing here asserts speed.
-const hangGuard = 20 * time.Second
-
-func shortDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "lps")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
 
 func startSite(t *testing.T, programStart int64) *fakesite.Server {
 	t.Helper()
-	s, err := fakesite.Listen("unix", filepath.Join(shortDir(t), "live"), fakesite.Options{ProgramStart: programStart})
+	s, err := fakesite.Listen("unix", filepath.Join(testutil.ShortDir(t), "live"), fakesite.Options{ProgramStart: programStart})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,11 +37,11 @@ func siteConfig(name string, s *fakesite.Server, channels int) config.Site {
 		Name:   name,
 		Socket: config.Socket{Network: "unix", Address: s.Addr()},
 		Core: core.Config{
-			Name:              name,
-			Channels:          channels,
-			ConnectRetry:      200 * time.Millisecond,
-			HeartbeatInterval: 200 * time.Millisecond,
-			HeartbeatTimeout:  time.Second,
+			Name:                name,
+			Channels:            channels,
+			ConnectRetry:        200 * time.Millisecond,
+			HeartbeatInterval:   200 * time.Millisecond,
+			HeartbeatTimeoutMin: time.Second,
 		}.WithDefaults(),
 		Cache: true,
 	}
@@ -73,7 +62,7 @@ func newSupervisor(t *testing.T, root string, log *slog.Logger) *supervisor.Supe
 // the fake sites apart.
 func programStart(t *testing.T, nc net.Conn) string {
 	t.Helper()
-	nc.SetDeadline(time.Now().Add(hangGuard))
+	nc.SetDeadline(time.Now().Add(testutil.HangGuard))
 	ps, err := lsclient.ProgramStart(nc)
 	if err != nil {
 		t.Fatal(err)
@@ -83,23 +72,18 @@ func programStart(t *testing.T, nc net.Conn) string {
 
 func dial(t *testing.T, path string) net.Conn {
 	t.Helper()
-	deadline := time.Now().Add(hangGuard)
-	for {
-		nc, err := net.Dial("unix", path)
-		if err == nil {
-			t.Cleanup(func() { nc.Close() })
-			return nc
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("dial %s: %v", path, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	var nc net.Conn
+	testutil.Eventually(t, testutil.HangGuard, func() (err error) {
+		nc, err = net.Dial("unix", path)
+		return err
+	})
+	t.Cleanup(func() { nc.Close() })
+	return nc
 }
 
 func stateOf(t *testing.T, sup *supervisor.Supervisor, name string) statefile.Site {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.HangGuard)
 	defer cancel()
 	for _, s := range sup.Snapshot(ctx) {
 		if s.Name == name {
@@ -112,17 +96,16 @@ func stateOf(t *testing.T, sup *supervisor.Supervisor, name string) statefile.Si
 
 func waitAlive(t *testing.T, sup *supervisor.Supervisor, name string) {
 	t.Helper()
-	deadline := time.Now().Add(hangGuard)
-	for stateOf(t, sup, name).State != "alive" {
-		if time.Now().After(deadline) {
-			t.Fatalf("site %s never became alive: %+v", name, stateOf(t, sup, name))
+	testutil.Eventually(t, testutil.HangGuard, func() error {
+		if st := stateOf(t, sup, name); st.State != "alive" {
+			return fmt.Errorf("site %s not alive: %+v", name, st)
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func TestApplyKeepsReconfiguresRestartsAndRemoves(t *testing.T) {
-	root := shortDir(t)
+	root := testutil.ShortDir(t)
 	siteA, siteB := startSite(t, 1111), startSite(t, 2222)
 	sup := newSupervisor(t, root, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	path := supervisor.SocketPath(root, "s1")
@@ -152,7 +135,7 @@ func TestApplyKeepsReconfiguresRestartsAndRemoves(t *testing.T) {
 	if err := sup.Apply(&config.Config{Sites: []config.Site{siteConfig("s1", siteB, 4)}}); err != nil {
 		t.Fatal(err)
 	}
-	client.SetDeadline(time.Now().Add(hangGuard))
+	client.SetDeadline(time.Now().Add(testutil.HangGuard))
 	if n, err := client.Read(make([]byte, 1)); err == nil {
 		t.Fatalf("old client still open after a restart (read %d bytes)", n)
 	}
@@ -169,7 +152,7 @@ func TestApplyKeepsReconfiguresRestartsAndRemoves(t *testing.T) {
 }
 
 func TestStateFileAndUnavailableSite(t *testing.T) {
-	root := shortDir(t)
+	root := testutil.ShortDir(t)
 	site := startSite(t, 0)
 	sup := newSupervisor(t, root, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	long := strings.Repeat("x", 120) // its socket path cannot exist
@@ -218,7 +201,7 @@ func (h panicOnce) WithAttrs(as []slog.Attr) slog.Handler {
 }
 
 func TestCrashedSiteIsRestarted(t *testing.T) {
-	root := shortDir(t)
+	root := testutil.ShortDir(t)
 	site := startSite(t, 3333)
 	log := slog.New(panicOnce{Handler: slog.NewTextHandler(io.Discard, nil), once: &sync.Once{}})
 	sup := newSupervisor(t, root, log)
@@ -227,21 +210,14 @@ func TestCrashedSiteIsRestarted(t *testing.T) {
 	}
 	// The first loop panics as the site comes alive; the restarted one
 	// serves.
-	deadline := time.Now().Add(hangGuard)
-	for {
+	testutil.WaitFor(t, "the site to serve after its crash", func() bool {
 		nc, err := net.Dial("unix", supervisor.SocketPath(root, "s1"))
-		if err == nil {
-			ok := tryProgramStart(nc) == "3333"
-			nc.Close()
-			if ok {
-				break
-			}
+		if err != nil {
+			return false
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the site never served after its crash")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		defer nc.Close()
+		return tryProgramStart(nc) == "3333"
+	})
 	if st := stateOf(t, sup, "s1"); st.State != "alive" {
 		t.Errorf("state %s after restart", st.State)
 	}
@@ -250,7 +226,7 @@ func TestCrashedSiteIsRestarted(t *testing.T) {
 // tryProgramStart is programStart without failing the test: the first
 // loop may close the connection when it crashes.
 func tryProgramStart(nc net.Conn) string {
-	nc.SetDeadline(time.Now().Add(hangGuard))
+	nc.SetDeadline(time.Now().Add(testutil.HangGuard))
 	if _, err := io.WriteString(nc, "GET status\nColumns: program_start\n\n"); err != nil {
 		return ""
 	}

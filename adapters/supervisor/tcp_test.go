@@ -3,6 +3,7 @@ package supervisor_test
 import (
 	"bytes"
 	"crypto/tls"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -12,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,42 +22,14 @@ import (
 	"liveproxyd/adapters/supervisor"
 	"liveproxyd/internal/lsclient"
 	"liveproxyd/internal/sitecert"
+	"liveproxyd/internal/testutil"
 )
-
-// syncBuffer collects the supervisor's log across goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// freePort returns a TCP port nothing listens on right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", ":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 // dialTCP connects to the proxy's TCP port on loopback, from the source
 // address from (nil: the default).
 func dialTCP(t *testing.T, port int, from *net.TCPAddr) (net.Conn, error) {
 	t.Helper()
-	d := net.Dialer{Timeout: hangGuard}
+	d := net.Dialer{Timeout: testutil.HangGuard}
 	if from != nil {
 		d.LocalAddr = from
 	}
@@ -89,10 +61,10 @@ func withTCP(s config.Site, port int, tls bool, onlyFrom ...string) config.Site 
 // changes only the port re-binds it and keeps the site's channels and
 // every client, the TCP ones included.
 func TestTCPReloadOfPortKeepsChannelsAndClients(t *testing.T) {
-	root := shortDir(t)
+	root := testutil.ShortDir(t)
 	site := startSite(t, 4444)
 	sup := newSupervisor(t, root, slog.New(slog.DiscardHandler))
-	port1, port2 := freePort(t), freePort(t)
+	port1, port2 := testutil.FreePort(t), testutil.FreePort(t)
 	cfg := withTCP(siteConfig("s1", site, 2), port1, false)
 	if err := sup.Apply(&config.Config{Sites: []config.Site{cfg}}); err != nil {
 		t.Fatal(err)
@@ -141,15 +113,15 @@ func TestTCPReloadOfPortKeepsChannelsAndClients(t *testing.T) {
 // site and the port: its UNIX socket and the other sites are served, and
 // a later reload binds the port once it is free.
 func TestTCPPortInUseFailsOnlyThatListener(t *testing.T) {
-	root := shortDir(t)
+	root := testutil.ShortDir(t)
 	site := startSite(t, 5555)
-	var logs syncBuffer
+	var logs testutil.Buffer
 	sup := newSupervisor(t, root, slog.New(slog.NewTextHandler(&logs, nil)))
 	busy, err := net.Listen("tcp", ":0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	busyPort, freeP := busy.Addr().(*net.TCPAddr).Port, freePort(t)
+	busyPort, freeP := busy.Addr().(*net.TCPAddr).Port, testutil.FreePort(t)
 	cfg := &config.Config{Sites: []config.Site{
 		withTCP(siteConfig("s1", site, 2), busyPort, false),
 		withTCP(siteConfig("s2", site, 2), freeP, false),
@@ -195,10 +167,10 @@ func TestTCPPortInUseFailsOnlyThatListener(t *testing.T) {
 // only_from changes apply without closing the port: the next client from
 // outside the list is closed at once, one inside is served.
 func TestTCPOnlyFromChangeAppliesInPlace(t *testing.T) {
-	root := shortDir(t)
+	root := testutil.ShortDir(t)
 	site := startSite(t, 6666)
 	sup := newSupervisor(t, root, slog.New(slog.DiscardHandler))
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	second := &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}
 	open := withTCP(siteConfig("s1", site, 2), port, false)
 	if err := sup.Apply(&config.Config{Sites: []config.Site{open}}); err != nil {
@@ -222,7 +194,7 @@ func TestTCPOnlyFromChangeAppliesInPlace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	refused.SetDeadline(time.Now().Add(hangGuard))
+	refused.SetDeadline(time.Now().Add(testutil.HangGuard))
 	io.WriteString(refused, "GET status\nColumns: program_start\n\n")
 	if b, _ := io.ReadAll(refused); len(b) != 0 {
 		t.Errorf("127.0.0.2 outside only_from got %q, want the connection closed", b)
@@ -236,11 +208,11 @@ func TestTCPOnlyFromChangeAppliesInPlace(t *testing.T) {
 // a missing one is an error naming the file, and the site's UNIX socket
 // is served anyway.
 func TestTCPTLSUsesSiteCertificate(t *testing.T) {
-	root := shortDir(t)
+	root := testutil.ShortDir(t)
 	t.Setenv("OMD_SITE", "central")
 	site := startSite(t, 7777)
 	sup := newSupervisor(t, root, slog.New(slog.DiscardHandler))
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	cfg := &config.Config{Sites: []config.Site{withTCP(siteConfig("s1", site, 2), port, true)}}
 	pemPath := listen.CertPath(root, "central")
 	err := sup.Apply(cfg)
@@ -259,7 +231,7 @@ func TestTCPTLSUsesSiteCertificate(t *testing.T) {
 	if err := sup.Apply(cfg); err != nil {
 		t.Fatalf("reload with the certificate: %v", err)
 	}
-	tc, err := tls.DialWithDialer(&net.Dialer{Timeout: hangGuard}, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+	tc, err := tls.DialWithDialer(&net.Dialer{Timeout: testutil.HangGuard}, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 		ca.ClientConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -276,17 +248,17 @@ func TestTCPTLSUsesSiteCertificate(t *testing.T) {
 // siteIDFallback: without OMD_SITE the certificate is the root's base
 // name, the site ID of an OMD root /omd/sites/SITE.
 func TestTCPTLSCertificateWithoutOMDSite(t *testing.T) {
-	root := filepath.Join(shortDir(t), "mysite")
+	root := filepath.Join(testutil.ShortDir(t), "mysite")
 	t.Setenv("OMD_SITE", "")
 	site := startSite(t, 8888)
 	sup := newSupervisor(t, root, slog.New(slog.DiscardHandler))
 	ca := sitecert.NewCA(t, "mysite")
 	ca.WriteSitePEM(t, "mysite", listen.CertPath(root, "mysite"))
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	if err := sup.Apply(&config.Config{Sites: []config.Site{withTCP(siteConfig("s1", site, 2), port, true)}}); err != nil {
 		t.Fatal(err)
 	}
-	tc, err := tls.DialWithDialer(&net.Dialer{Timeout: hangGuard}, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+	tc, err := tls.DialWithDialer(&net.Dialer{Timeout: testutil.HangGuard}, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 		ca.ClientConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -300,34 +272,30 @@ func TestTCPTLSCertificateWithoutOMDSite(t *testing.T) {
 // A TCP client of a dead site gets the same immediate 502 as a UNIX
 // client: both reach the one site loop.
 func TestTCPClientOfDeadSiteGets502(t *testing.T) {
-	root := shortDir(t)
+	root := testutil.ShortDir(t)
 	sup := newSupervisor(t, root, slog.New(slog.DiscardHandler))
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	dead := withTCP(siteConfig("s1", startSite(t, 0), 2), port, false)
-	dead.Socket.Address = filepath.Join(shortDir(t), "nothing-listens-here")
+	dead.Socket.Address = filepath.Join(testutil.ShortDir(t), "nothing-listens-here")
 	if err := sup.Apply(&config.Config{Sites: []config.Site{dead}}); err != nil {
 		t.Fatal(err)
 	}
 	for _, network := range []string{"unix", "tcp"} {
-		deadline := time.Now().Add(hangGuard)
-		for {
+		testutil.Eventually(t, testutil.HangGuard, func() error {
 			var nc net.Conn
 			if network == "unix" {
 				nc = dial(t, supervisor.SocketPath(root, "s1"))
 			} else {
 				nc = mustDialTCP(t, port)
 			}
-			nc.SetDeadline(time.Now().Add(hangGuard))
+			nc.SetDeadline(time.Now().Add(testutil.HangGuard))
 			_, err := lsclient.ProgramStart(nc)
 			nc.Close()
 			if err != nil && strings.Contains(err.Error(), "status 502") && strings.Contains(err.Error(), "s1") {
-				break
+				return nil
 			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s client: %v, want 502 naming the site", network, err)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+			return fmt.Errorf("%s client: %v, want 502 naming the site", network, err)
+		})
 	}
 }
 
@@ -335,7 +303,7 @@ func TestTCPClientOfDeadSiteGets502(t *testing.T) {
 // against ca.
 func servedCert(t *testing.T, port int, ca sitecert.CA) (*tls.Conn, []byte) {
 	t.Helper()
-	tc, err := tls.DialWithDialer(&net.Dialer{Timeout: hangGuard}, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
+	tc, err := tls.DialWithDialer(&net.Dialer{Timeout: testutil.HangGuard}, "tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)),
 		ca.ClientConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -359,12 +327,12 @@ func certInFile(t *testing.T, path string) []byte {
 // re-bound and the clients connected before go on. A file that cannot
 // be read at a reload leaves the certificate served before.
 func TestTCPReloadServesRenewedCertificate(t *testing.T) {
-	root := shortDir(t)
+	root := testutil.ShortDir(t)
 	t.Setenv("OMD_SITE", "central")
 	site := startSite(t, 7171)
-	var logs syncBuffer
+	var logs testutil.Buffer
 	sup := newSupervisor(t, root, slog.New(slog.NewTextHandler(&logs, nil)))
-	port := freePort(t)
+	port := testutil.FreePort(t)
 	cfg := &config.Config{Sites: []config.Site{withTCP(siteConfig("s1", site, 2), port, true)}}
 	pemPath := listen.CertPath(root, "central")
 	ca := sitecert.NewCA(t, "central")

@@ -8,10 +8,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-)
 
-// hangGuard bounds the tests' reads; it only guards against a hang.
-const hangGuard = 10 * time.Second
+	"liveproxyd/internal/testutil"
+)
 
 // pair returns the two ends of a loopback TCP connection, the accepted
 // one tuned.
@@ -22,7 +21,7 @@ func pair(t *testing.T) (*Conn, net.Conn) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	client, err := net.DialTimeout("tcp", l.Addr().String(), hangGuard)
+	client, err := net.DialTimeout("tcp", l.Addr().String(), testutil.HangGuard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,23 +45,6 @@ func pair(t *testing.T) (*Conn, net.Conn) {
 	return qc, client
 }
 
-func getsockopt(t *testing.T, c *net.TCPConn, opt int) int {
-	t.Helper()
-	raw, err := c.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v int
-	var gerr error
-	if err := raw.Control(func(fd uintptr) { v, gerr = unix.GetsockoptInt(int(fd), unix.IPPROTO_TCP, opt) }); err != nil {
-		t.Fatal(err)
-	}
-	if gerr != nil {
-		t.Fatal(gerr)
-	}
-	return v
-}
-
 // leaveQuickAck puts the socket in Linux's delayed-ACK ("pingpong") mode,
 // as an interactive exchange does on its own; getsockopt(TCP_QUICKACK)
 // then reads 0 until something sets TCP_QUICKACK again.
@@ -73,14 +55,14 @@ func leaveQuickAck(t *testing.T, c *net.TCPConn) {
 		t.Fatal(err)
 	}
 	raw.Control(func(fd uintptr) { _ = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_QUICKACK, 0) })
-	if getsockopt(t, c, unix.TCP_QUICKACK) != 0 {
+	if testutil.TCPSockopt(t, c, unix.TCP_QUICKACK) != 0 {
 		t.Fatal("TCP_QUICKACK still reads 1 after setting 0")
 	}
 }
 
 func TestTuneSetsNoDelay(t *testing.T) {
 	c, _ := pair(t)
-	if getsockopt(t, c.TCPConn, unix.TCP_NODELAY) != 1 {
+	if testutil.TCPSockopt(t, c.TCPConn, unix.TCP_NODELAY) != 1 {
 		t.Error("TCP_NODELAY not set")
 	}
 }
@@ -93,11 +75,11 @@ func TestReadSetsQuickAck(t *testing.T) {
 		if _, err := client.Write([]byte("x")); err != nil {
 			t.Fatal(err)
 		}
-		c.SetReadDeadline(time.Now().Add(hangGuard))
+		c.SetReadDeadline(time.Now().Add(testutil.HangGuard))
 		if _, err := c.Read(make([]byte, 1)); err != nil {
 			t.Fatal(err)
 		}
-		if getsockopt(t, c.TCPConn, unix.TCP_QUICKACK) != 1 {
+		if testutil.TCPSockopt(t, c.TCPConn, unix.TCP_QUICKACK) != 1 {
 			t.Errorf("read %d: TCP_QUICKACK not set", i)
 		}
 	}

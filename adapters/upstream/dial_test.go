@@ -6,7 +6,6 @@ import (
 	"context"
 	"io"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,9 +14,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"liveproxyd/adapters/tcpopt"
+	"liveproxyd/internal/testutil"
 )
-
-const hangGuard = 20 * time.Second
 
 // echoOnce accepts one connection, writes hello and keeps it open until the
 // test ends.
@@ -41,26 +39,9 @@ func echoOnce(t *testing.T, network, addr string) net.Listener {
 
 func dialCtx(t *testing.T, d Dialer) (net.Conn, error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.HangGuard)
 	defer cancel()
 	return d(ctx)
-}
-
-func sockopt(t *testing.T, c *net.TCPConn, opt int) int {
-	t.Helper()
-	raw, err := c.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var v int
-	var gerr error
-	if err := raw.Control(func(fd uintptr) { v, gerr = unix.GetsockoptInt(int(fd), unix.IPPROTO_TCP, opt) }); err != nil {
-		t.Fatal(err)
-	}
-	if gerr != nil {
-		t.Fatal(gerr)
-	}
-	return v
 }
 
 func TestTCPChannelsAreTuned(t *testing.T) {
@@ -76,10 +57,10 @@ func TestTCPChannelsAreTuned(t *testing.T) {
 			if !ok {
 				t.Fatalf("dialled a %T, want the QUICKACK wrapper", c)
 			}
-			if sockopt(t, qc.TCPConn, unix.TCP_NODELAY) != 1 {
+			if testutil.TCPSockopt(t, qc.TCPConn, unix.TCP_NODELAY) != 1 {
 				t.Error("TCP_NODELAY not set")
 			}
-			c.SetDeadline(time.Now().Add(hangGuard))
+			c.SetDeadline(time.Now().Add(testutil.HangGuard))
 			if b, err := io.ReadAll(io.LimitReader(c, 5)); err != nil || string(b) != "hello" {
 				t.Fatalf("read %q, %v", b, err)
 			}
@@ -88,11 +69,7 @@ func TestTCPChannelsAreTuned(t *testing.T) {
 }
 
 func TestUnixAndErrors(t *testing.T) {
-	dir, err := os.MkdirTemp("", "lpu")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
+	dir := testutil.ShortDir(t)
 	path := filepath.Join(dir, "live")
 	echoOnce(t, "unix", path)
 	c, err := dialCtx(t, New("", Target{Network: "unix", Address: path}))
@@ -145,12 +122,8 @@ func TestDialHonoursContext(t *testing.T) {
 		_, err := New("", Target{Network: "tcp", Address: l.Addr().String(), TLS: true})(ctx)
 		done <- err
 	}()
-	select {
-	case err := <-done:
-		if err == nil || !strings.Contains(err.Error(), "handshake") {
-			t.Fatalf("error %v, want a failed handshake", err)
-		}
-	case <-time.After(hangGuard):
-		t.Fatal("the dial ignored its context")
+	// Without an answer the dial ignored its context.
+	if err := testutil.Await(t, "end of the dial", done); err == nil || !strings.Contains(err.Error(), "handshake") {
+		t.Fatalf("error %v, want a failed handshake", err)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"liveproxyd/internal/fakesite"
 	"liveproxyd/internal/lsclient"
 	"liveproxyd/internal/sitecert"
+	"liveproxyd/internal/testutil"
 )
 
 // bundle installs ca's bundle under a new site root and returns the root.
@@ -40,7 +41,7 @@ func askProgramStart(t *testing.T, d Dialer) error {
 		return err
 	}
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(hangGuard))
+	c.SetDeadline(time.Now().Add(testutil.HangGuard))
 	got, err := lsclient.ProgramStart(c)
 	if err != nil {
 		t.Fatalf("query over TLS: %v", err)

@@ -7,11 +7,8 @@ import (
 	"time"
 
 	"liveproxyd/internal/fakesite"
+	"liveproxyd/internal/testutil"
 )
-
-// hangGuard bounds every run in these tests; none comes near it unless
-// something is broken.
-const hangGuard = 30 * time.Second
 
 func startSite(t *testing.T, o fakesite.Options) (*fakesite.Server, Target) {
 	t.Helper()
@@ -26,7 +23,7 @@ func startSite(t *testing.T, o fakesite.Options) (*fakesite.Server, Target) {
 
 func run(t *testing.T, o Options) *Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.HangGuard)
 	defer cancel()
 	r, err := Run(ctx, o)
 	if err != nil {

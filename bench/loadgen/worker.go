@@ -9,7 +9,7 @@ import (
 	"sync"
 	"time"
 
-	"liveproxyd/core"
+	"liveproxyd/livestatus"
 )
 
 // failPause slows a client down after a failed query, so a refused
@@ -102,12 +102,12 @@ func (w *worker) query(ctx context.Context, q string) (int, error) {
 	if _, err := c.Write(request(q, w.o.KeepAlive)); err != nil {
 		return 0, fmt.Errorf("send: %w", err)
 	}
-	var hdr [core.HeaderLen]byte
+	var hdr [livestatus.HeaderLen]byte
 	if _, err := io.ReadFull(br, hdr[:]); err != nil {
 		return 0, fmt.Errorf("fixed16 header: %w", err)
 	}
-	w.res.Bytes += core.HeaderLen
-	h, err := core.ParseHeader(hdr[:])
+	w.res.Bytes += livestatus.HeaderLen
+	h, err := livestatus.ParseHeader(hdr[:])
 	if err != nil {
 		return 0, err
 	}

@@ -9,13 +9,12 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"liveproxyd/internal/testutil"
 )
 
-// delay is the one-way delay under test; hangGuard bounds every wait.
-const (
-	delay     = 40 * time.Millisecond
-	hangGuard = 20 * time.Second
-)
+// delay is the one-way delay under test.
+const delay = 40 * time.Millisecond
 
 // echoServer echoes every connection and records when each was accepted
 // and when its first byte arrived.
@@ -51,7 +50,7 @@ func newEcho(t *testing.T) *echoServer {
 
 func (e *echoServer) serve(c net.Conn) {
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(hangGuard))
+	c.SetDeadline(time.Now().Add(testutil.HangGuard))
 	one := make([]byte, 1)
 	if _, err := io.ReadFull(c, one); err != nil {
 		return
@@ -81,17 +80,6 @@ func startRelay(t *testing.T, upstream string) *Relay {
 	return r
 }
 
-func dial(t *testing.T, addr string) net.Conn {
-	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, hangGuard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	c.SetDeadline(time.Now().Add(hangGuard))
-	t.Cleanup(func() { c.Close() })
-	return c
-}
-
 func exchange(t *testing.T, c net.Conn, msg string) {
 	t.Helper()
 	if _, err := io.WriteString(c, msg); err != nil {
@@ -112,7 +100,7 @@ func TestDelaysNewConnectionAndRoundTrip(t *testing.T) {
 	echo := newEcho(t)
 	r := startRelay(t, echo.ln.Addr().String())
 	t0 := time.Now()
-	c := dial(t, r.Addr())
+	c := testutil.Dial(t, "tcp", r.Addr())
 	exchange(t, c, "ping\n")
 	// Handshake round trip, then the request's round trip.
 	if took := time.Since(t0); took < 4*delay {
@@ -138,7 +126,7 @@ func TestDelaysNewConnectionAndRoundTrip(t *testing.T) {
 func TestKeepsOrder(t *testing.T) {
 	echo := newEcho(t)
 	r := startRelay(t, echo.ln.Addr().String())
-	c := dial(t, r.Addr())
+	c := testutil.Dial(t, "tcp", r.Addr())
 	const n = 2000
 	go func() {
 		for i := 0; i < n; i++ {
@@ -167,7 +155,7 @@ func TestKeepsOrder(t *testing.T) {
 func TestLargeTransferIntact(t *testing.T) {
 	echo := newEcho(t)
 	r := startRelay(t, echo.ln.Addr().String())
-	c := dial(t, r.Addr())
+	c := testutil.Dial(t, "tcp", r.Addr())
 	msg := strings.Repeat("0123456789abcdef", 1<<16) // 1 MB, beyond one queue chunk
 	errc := make(chan error, 1)
 	go func() {
@@ -194,7 +182,7 @@ func TestRefusedUpstreamDropsClient(t *testing.T) {
 	dead := ln.Addr().String()
 	ln.Close() // nothing listens there now
 	r := startRelay(t, dead)
-	c := dial(t, r.Addr())
+	c := testutil.Dial(t, "tcp", r.Addr())
 	if _, err := c.Read(make([]byte, 1)); err == nil {
 		t.Fatal("read from a relay whose upstream refuses succeeded")
 	}
@@ -203,7 +191,7 @@ func TestRefusedUpstreamDropsClient(t *testing.T) {
 func TestCloseCutsConnections(t *testing.T) {
 	echo := newEcho(t)
 	r := startRelay(t, echo.ln.Addr().String())
-	c := dial(t, r.Addr())
+	c := testutil.Dial(t, "tcp", r.Addr())
 	exchange(t, c, "x")
 	if err := r.Close(); err != nil {
 		t.Fatal(err)

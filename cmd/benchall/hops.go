@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"liveproxyd/bench/loadgen"
-	"liveproxyd/core"
+	"liveproxyd/livestatus"
 )
 
 // hopRun is about how long each hop is measured per cell, after a
@@ -209,7 +209,7 @@ func measureHop(ctx context.Context, h hop, sitePID int, query string, clients i
 		qps:              r.QPS,
 		hopCPU:           (hop1 - hop0) / n,
 		siteCPU:          (site1 - site0) / n,
-		answerBytes:      r.Bytes/r.Queries - core.HeaderLen,
+		answerBytes:      r.Bytes/r.Queries - livestatus.HeaderLen,
 		hopCPUMeasurable: hop1 > hop0,
 	}, nil
 }

@@ -8,13 +8,14 @@ import (
 	"strings"
 )
 
-// scenarioMicro runs the core's Go benchmarks with -benchmem.
+// scenarioMicro runs the Go benchmarks of the core and the wire format
+// with -benchmem.
 func scenarioMicro(ctx context.Context, e *env) ([]Row, error) {
-	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", "1s", "-count", "1", "./core")
+	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-benchtime", "1s", "-count", "1", "./core", "./livestatus")
 	cmd.Dir = e.repo
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return nil, fmt.Errorf("go test -bench ./core: %v\n%s", err, tail(string(out), 1000))
+		return nil, fmt.Errorf("go test -bench ./core ./livestatus: %v\n%s", err, tail(string(out), 1000))
 	}
 	var rows []Row
 	for _, line := range strings.Split(string(out), "\n") {

@@ -129,7 +129,8 @@ const notes = `
   liveproxyd after a client reading at 16 MB/s for 15 s, then after a fast client too.
 - **scale**: four ` + "`fakesite`" + ` processes, every site pointing at one of their sockets; RSS from
   /proc/PID/status, CPU from utime+stime in /proc/PID/stat over the window.
-- **micro-benchmarks**: ` + "`go test -bench . -benchmem ./core`" + ` (core/bench_test.go);
+- **micro-benchmarks**: ` + "`go test -bench . -benchmem ./core ./livestatus`" + ` (core/bench_test.go,
+  livestatus/bench_test.go);
   ForwardedQuery is one KeepAlive query through three Steps. The simulator's speed comes from
   ` + "`cmd/simspeed`" + `.
 `

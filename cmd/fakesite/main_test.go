@@ -4,18 +4,15 @@ import (
 	"bufio"
 	"context"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
-	"time"
-)
 
-// hangGuard bounds every wait; it guards against hangs, it asserts no timing.
-const hangGuard = 20 * time.Second
+	"liveproxyd/internal/testutil"
+)
 
 // TestMain lets the test binary act as the command, so the signal test can
 // run it as a real process.
@@ -44,12 +41,8 @@ func readyAddr(t *testing.T, r *bufio.Reader) (string, string) {
 
 func query(t *testing.T, network, addr, req string) string {
 	t.Helper()
-	c, err := net.DialTimeout(network, addr, hangGuard)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := testutil.Dial(t, network, addr)
 	defer c.Close()
-	c.SetDeadline(time.Now().Add(hangGuard))
 	if _, err := io.WriteString(c, req+"\n"); err != nil {
 		t.Fatal(err)
 	}
@@ -87,13 +80,8 @@ func TestRunServesAndReactsToControl(t *testing.T) {
 		t.Fatalf("after SIGUSR1: %q", got)
 	}
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("run: %v", err)
-		}
-	case <-time.After(hangGuard):
-		t.Fatal("run did not return after cancel")
+	if err := testutil.Await(t, "return of run after cancel", done); err != nil {
+		t.Fatalf("run: %v", err)
 	}
 	if _, err := os.Stat(sock); !os.IsNotExist(err) {
 		t.Fatalf("socket left behind: %v", err)
@@ -135,12 +123,7 @@ func TestProcessStopsOnSIGTERM(t *testing.T) {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v", err)
-		}
-	case <-time.After(hangGuard):
-		t.Fatalf("no exit within %v of SIGTERM", hangGuard)
+	if err := testutil.Await(t, "exit after SIGTERM", exited); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
 	}
 }

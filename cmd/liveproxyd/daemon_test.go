@@ -18,10 +18,8 @@ import (
 	"liveproxyd/adapters/statefile"
 	"liveproxyd/internal/fakesite"
 	"liveproxyd/internal/lsclient"
+	"liveproxyd/internal/testutil"
 )
-
-// hangGuard bounds every wait; no test asserts how fast anything is.
-const hangGuard = 20 * time.Second
 
 // binary is the daemon built once for all tests.
 var binary string
@@ -32,11 +30,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "liveproxyd")
-	build := exec.Command("go", "build", "-o", binary, ".")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building liveproxyd:", err)
+	binary, err = testutil.BuildDaemon(dir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.RemoveAll(dir)
 		os.Exit(1)
 	}
@@ -54,11 +50,7 @@ type siteRoot struct {
 
 func newRoot(t *testing.T) *siteRoot {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "lpd") // short: socket paths are limited
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
+	dir := testutil.SiteRoot(t, nil)
 	site, err := fakesite.Listen("unix", filepath.Join(dir, "remote-live"), fakesite.Options{ProgramStart: 4242})
 	if err != nil {
 		t.Fatal(err)
@@ -69,13 +61,7 @@ func newRoot(t *testing.T) *siteRoot {
 
 func (r *siteRoot) writeConfig(text string) {
 	r.t.Helper()
-	path := filepath.Join(r.dir, "etc/check_mk/liveproxyd.mk")
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		r.t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		r.t.Fatal(err)
-	}
+	testutil.WriteFile(r.t, filepath.Join(r.dir, "etc/check_mk/liveproxyd.mk"), text)
 }
 
 func (r *siteRoot) siteConfig(channels int) string {
@@ -96,17 +82,6 @@ func killOnCleanup(t *testing.T, pid int) {
 	})
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(hangGuard)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 func exists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
@@ -115,22 +90,12 @@ func exists(path string) bool {
 // programStart asks through the proxy on a KeepAlive connection.
 func programStart(t *testing.T, nc net.Conn) string {
 	t.Helper()
-	nc.SetDeadline(time.Now().Add(hangGuard))
+	nc.SetDeadline(time.Now().Add(testutil.HangGuard))
 	ps, err := lsclient.ProgramStart(nc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return ps
-}
-
-func dialProxy(t *testing.T, path string) net.Conn {
-	t.Helper()
-	nc, err := net.DialTimeout("unix", path, hangGuard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { nc.Close() })
-	return nc
 }
 
 func readState(t *testing.T, r *siteRoot) *statefile.File {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"liveproxyd/internal/testutil"
 )
 
 // startDaemon runs liveproxyd without -g; the parent returns once the
@@ -22,7 +24,7 @@ func stopDaemon(t *testing.T, r *siteRoot, pid int) {
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the daemon to exit", func() bool { return gone(pid) })
+	testutil.WaitFor(t, "the daemon to exit", func() bool { return gone(pid) })
 	if exists(r.socket()) || exists(r.path("tmp/run/liveproxyd.pid")) {
 		t.Fatal("socket or pid file left behind")
 	}
@@ -50,7 +52,7 @@ func TestDaemonize(t *testing.T) {
 	if pid == done.Process.Pid || gone(pid) {
 		t.Fatalf("pid file names %d, which is not a running daemon", pid)
 	}
-	if got := programStart(t, dialProxy(t, r.socket())); got != "4242" {
+	if got := programStart(t, testutil.Dial(t, "unix", r.socket())); got != "4242" {
 		t.Fatalf("program_start %q through the daemon", got)
 	}
 	log, err := os.ReadFile(r.path("var/log/liveproxyd.log"))

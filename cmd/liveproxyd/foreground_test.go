@@ -6,36 +6,17 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"liveproxyd/adapters/statefile"
+	"liveproxyd/internal/testutil"
 )
-
-// syncBuffer collects the daemon's stdout while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 func TestForegroundDaemon(t *testing.T) {
 	r := newRoot(t)
 	r.writeConfig(r.siteConfig(2))
-	var logs syncBuffer
+	var logs testutil.Buffer
 	cmd := exec.Command(binary, "-g", "--root", r.dir)
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
@@ -52,7 +33,7 @@ func TestForegroundDaemon(t *testing.T) {
 
 	// The file appears at bind(2), a moment before listen(2): wait until
 	// it accepts, not until it exists.
-	waitFor(t, "the site socket", func() bool {
+	testutil.WaitFor(t, "the site socket", func() bool {
 		nc, err := net.Dial("unix", r.socket())
 		if err == nil {
 			nc.Close()
@@ -62,7 +43,7 @@ func TestForegroundDaemon(t *testing.T) {
 	if pid := readPid(t, r); pid != cmd.Process.Pid {
 		t.Fatalf("pid file says %d, daemon is %d", pid, cmd.Process.Pid)
 	}
-	client := dialProxy(t, r.socket())
+	client := testutil.Dial(t, "unix", r.socket())
 	if got := programStart(t, client); got != "4242" {
 		t.Fatalf("program_start %q through the proxy", got)
 	}
@@ -72,7 +53,7 @@ func TestForegroundDaemon(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the reload in the state file", func() bool {
+	testutil.WaitFor(t, "the reload in the state file", func() bool {
 		f, err := os.ReadFile(r.path(statefile.Path))
 		return err == nil && bytes.Contains(f, []byte(`"target_channels": 3`))
 	})
@@ -82,7 +63,7 @@ func TestForegroundDaemon(t *testing.T) {
 	// A broken configuration is logged and the running one kept.
 	r.writeConfig("sites.update({'rs': {'socket': \n")
 	cmd.Process.Signal(syscall.SIGHUP)
-	waitFor(t, "the reload error in the log", func() bool {
+	testutil.WaitFor(t, "the reload error in the log", func() bool {
 		return strings.Contains(logs.String(), "configuration not reloaded")
 	})
 	if got := programStart(t, client); got != "4242" {
@@ -108,13 +89,8 @@ func TestForegroundDaemon(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v", err)
-		}
-	case <-time.After(hangGuard):
-		t.Fatal("no exit after SIGTERM")
+	if err := testutil.Await(t, "exit after SIGTERM", exited); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
 	}
 	if exists(r.socket()) || exists(r.path("tmp/run/liveproxyd.pid")) {
 		t.Fatal("socket or pid file left behind")

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"liveproxyd/internal/fakesite"
+	"liveproxyd/internal/testutil"
 )
 
 // TestLocalSiteThroughTheProxy: Checkmk's GUI writes its own proxied site
@@ -25,7 +26,7 @@ func TestLocalSiteThroughTheProxy(t *testing.T) {
 	r.writeConfig("sites.update({'central': {'socket': ('local', None), 'heartbeat': (0.2, 1.0), 'connect_retry': 0.2}})\n")
 	startForeground(t, r)
 	waitSiteState(t, r, "central", "alive")
-	if got := programStart(t, dialProxy(t, r.path("tmp/run/liveproxy/central"))); got != "777" {
+	if got := programStart(t, testutil.Dial(t, "unix", r.path("tmp/run/liveproxy/central"))); got != "777" {
 		t.Fatalf("program_start %q through the proxy, want the local site's 777", got)
 	}
 }

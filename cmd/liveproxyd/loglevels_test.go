@@ -8,9 +8,9 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"liveproxyd/adapters/logging"
+	"liveproxyd/internal/testutil"
 )
 
 // TestLogLevelsFromCheckmkAppliedOnSIGUSR1: liveproxyd_log_levels (as the
@@ -45,12 +45,7 @@ func TestCommandFloodToADeadSiteLogsFewLines(t *testing.T) {
 	d := startForeground(t, r)
 	waitSiteState(t, r, "down", "dead")
 
-	nc, err := net.DialTimeout("unix", r.path("tmp/run/liveproxy/down"), hangGuard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(hangGuard))
+	nc := testutil.Dial(t, "unix", r.path("tmp/run/liveproxy/down"))
 	go func() {
 		var b strings.Builder
 		for i := range floodCommands {

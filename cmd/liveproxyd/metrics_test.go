@@ -5,6 +5,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"liveproxyd/internal/testutil"
 )
 
 // metricsAddrRE finds the bound address in the daemon's start line.
@@ -31,7 +33,7 @@ func TestMetricsOfARunningDaemon(t *testing.T) {
 		t.Fatalf("the cached answer differs from the first: %q", first)
 	}
 
-	got := scrapeMetrics(t, addr)
+	got := testutil.Scrape(t, "http://"+addr+"/metrics")
 	want := map[string]float64{
 		`liveproxyd_site_up{site="rs"}`:            1,
 		`liveproxyd_channels_target{site="rs"}`:    2,
@@ -57,13 +59,13 @@ func TestMetricsOfARunningDaemon(t *testing.T) {
 
 func TestMetricsAddressFromConfigMovesOnReload(t *testing.T) {
 	r := newRoot(t)
-	first, second := freePort(t), freePort(t)
+	first, second := freeAddr(t), freeAddr(t)
 	r.writeConfig(siteLine("rs", r.site.Addr(), 1))
 	writeGlobal(t, r, "metrics.mk", "liveproxyd_metrics_address = '"+first+"'\n")
 	d := startForeground(t, r)
 	d.waitLog("the metrics endpoint", regexp.MustCompile(`\] metrics endpoint listening addr=`+regexp.QuoteMeta(first)))
 	waitSiteState(t, r, "rs", "alive")
-	if got := scrapeMetrics(t, first); got[`liveproxyd_site_up{site="rs"}`] != 1 {
+	if got := testutil.Scrape(t, "http://"+first+"/metrics"); got[`liveproxyd_site_up{site="rs"}`] != 1 {
 		t.Fatalf("site_up on %s: %v", first, got[`liveproxyd_site_up{site="rs"}`])
 	}
 
@@ -71,7 +73,7 @@ func TestMetricsAddressFromConfigMovesOnReload(t *testing.T) {
 	writeGlobal(t, r, "metrics.mk", "liveproxyd_metrics_address = '"+second+"'\n")
 	d.signal(syscall.SIGHUP)
 	d.waitLog("the moved endpoint", regexp.MustCompile(`\] metrics endpoint listening addr=`+regexp.QuoteMeta(second)))
-	if _, ok := scrapeMetrics(t, second)[`liveproxyd_site_up{site="rs"}`]; !ok {
+	if _, ok := testutil.Scrape(t, "http://"+second+"/metrics")[`liveproxyd_site_up{site="rs"}`]; !ok {
 		t.Fatalf("no site_up on %s after the reload", second)
 	}
 	if !refused(first) {
@@ -89,7 +91,7 @@ func TestMetricsAddressFromConfigMovesOnReload(t *testing.T) {
 
 func TestMetricsFlagOverridesConfig(t *testing.T) {
 	r := newRoot(t)
-	configured := freePort(t)
+	configured := freeAddr(t)
 	r.writeConfig(siteLine("rs", r.site.Addr(), 1) + "liveproxyd_metrics_address = '" + configured + "'\n")
 	// An empty flag switches the configured endpoint off.
 	d := startForeground(t, r, "--metrics-listen=")

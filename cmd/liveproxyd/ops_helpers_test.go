@@ -1,29 +1,27 @@
 package main_test
 
 import (
-	"bufio"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"liveproxyd/adapters/statefile"
+	"liveproxyd/internal/testutil"
 )
 
 // fgDaemon is liveproxyd running with -g, its log collected.
 type fgDaemon struct {
 	t      *testing.T
 	cmd    *exec.Cmd
-	logs   *syncBuffer
+	logs   *testutil.Buffer
 	exited chan error
 }
 
@@ -32,7 +30,7 @@ type fgDaemon struct {
 // its log is printed if the test failed.
 func startForeground(t *testing.T, r *siteRoot, args ...string) *fgDaemon {
 	t.Helper()
-	d := &fgDaemon{t: t, logs: &syncBuffer{}, exited: make(chan error, 1)}
+	d := &fgDaemon{t: t, logs: &testutil.Buffer{}, exited: make(chan error, 1)}
 	d.cmd = exec.Command(binary, append([]string{"-g", "--root", r.dir}, args...)...)
 	d.cmd.Stdout, d.cmd.Stderr = d.logs, d.logs
 	if err := d.cmd.Start(); err != nil {
@@ -64,7 +62,7 @@ func (d *fgDaemon) stop() {
 	_ = d.cmd.Process.Signal(syscall.SIGTERM)
 	select {
 	case <-d.exited:
-	case <-time.After(hangGuard):
+	case <-time.After(testutil.HangGuard):
 		d.t.Error("daemon did not exit after SIGTERM")
 	}
 }
@@ -73,7 +71,7 @@ func (d *fgDaemon) stop() {
 func (d *fgDaemon) waitLog(what string, re *regexp.Regexp) []string {
 	d.t.Helper()
 	var m []string
-	waitFor(d.t, what, func() bool {
+	testutil.WaitFor(d.t, what, func() bool {
 		m = re.FindStringSubmatch(d.logs.String())
 		return m != nil
 	})
@@ -94,12 +92,8 @@ func (r *siteRoot) deadSocket() string { return r.path("nothing-listens-here") }
 // returns the whole answer.
 func query(t *testing.T, r *siteRoot, site, request string) string {
 	t.Helper()
-	nc, err := net.DialTimeout("unix", r.path("tmp/run/liveproxy/"+site), hangGuard)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nc := testutil.Dial(t, "unix", r.path("tmp/run/liveproxy/"+site))
 	defer nc.Close()
-	nc.SetDeadline(time.Now().Add(hangGuard))
 	if _, err := io.WriteString(nc, request); err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +110,7 @@ func query(t *testing.T, r *siteRoot, site, request string) string {
 // waitSiteState waits until the state file shows site in state.
 func waitSiteState(t *testing.T, r *siteRoot, site, state string) {
 	t.Helper()
-	waitFor(t, "site "+site+" "+state+" in the state file", func() bool {
+	testutil.WaitFor(t, "site "+site+" "+state+" in the state file", func() bool {
 		f, err := os.ReadFile(r.path(statefile.Path))
 		if err != nil {
 			return false
@@ -131,54 +125,14 @@ func waitSiteState(t *testing.T, r *siteRoot, site, state string) {
 	})
 }
 
-// scrapeMetrics fetches http://addr/metrics and returns every sample by
-// its series as exposed, e.g. `liveproxyd_site_up{site="rs"}`.
-func scrapeMetrics(t *testing.T, addr string) map[string]float64 {
+// freeAddr returns a loopback address whose port was free a moment ago.
+func freeAddr(t *testing.T) string {
 	t.Helper()
-	client := &http.Client{Timeout: hangGuard}
-	resp, err := client.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatalf("scrape: %v", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("scrape: %s", resp.Status)
-	}
-	out := map[string]float64{}
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		i := strings.LastIndexByte(line, ' ')
-		v, err := strconv.ParseFloat(line[i+1:], 64)
-		if i < 0 || err != nil {
-			t.Fatalf("bad exposition line %q", line)
-		}
-		out[line[:i]] = v
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("scrape body: %v", err)
-	}
-	return out
-}
-
-// freePort returns a loopback address that was free a moment ago.
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(testutil.FreePort(t)))
 }
 
 func refused(addr string) bool {
-	nc, err := net.DialTimeout("tcp", addr, hangGuard)
+	nc, err := net.DialTimeout("tcp", addr, testutil.HangGuard)
 	if err == nil {
 		nc.Close()
 		return false
@@ -188,11 +142,5 @@ func refused(addr string) bool {
 
 func writeGlobal(t *testing.T, r *siteRoot, name, text string) {
 	t.Helper()
-	path := filepath.Join(r.dir, "etc/check_mk/liveproxyd.d", name)
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testutil.WriteFile(t, filepath.Join(r.dir, "etc/check_mk/liveproxyd.d", name), text)
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"liveproxyd/internal/testutil"
 )
 
 // startRounds bounds TestTwoDaemonsStartedAtOnce. The old pid file lost
@@ -81,7 +83,7 @@ func TestTwoDaemonsStartedAtOnce(t *testing.T) {
 		if gone(pid) {
 			t.Fatalf("round %d: the pid file names %d, which does not run", round, pid)
 		}
-		if got := programStart(t, dialProxy(t, r.socket())); got != "4242" {
+		if got := programStart(t, testutil.Dial(t, "unix", r.socket())); got != "4242" {
 			t.Fatalf("round %d: program_start %q through the winner", round, got)
 		}
 		stopDaemon(t, r, pid)
@@ -136,7 +138,7 @@ func TestStartAfterKill9(t *testing.T) {
 	if _, err := os.Lstat(old); !os.IsNotExist(err) {
 		t.Fatalf("the socket of the removed site is still there: %v", err)
 	}
-	if got := programStart(t, dialProxy(t, r.socket())); got != "4242" {
+	if got := programStart(t, testutil.Dial(t, "unix", r.socket())); got != "4242" {
 		t.Fatalf("program_start %q after the restart", got)
 	}
 }

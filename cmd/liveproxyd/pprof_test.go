@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"liveproxyd/internal/testutil"
 )
 
 var pprofAddrRE = regexp.MustCompile(`\] pprof endpoint listening addr=(\S+)`)
@@ -51,7 +53,7 @@ func TestPprofIsOffByDefault(t *testing.T) {
 
 func httpGet(t *testing.T, url string) string {
 	t.Helper()
-	c := http.Client{Timeout: hangGuard}
+	c := http.Client{Timeout: testutil.HangGuard}
 	resp, err := c.Get(url)
 	if err != nil {
 		t.Fatal(err)
@@ -125,7 +127,7 @@ func TestDaemonizedChildServesPprof(t *testing.T) {
 	pid := readPid(t, r)
 	killOnCleanup(t, pid)
 	var addr []string
-	waitFor(t, "the pprof endpoint in the daemon's log", func() bool {
+	testutil.WaitFor(t, "the pprof endpoint in the daemon's log", func() bool {
 		log, _ := os.ReadFile(r.path("var/log/liveproxyd.log"))
 		addr = pprofAddrRE.FindStringSubmatch(string(log))
 		return addr != nil

@@ -103,7 +103,7 @@ func printTable(w io.Writer, f *statefile.File, running bool, age time.Duration)
 		free, busy, connecting := countChannels(s.Channels)
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\n",
 			s.Name, s.State, since(s.Since, f.Written), free, busy, connecting, s.ClientsWaiting,
-			formatRTT(s.TypicalRTTMillis), tcpCell(s.TCP), lastError(s))
+			formatRTT(s.TypicalRTTMS), tcpCell(s.TCP), lastError(s))
 	}
 	tw.Flush()
 	var failed []string

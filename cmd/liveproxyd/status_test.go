@@ -59,7 +59,7 @@ func TestStatusWithALiveAndADeadSite(t *testing.T) {
 	if s := js.Sites[0]; s.Name != "down" || s.State != "dead" || s.LastError == "" || s.LastErrorAt == nil {
 		t.Errorf("dead site in JSON: %+v", s)
 	}
-	if s := js.Sites[1]; s.Name != "rs" || s.State != "alive" || s.TypicalRTTMillis <= 0 || len(s.Channels) != 2 {
+	if s := js.Sites[1]; s.Name != "rs" || s.State != "alive" || s.TypicalRTTMS <= 0 || len(s.Channels) != 2 {
 		t.Errorf("live site in JSON: %+v", s)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"liveproxyd/adapters/config"
 	"liveproxyd/internal/fakesite"
 	"liveproxyd/internal/sitecert"
+	"liveproxyd/internal/testutil"
 )
 
 // TestTLSSiteWithCheckmkCertificate: a remote site whose certificate is a
@@ -32,7 +33,7 @@ func TestTLSSiteWithCheckmkCertificate(t *testing.T) {
 		"'tls': ('encrypted', {'verify': True})}), 'heartbeat': (0.2, 1.0), 'connect_retry': 0.2}})\n", host, port))
 	startForeground(t, r)
 	waitSiteState(t, r, "remote1", "alive")
-	if got := programStart(t, dialProxy(t, r.path("tmp/run/liveproxy/remote1"))); got != "5150" {
+	if got := programStart(t, testutil.Dial(t, "unix", r.path("tmp/run/liveproxy/remote1"))); got != "5150" {
 		t.Fatalf("program_start %q through the proxy, want 5150", got)
 	}
 }

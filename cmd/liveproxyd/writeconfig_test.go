@@ -6,18 +6,15 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"liveproxyd/internal/testutil"
 )
 
 func TestWriteConfigSubcommand(t *testing.T) {
-	root := t.TempDir()
-	wato := filepath.Join(root, "etc/check_mk/multisite.d/wato")
-	if err := os.MkdirAll(wato, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	sites := "sites.update({'remote1': {'socket': ('tcp', {'address': ('127.0.0.1', 6557), 'tls': ('plain_text', {})}), 'proxy': {'params': {'channels': 4}}}})\n"
-	if err := os.WriteFile(filepath.Join(wato, "sites.mk"), []byte(sites), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	sitesMK := "etc/check_mk/multisite.d/wato/sites.mk"
+	root := testutil.SiteRoot(t, map[string]string{
+		sitesMK: "sites.update({'remote1': {'socket': ('tcp', {'address': ('127.0.0.1', 6557), 'tls': ('plain_text', {})}), 'proxy': {'params': {'channels': 4}}}})\n",
+	})
 	var out, errb bytes.Buffer
 	if code := run([]string{"write-config", "--root", root}, &out, &errb); code != 0 {
 		t.Fatalf("exit %d: %s", code, errb.String())
@@ -30,9 +27,7 @@ func TestWriteConfigSubcommand(t *testing.T) {
 		t.Fatalf("liveproxyd.mk: %v %q", err, mk)
 	}
 	// A malformed sites.mk: exit 1, file and line named, nothing written.
-	if err := os.WriteFile(filepath.Join(wato, "sites.mk"), []byte("sites.update({\n  'x': {'socket': \n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testutil.WriteFile(t, filepath.Join(root, sitesMK), "sites.update({\n  'x': {'socket': \n")
 	errb.Reset()
 	if code := run([]string{"write-config", "--root", root}, &out, &errb); code != 1 || !strings.Contains(errb.String(), "sites.mk:") {
 		t.Fatalf("exit %d, stderr %q", code, errb.String())

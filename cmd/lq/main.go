@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"liveproxyd/internal/lsclient"
+	"liveproxyd/livestatus"
 )
 
 func main() {
@@ -69,7 +69,7 @@ func run(sock string, lines []string, fixed16 bool, timeout time.Duration, out i
 		_, err := io.Copy(out, conn)
 		return 200, err
 	}
-	h, body, err := lsclient.ReadAnswer(conn)
+	h, body, err := livestatus.ReadAnswer(conn)
 	if err != nil {
 		return 0, err
 	}

@@ -2,21 +2,16 @@ package main
 
 import (
 	"bytes"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"liveproxyd/internal/fakesite"
+	"liveproxyd/internal/testutil"
 )
 
 func TestQueryAgainstFakeSite(t *testing.T) {
-	dir, err := os.MkdirTemp("", "lq") // short: UNIX socket paths stop at 107 bytes
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	srv, err := fakesite.Listen("unix", filepath.Join(dir, "s"), fakesite.Options{Hosts: 2, ServicesPerHost: 1})
+	srv, err := fakesite.Listen("unix", filepath.Join(testutil.ShortDir(t), "s"), fakesite.Options{Hosts: 2, ServicesPerHost: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"liveproxyd/core"
+	"liveproxyd/livestatus"
 )
 
 // Epoch is the time every Env starts at; transcripts print time relative
@@ -60,8 +61,8 @@ func New(tb testing.TB, cfg core.Config) *Env {
 // Tick at once (a new site) or nothing (a stopped one). It is the one place
 // here that reads NextDeadline.
 func (e *Env) Deadline() (time.Time, bool) {
-	d := e.Site.NextDeadline()
-	return d, !d.IsZero()
+	d, ok := e.Site.NextDeadline()
+	return d, ok && !d.IsZero()
 }
 
 // Step gives ev to the site at e.Now, checks the contract and the
@@ -159,7 +160,7 @@ func (e *Env) Close(ch core.ChannelID, err string) []core.Action {
 
 // Answer is a fixed16 answer, so no test has to count header spaces.
 func Answer(code int, body string) []byte {
-	return append(core.FormatHeader(code, int64(len(body))), body...)
+	return append(livestatus.FormatHeader(code, int64(len(body))), body...)
 }
 
 // Out returns what the site wrote to client c; Closed tells whether it

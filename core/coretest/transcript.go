@@ -55,7 +55,7 @@ func Config() core.Config {
 	return core.Config{
 		Name: "s1", Channels: 2, ChannelTimeout: 5 * time.Second, QueryTimeout: 20 * time.Second,
 		ConnectTimeout: 3 * time.Second, ConnectRetry: 4 * time.Second, HeartbeatInterval: 3 * time.Second,
-		HeartbeatTimeout: 2 * time.Second, HeartbeatPercent: 50, MaxQueryBytes: 4096, HighWater: 1000,
+		HeartbeatTimeoutMin: 2 * time.Second, HeartbeatPercent: 50, MaxQueryBytes: 4096, HighWater: 1000,
 		CapacityRetry: 60 * time.Second,
 	}
 }

@@ -8,15 +8,13 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
-)
 
-// hangGuard bounds every blocking read in these tests; it is a guard
-// against hangs, never a timing assertion.
-const hangGuard = 20 * time.Second
+	"liveproxyd/internal/testutil"
+	"liveproxyd/livestatus"
+)
 
 // quiet is how long a test waits to see that nothing arrives. A slow
 // machine can only make such a check pass wrongly, never fail wrongly.
@@ -63,7 +61,7 @@ func dial(t *testing.T, s *Server) *client {
 	if !strings.Contains(s.Addr(), ":") {
 		network = "unix"
 	}
-	nc, err := net.DialTimeout(network, s.Addr(), hangGuard)
+	nc, err := net.DialTimeout(network, s.Addr(), testutil.HangGuard)
 	if err != nil {
 		t.Fatalf("dial %s: %v", s.Addr(), err)
 	}
@@ -80,7 +78,7 @@ func wrap(t *testing.T, nc net.Conn) *client {
 
 func (c *client) send(req string) {
 	c.t.Helper()
-	c.nc.SetWriteDeadline(time.Now().Add(hangGuard))
+	c.nc.SetWriteDeadline(time.Now().Add(testutil.HangGuard))
 	if _, err := io.WriteString(c.nc, req); err != nil {
 		c.t.Fatalf("write: %v", err)
 	}
@@ -103,27 +101,26 @@ func (c *client) closeWrite() {
 // header's last byte.
 func (c *client) readFixed16() (int, string, byte) {
 	c.t.Helper()
-	c.nc.SetReadDeadline(time.Now().Add(hangGuard))
+	c.nc.SetReadDeadline(time.Now().Add(testutil.HangGuard))
 	h := make([]byte, 16)
 	if _, err := io.ReadFull(c.br, h); err != nil {
 		c.t.Fatalf("read header: %v", err)
 	}
-	code, err1 := strconv.Atoi(string(h[:3]))
-	n, err2 := strconv.Atoi(strings.TrimSpace(string(h[4:15])))
-	if err1 != nil || err2 != nil || h[3] != ' ' {
-		c.t.Fatalf("bad fixed16 header %q", h)
+	hd, err := livestatus.ParseHeader(h)
+	if err != nil {
+		c.t.Fatal(err)
 	}
-	body := make([]byte, n)
+	body := make([]byte, hd.Length)
 	if _, err := io.ReadFull(c.br, body); err != nil {
-		c.t.Fatalf("read body of %d bytes: %v", n, err)
+		c.t.Fatalf("read body of %d bytes: %v", hd.Length, err)
 	}
-	return code, string(body), h[15]
+	return hd.Code, string(body), h[15]
 }
 
 // readAll reads until the server closes the connection.
 func (c *client) readAll() string {
 	c.t.Helper()
-	c.nc.SetReadDeadline(time.Now().Add(hangGuard))
+	c.nc.SetReadDeadline(time.Now().Add(testutil.HangGuard))
 	b, err := io.ReadAll(c.br)
 	if err != nil && !isReset(err) {
 		c.t.Fatalf("read to EOF: %v (got %q)", err, b)
@@ -167,7 +164,7 @@ func (c *client) query(req string) (int, string) {
 
 func dialTLS(t *testing.T, s *Server, cfg *tls.Config) *client {
 	t.Helper()
-	d := &net.Dialer{Timeout: hangGuard}
+	d := &net.Dialer{Timeout: testutil.HangGuard}
 	nc, err := tls.DialWithDialer(d, "tcp", s.Addr(), cfg)
 	if err != nil {
 		t.Fatalf("TLS dial: %v", err)
@@ -186,4 +183,4 @@ func csvRows(body string) [][]string {
 	return rows
 }
 
-func deadline() time.Time { return time.Now().Add(hangGuard) }
+func deadline() time.Time { return time.Now().Add(testutil.HangGuard) }

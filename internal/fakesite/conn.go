@@ -203,7 +203,10 @@ func (s *Server) replyError(c *conn, fixed16 bool, e *lsError, sep byte) {
 	(&gatedWriter{s: s, c: c}).Write(append(out, body...))
 }
 
-// header renders a fixed16 header: `%03d %11d` and one more byte.
+// header renders a fixed16 header: `%03d %11d` and one more byte. It is
+// the fake server's own, not livestatus.FormatHeader: a server the proxy is
+// tested against must not share the proxy's code, and Icinga may put a
+// separator into the last byte.
 func header(code int, length int64, last byte) []byte {
 	return append(fmt.Appendf(nil, "%03d %11d", code, length), last)
 }

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"liveproxyd/internal/testutil"
 )
 
 // perlClient exercises the fake site with Monitoring::Livestatus (Debian
@@ -69,7 +71,7 @@ func TestPerlMonitoringLivestatus(t *testing.T) {
 			want := expectedPerlOutput(t, s)
 			before := s.Stats()
 			kind := map[string]string{"unix": "socket", "tcp": "server"}[network]
-			ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+			ctx, cancel := context.WithTimeout(context.Background(), testutil.HangGuard)
 			defer cancel()
 			out, err := exec.CommandContext(ctx, perl, script, kind, s.Addr()).CombinedOutput()
 			if err != nil {

@@ -1,19 +1,15 @@
 package fakesite
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
 	"net"
 	"os"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
+
+	"liveproxyd/internal/sitecert"
+	"liveproxyd/internal/testutil"
+	"liveproxyd/livestatus"
 )
 
 func TestCapacityLikeIcingaPool(t *testing.T) {
@@ -31,7 +27,7 @@ func TestCapacityLikeIcingaPool(t *testing.T) {
 			fifth := dial(t, s)
 			fifth.send("GET status\nColumns: num_hosts\nResponseHeader: fixed16\n\n")
 			fifth.expectSilence()
-			waitFor(t, func() bool { return s.Stats().ConnsAccepted == 5 })
+			testutil.WaitFor(t, "5 connections accepted", func() bool { return s.Stats().ConnsAccepted == 5 })
 			if st := s.Stats(); st.ConnsOpen != 5 || st.ConnsServed != 4 {
 				t.Fatalf("stats %+v, want 5 open, 4 served", st)
 			}
@@ -123,9 +119,11 @@ func readHeaderOnly(t *testing.T, c *client) (int, int) {
 		}
 		h[i] = b
 	}
-	code, _ := strconv.Atoi(string(h[:3]))
-	n, _ := strconv.Atoi(strings.TrimSpace(string(h[4:15])))
-	return code, n
+	hd, err := livestatus.ParseHeader(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hd.Code, int(hd.Length)
 }
 
 func TestRestartChangesProgramStart(t *testing.T) {
@@ -151,7 +149,7 @@ func TestIdleClose(t *testing.T) {
 	if code, _ := c.query("GET status\nColumns: program_start\n"); code != 200 {
 		t.Fatalf("code %d", code)
 	}
-	c.expectClosed() // within hangGuard, long after IdleClose
+	c.expectClosed() // within testutil.HangGuard, long after IdleClose
 	half := dial(t, s)
 	half.send("GET status\nColu")
 	half.expectClosed() // a half-sent request is dropped too
@@ -201,51 +199,22 @@ func TestStaleSocketReplaced(t *testing.T) {
 }
 
 func TestTLS(t *testing.T) {
-	cert, pool := selfSigned(t)
+	ca := sitecert.NewCA(t, "central")
+	cert := ca.SiteCert(t, "remote1", time.Now().Add(time.Hour))
 	s := startSite(t, "tcp", Options{TLS: &tls.Config{Certificates: []tls.Certificate{cert}}})
-	c := dialTLS(t, s, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"})
+	c := dialTLS(t, s, ca.ClientConfig())
 	for i := 0; i < 3; i++ {
 		if code, body := c.query("GET status\nColumns: num_services\n"); code != 200 || body != "100\n" {
 			t.Fatalf("query %d over TLS: %d %q", i, code, body)
 		}
 	}
-	// A client that does not trust the certificate fails the handshake.
-	nc, err := tls.Dial("tcp", s.Addr(), &tls.Config{ServerName: "127.0.0.1"})
+	// A client that does not trust the site's CA fails the handshake.
+	d := &net.Dialer{Timeout: testutil.HangGuard}
+	nc, err := tls.DialWithDialer(d, "tcp", s.Addr(), sitecert.NewCA(t, "other").ClientConfig())
 	if err == nil {
 		nc.Close()
 		t.Fatal("handshake with an untrusted certificate succeeded")
 	}
-}
-
-// selfSigned makes a throwaway certificate for 127.0.0.1.
-func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: "fakesite test"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IPAddresses:           []net.IP{net.ParseIP("127.0.0.1")},
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AddCert(leaf)
-	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, pool
 }
 
 func TestLatencyDroppedConnectionCleansUp(t *testing.T) {
@@ -256,16 +225,5 @@ func TestLatencyDroppedConnectionCleansUp(t *testing.T) {
 	c.nc.Close()
 	// The connection sleeps in Latency; Restart must still free it.
 	s.Restart()
-	waitFor(t, func() bool { return s.Stats().ConnsOpen == 0 })
-}
-
-// waitFor polls cond until it holds, failing after hangGuard.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	for end := time.Now().Add(hangGuard); !cond(); {
-		if time.Now().After(end) {
-			t.Fatal("condition not reached within the hang guard")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.WaitFor(t, "no connection open", func() bool { return s.Stats().ConnsOpen == 0 })
 }

@@ -1,4 +1,4 @@
-package core
+package livestatus
 
 import (
 	"bytes"
@@ -6,66 +6,12 @@ import (
 	"strings"
 	"testing"
 
+	"liveproxyd/internal/querygen"
+
 	"pgregory.net/rapid"
 )
 
 // Property tests of the framing layer: the Framer, Upstream and fixed16.
-
-// propHeaderNames mixes real Livestatus headers, the three the proxy owns,
-// near misses that are not proxy headers (case, a trailing space) and a
-// line that is no header at all (empty name).
-var propHeaderNames = []string{
-	"Columns", "Filter", "Stats", "Limit", "OutputFormat", "AuthUser", "Separators",
-	"ResponseHeader", "KeepAlive", "Cache",
-	"responseheader", "Keepalive", "Cache ", "",
-}
-
-var propRequestLines = []string{
-	"GET hosts", "GET services", "GET status", "COMMAND [1700000000] SCHEDULE_HOST_CHECK;h;1",
-	"COMMAND", "GET", "HELLO world", "get hosts",
-}
-
-// propText is printable ASCII without line ends.
-func propText(minLen, maxLen int) *rapid.Generator[string] {
-	return rapid.Map(rapid.SliceOfN(rapid.ByteRange(' ', '~'), minLen, maxLen),
-		func(b []byte) string { return string(b) })
-}
-
-// propLines draws the lines of one query: a request line and header lines.
-// No line is empty (that would end the query).
-func propLines(t *rapid.T) []string {
-	lines := []string{rapid.OneOf(rapid.SampledFrom(propRequestLines), propText(1, 20)).Draw(t, "request")}
-	n := rapid.IntRange(0, 6).Draw(t, "headers")
-	for i := 0; i < n; i++ {
-		name := rapid.SampledFrom(propHeaderNames).Draw(t, "name")
-		value := rapid.OneOf(rapid.SampledFrom([]string{"fixed16", "on", "off", "reload", " fixed16 "}),
-			propText(0, 12)).Draw(t, "value")
-		line := name + ": " + value
-		if rapid.IntRange(0, 9).Draw(t, "nocolon") == 0 {
-			line = name + value // a line that is not a header
-		}
-		if line == "" {
-			line = "x"
-		}
-		lines = append(lines, line)
-	}
-	return lines
-}
-
-// propRender writes lines as a request with LF or CRLF ends, optionally
-// preceded by blank lines and ended by the empty line.
-func propRender(t *rapid.T, lines []string) []byte {
-	eol := rapid.SampledFrom([]string{"\n", "\r\n"}).Draw(t, "eol")
-	var b bytes.Buffer
-	for i := rapid.IntRange(0, 2).Draw(t, "blanks"); i > 0; i-- {
-		b.WriteString(rapid.SampledFrom([]string{"\n", "\r\n"}).Draw(t, "blank"))
-	}
-	for _, l := range lines {
-		b.WriteString(l + eol)
-	}
-	b.WriteString(eol)
-	return b.Bytes()
-}
 
 // frameResult is what a Framer returned, flattened for comparison.
 type frameResult struct {
@@ -124,7 +70,7 @@ func TestPropFramerChunkingDoesNotMatter(t *testing.T) {
 		var ends []int  // where each line ends, in the stream
 		var sizes []int // how long each query's text is
 		for i := rapid.IntRange(1, 4).Draw(t, "queries"); i > 0; i-- {
-			q := propRender(t, propLines(t))
+			q := querygen.Render(t, querygen.Lines(t))
 			text := bytes.TrimLeft(q, "\r\n")
 			// The text ends before the terminating empty line.
 			size := len(text) - 1
@@ -141,7 +87,7 @@ func TestPropFramerChunkingDoesNotMatter(t *testing.T) {
 		}
 		// Sometimes a trailing unfinished query: EOF then decides.
 		if rapid.Bool().Draw(t, "tail") {
-			tail := propRender(t, propLines(t))
+			tail := querygen.Render(t, querygen.Lines(t))
 			stream = append(stream, tail[:rapid.IntRange(0, len(tail)-1).Draw(t, "cut")]...)
 		}
 		// Limits and cuts at line ends are where off-by-one errors hide.
@@ -226,7 +172,7 @@ func propCanonical(l string, first bool) (string, bool) {
 // propSpiced draws lines of one query, sometimes padded with whitespace or
 // carrying control characters, the way a smuggling client writes them.
 func propSpiced(t *rapid.T) []string {
-	lines := propLines(t)
+	lines := querygen.Lines(t)
 	pads := []string{"", "", "", " ", "\t", "\r", "\v", "\f", "  "}
 	for i := range lines {
 		lines[i] = rapid.SampledFrom(pads).Draw(t, "pre") + lines[i] + rapid.SampledFrom(pads).Draw(t, "post")

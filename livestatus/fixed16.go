@@ -1,7 +1,8 @@
-package core
+package livestatus
 
 import (
 	"fmt"
+	"io"
 	"strconv"
 )
 
@@ -47,6 +48,24 @@ func ParseHeader(b []byte) (Header, error) {
 		n = n*10 + int64(c-'0')
 	}
 	return Header{Code: code, Length: n}, nil
+}
+
+// ReadAnswer reads one fixed16 answer from r: the 16-byte header, then
+// exactly the body length it announces.
+func ReadAnswer(r io.Reader) (Header, []byte, error) {
+	hdr := make([]byte, HeaderLen)
+	if _, err := io.ReadFull(r, hdr); err != nil {
+		return Header{}, nil, fmt.Errorf("reading fixed16 header: %w", err)
+	}
+	h, err := ParseHeader(hdr)
+	if err != nil {
+		return Header{}, nil, err
+	}
+	body := make([]byte, h.Length)
+	if _, err := io.ReadFull(r, body); err != nil {
+		return h, nil, fmt.Errorf("reading %d-byte body: %w", h.Length, err)
+	}
+	return h, body, nil
 }
 
 // FormatHeader renders a fixed16 header ending in a newline.

@@ -1,4 +1,4 @@
-package core
+package livestatus
 
 import (
 	"bytes"
@@ -57,8 +57,8 @@ func (f *Framer) Push(data []byte) { f.buf = append(f.buf, data...) }
 // Buffered is the number of bytes held that are not yet a returned query.
 func (f *Framer) Buffered() int { return len(f.buf) }
 
-// Discard drops every byte held and returns them: the core reads a refused
-// query's bytes past instead of keeping them (skim.go).
+// Discard drops every byte held and returns them, for a caller that reads
+// a refused query's bytes past instead of keeping them (the core does).
 func (f *Framer) Discard() []byte {
 	b := f.buf
 	f.buf, f.scan, f.consumed = nil, 0, 0
@@ -80,7 +80,7 @@ func (f *Framer) Next(eof bool) (Query, bool, error) {
 	if end < 0 {
 		// The half line at the end may still become the blank line that
 		// ends the query: then it does not count towards the query's size.
-		if part := f.buf[f.scan:]; blank(part) {
+		if part := f.buf[f.scan:]; Blank(part) {
 			if f.scan > f.max || len(part) > f.max {
 				return Query{}, false, ErrQueryTooLarge
 			}
@@ -90,7 +90,7 @@ func (f *Framer) Next(eof bool) (Query, bool, error) {
 		if !eof || len(f.buf) == 0 {
 			return Query{}, false, nil
 		}
-		if !blank(f.buf[f.scan:]) {
+		if !Blank(f.buf[f.scan:]) {
 			return Query{}, false, ErrIncomplete
 		}
 		if f.scan == 0 { // only whitespace before EOF: not a request
@@ -137,7 +137,7 @@ func (f *Framer) compact() {
 func (f *Framer) skipBlankLines() error {
 	for {
 		i := bytes.IndexByte(f.buf, '\n')
-		if i < 0 || !blank(f.buf[:i]) {
+		if i < 0 || !Blank(f.buf[:i]) {
 			return nil
 		}
 		if i > f.max {
@@ -161,10 +161,10 @@ func queryEnd(b []byte, start int) (end, next, resume int) {
 			return -1, -1, start
 		}
 		line := b[start : start+i]
-		if blank(line) {
+		if Blank(line) {
 			return start, start + i + 1, 0
 		}
-		if start == 0 && isCommand(line) {
+		if start == 0 && IsCommand(line) {
 			// naemon: a COMMAND is one line, the next line starts the
 			// next request (no blank line needed).
 			return i + 1, i + 1, 0
@@ -177,14 +177,27 @@ func queryEnd(b []byte, start int) (end, next, resume int) {
 // newline): Icinga trims every line, naemon strips line ends.
 const space = " \t\r\v\f"
 
-// blank tells whether a line is empty after trimming whitespace: to
+// Blank tells whether a line is empty after trimming whitespace: to
 // Icinga such a line ends a request.
-func blank(line []byte) bool { return len(bytes.Trim(line, space)) == 0 }
+func Blank(line []byte) bool { return len(bytes.Trim(line, space)) == 0 }
 
-// isCommand tells whether a request line is a COMMAND.
-func isCommand(line []byte) bool {
+// IsCommand tells whether a request line is a COMMAND. It looks at the
+// first word only, so a prefix of a long line is enough.
+func IsCommand(line []byte) bool {
 	m, _, _ := bytes.Cut(bytes.TrimRight(line, space), []byte{' '})
 	return string(m) == "COMMAND"
+}
+
+// ResponseHeaderLine reads a header line as ParseQuery does and reports
+// whether it is a valid ResponseHeader line (ok) and whether it asks for
+// fixed16: a reader that keeps no query can still tell the framing of its
+// reply.
+func ResponseHeaderLine(line []byte) (fixed16, ok bool) {
+	name, value, why := parseHeader(bytes.TrimRight(line, space))
+	if why != "" || string(name) != "ResponseHeader" {
+		return false, false
+	}
+	return string(value) == "fixed16", true
 }
 
 // ParseQuery reads the lines of one query (without its terminating blank
