@@ -113,8 +113,21 @@ type Action struct {
 	Client  ClientID
 	Channel ChannelID
 	Data    []byte
-	Level   Level
-	Text    string
+	// Buf (ActWriteClient only, may be nil): the buffer Data lies in, got
+	// from the Site's Buffers, which the core lets go of with this
+	// action. Once all of Data is written the driver may give Buf back to
+	// its pool; the core never touches it again.
+	Buf   []byte
+	Level Level
+	Text  string
+}
+
+// Buffers lends the core the buffers it holds whole answers in (see
+// Site.SetBuffers): Get returns a slice of length 0 and capacity at least
+// n. What it held before does not matter, so a driver may recycle them
+// (Action.Buf) and the core stays deterministic.
+type Buffers interface {
+	Get(n int) []byte
 }
 
 // Config is one site's policy. Zero fields take the defaults of the design

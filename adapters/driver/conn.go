@@ -166,8 +166,10 @@ func (c *conn) readerEnded() {
 // write queues b (called under the site's lock). It is written at once as
 // far as the socket takes it without blocking; the rest waits for the
 // writer goroutine, copied if it lies in lent, the read buffer the Step
-// borrowed (it is used again after the Step). n is what was written now.
-func (c *conn) write(s sink, b, lent []byte) (n int, err error) {
+// borrowed (it is used again after the Step). hold, if not nil, is the
+// buffer b lies in, recycled once b is written (core.Action.Buf). n is
+// what was written now.
+func (c *conn) write(s sink, b, lent, hold []byte) (n int, err error) {
 	q := &c.out
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -176,8 +178,14 @@ func (c *conn) write(s sink, b, lent []byte) (n int, err error) {
 	}
 	if c.raw != nil && len(q.bufs) == 0 && !q.busy {
 		n, err = c.tryWrite(b)
-		if err != nil || n == len(b) {
+		if err != nil {
 			return n, err
+		}
+		if n == len(b) {
+			if hold != nil {
+				putHold(hold)
+			}
+			return n, nil
 		}
 		b = b[n:]
 	}
@@ -185,6 +193,9 @@ func (c *conn) write(s sink, b, lent []byte) (n int, err error) {
 		b = append([]byte(nil), b...)
 	}
 	q.bufs = append(q.bufs, b)
+	if hold != nil {
+		q.holds = append(q.holds, hold)
+	}
 	c.startWriter(s)
 	return n, nil
 }
@@ -264,7 +275,7 @@ func (c *conn) finish(s sink) {
 func (c *conn) writeLoop(s sink) {
 	defer c.kill()
 	for {
-		bufs, closing := c.out.take()
+		bufs, holds, closing := c.out.take()
 		if len(bufs) > 0 {
 			if c.client {
 				c.nc.SetWriteDeadline(time.Now().Add(c.writeTimeout(closing)))
@@ -277,6 +288,11 @@ func (c *conn) writeLoop(s sink) {
 				c.nc.SetWriteDeadline(time.Time{})
 			}
 			c.out.wrote()
+			if err == nil {
+				for _, h := range holds {
+					putHold(h)
+				}
+			}
 			if n > 0 && c.client && !c.forgotten.Load() {
 				s.written(c, int(n))
 			}
@@ -338,19 +354,20 @@ func isEOF(err error) bool { return errors.Is(err, io.EOF) }
 type outQueue struct {
 	mu      sync.Mutex
 	bufs    [][]byte
-	busy    bool // the writer is writing bufs it took: no write may pass them
-	writer  bool // the writer goroutine runs
+	holds   [][]byte // buffers to recycle once bufs are written
+	busy    bool     // the writer is writing bufs it took: no write may pass them
+	writer  bool     // the writer goroutine runs
 	closing bool
 	wake    chan struct{}
 }
 
-func (q *outQueue) take() ([][]byte, bool) {
+func (q *outQueue) take() (bufs, holds [][]byte, closing bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	b := q.bufs
-	q.bufs = nil
-	q.busy = len(b) > 0
-	return b, q.closing
+	bufs, holds = q.bufs, q.holds
+	q.bufs, q.holds = nil, nil
+	q.busy = len(bufs) > 0
+	return bufs, holds, q.closing
 }
 
 func (q *outQueue) wrote() {

@@ -163,7 +163,7 @@ func (l *Loop) do(a core.Action) {
 	case core.ActWriteChannel:
 		if c := l.channel(a); c != nil {
 			c.writes.Add(1) // before the write: no answer can be read before this
-			if _, err := c.write(l, a.Data, l.borrowed); err != nil {
+			if _, err := c.write(l, a.Data, l.borrowed, nil); err != nil {
 				l.later = append(l.later, followUp{c: c, err: err})
 			}
 		}
@@ -181,7 +181,7 @@ func (l *Loop) do(a core.Action) {
 		}
 	case core.ActWriteClient:
 		if c := l.client(a); c != nil {
-			n, err := c.write(l, a.Data, l.borrowed)
+			n, err := c.write(l, a.Data, l.borrowed, a.Buf)
 			if n > 0 || err != nil {
 				l.later = append(l.later, followUp{c: c, n: n, err: err})
 			}

@@ -110,6 +110,7 @@ func Start(o Options) *Loop {
 	}
 	l.timer = l.clk.Timer(time.Hour)
 	l.site = core.NewSite(l.cfg)
+	l.site.SetBuffers(holdBuffers{})
 	go l.timerLoop()
 	// The first Tick dials the pool; the accept loop starts after it, so
 	// the core never sees a client before its first Tick.
