@@ -83,6 +83,10 @@ type Loop struct {
 	// clients the core has forgotten, so the loop's end can close them.
 	liveMu sync.Mutex
 	live   map[*conn]struct{}
+
+	// acceptDelay is the pause after the latest failed accept in a row.
+	acceptMu    sync.Mutex
+	acceptDelay time.Duration
 }
 
 // Start runs the site loop.
@@ -365,30 +369,49 @@ func nextAcceptDelay(d time.Duration) time.Duration {
 	return min(max(2*d, acceptDelayMin), acceptDelayMax)
 }
 
+// server is a listener that hands each connection to a function in the
+// goroutine that accepted it (listen.Set), saving a hand-off per client.
+type server interface {
+	Serve(h func(net.Conn, error) bool)
+}
+
 // acceptLoop hands new clients to the core until the listener is closed.
 func (l *Loop) acceptLoop() {
-	var delay time.Duration
-	for {
-		nc, err := l.opts.Listener.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			delay = nextAcceptDelay(delay)
-			l.log.Warn("accept failed", "err", err, "retry_in", delay)
-			select {
-			case <-time.After(delay):
-				continue
-			case <-l.quit:
-				return
-			}
+	if srv, ok := l.opts.Listener.(server); ok {
+		srv.Serve(l.accepted)
+		return
+	}
+	for l.accepted(l.opts.Listener.Accept()) {
+	}
+}
+
+// accepted gives one result of Accept to the core; false: stop accepting.
+// A failed accept is retried after a pause (acceptDelay).
+func (l *Loop) accepted(nc net.Conn, err error) bool {
+	if err != nil {
+		if errors.Is(err, net.ErrClosed) {
+			return false
 		}
-		delay = 0
-		if !l.enter(func() { l.accept(nc) }) {
-			nc.Close()
-			return
+		l.acceptMu.Lock()
+		l.acceptDelay = nextAcceptDelay(l.acceptDelay)
+		delay := l.acceptDelay
+		l.acceptMu.Unlock()
+		l.log.Warn("accept failed", "err", err, "retry_in", delay)
+		select {
+		case <-time.After(delay):
+			return true
+		case <-l.quit:
+			return false
 		}
 	}
+	l.acceptMu.Lock()
+	l.acceptDelay = 0
+	l.acceptMu.Unlock()
+	if !l.enter(func() { l.accept(nc) }) {
+		nc.Close()
+		return false
+	}
+	return true
 }
 
 func (l *Loop) track(c *conn) {
