@@ -116,8 +116,9 @@ func Start(o Options) *Loop {
 	l.site = core.NewSite(l.cfg)
 	l.site.SetBuffers(holdBuffers{})
 	go l.timerLoop()
-	// The first Tick dials the pool; the accept loop starts after it, so
-	// the core never sees a client before its first Tick.
+	// The first Tick (enter's, after the empty f) dials the pool; the
+	// accept loop starts after it, so the core never sees a client before
+	// its first Tick, and nothing else can happen before it.
 	go func() {
 		l.enter(func() {})
 		go l.acceptLoop()
@@ -220,7 +221,6 @@ func (l *Loop) enter(f func()) (ok bool) {
 			}
 		}()
 	}
-	l.tickIfDue() // a new core's first Tick, before anything else
 	f()
 	l.runLater()
 	if !l.finished {
