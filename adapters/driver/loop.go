@@ -115,14 +115,12 @@ func Start(o Options) *Loop {
 	l.timer = l.clk.Timer(time.Hour)
 	l.site = core.NewSite(l.cfg)
 	l.site.SetBuffers(holdBuffers{})
+	// The first Tick (enter's, after the empty f) dials the pool. It runs
+	// here, before any goroutine that could enter exists, so the core sees
+	// nothing before it.
+	l.enter(func() {})
 	go l.timerLoop()
-	// The first Tick (enter's, after the empty f) dials the pool; the
-	// accept loop starts after it, so the core never sees a client before
-	// its first Tick, and nothing else can happen before it.
-	go func() {
-		l.enter(func() {})
-		go l.acceptLoop()
-	}()
+	go l.acceptLoop()
 	return l
 }
 
