@@ -49,8 +49,10 @@ const (
 	EvShutdown
 )
 
-// Event is one input to Step. Data is owned by the core after Step; the
-// driver must not reuse the slice.
+// Event is one input to Step. Data is only lent to the core for the Step:
+// what the core keeps, it copies. An Action's Data may point into it (the
+// bytes of a streamed answer), so the driver writes or copies those before
+// it reuses the buffer.
 type Event struct {
 	Kind    EventKind
 	Now     time.Time
@@ -104,14 +106,28 @@ const (
 	LevelError Level = 8
 )
 
-// Action is one output of Step. Data must not be modified by the driver.
+// Action is one output of Step. Data must not be modified by the driver;
+// it may point into the Data of the Event that caused it (see Event).
 type Action struct {
 	Kind    ActionKind
 	Client  ClientID
 	Channel ChannelID
 	Data    []byte
-	Level   Level
-	Text    string
+	// Buf (ActWriteClient only, may be nil): the buffer Data lies in, got
+	// from the Site's Buffers, which the core lets go of with this
+	// action. Once all of Data is written the driver may give Buf back to
+	// its pool; the core never touches it again.
+	Buf   []byte
+	Level Level
+	Text  string
+}
+
+// Buffers lends the core the buffers it holds whole answers in (see
+// Site.SetBuffers): Get returns a slice of length 0 and capacity at least
+// n. What it held before does not matter, so a driver may recycle them
+// (Action.Buf) and the core stays deterministic.
+type Buffers interface {
+	Get(n int) []byte
 }
 
 // Config is one site's policy. Zero fields take the defaults of the design

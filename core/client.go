@@ -301,7 +301,11 @@ func (s *Site) failClient(c *client, code int, text string) {
 	s.replyError(c, code, text)
 }
 
-func (s *Site) writeClient(c *client, data []byte) {
+func (s *Site) writeClient(c *client, data []byte) { s.writeClientBuf(c, data, nil) }
+
+// writeClientBuf writes data, which lies in buf when buf is not nil: a
+// buffer the core lets go of (Action.Buf).
+func (s *Site) writeClientBuf(c *client, data, buf []byte) {
 	if len(data) == 0 {
 		return
 	}
@@ -309,7 +313,7 @@ func (s *Site) writeClient(c *client, data []byte) {
 	s.unackedBytes += int64(len(data))
 	c.delivered += int64(len(data))
 	s.stats.BytesToClients += uint64(len(data))
-	s.emit(Action{Kind: ActWriteClient, Client: c.id, Data: data})
+	s.emit(Action{Kind: ActWriteClient, Client: c.id, Data: data, Buf: buf})
 }
 
 func (s *Site) closeClient(c *client) {

@@ -196,6 +196,8 @@ func fieldsOf(a Action) error {
 		return fmt.Errorf("%v with text %q", a.Kind, a.Text)
 	case a.Kind != ActLog && a.Level != 0:
 		return fmt.Errorf("%v with a log level", a.Kind)
+	case a.Buf != nil && (a.Kind != ActWriteClient || !within(a.Data, a.Buf)):
+		return fmt.Errorf("%v with a buffer of %d bytes that does not hold its data", a.Kind, cap(a.Buf))
 	}
 	return nil
 }
@@ -219,4 +221,19 @@ func (k *Contract) allClosed() error {
 		}
 	}
 	return nil
+}
+
+// within tells whether b is a part of buf: the same memory, not a copy.
+// Linear in buf's size; the contract runs in tests only.
+func within(b, buf []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	full := buf[:cap(buf)]
+	for off := 0; off+len(b) <= len(full); off++ {
+		if &full[off] == &b[0] {
+			return true
+		}
+	}
+	return false
 }

@@ -84,7 +84,13 @@ func (s *Site) holds(h livestatus.Header) bool {
 // startHold reserves room for the whole answer and keeps its header.
 func (s *Site) startHold(ch *channel, h livestatus.Header) {
 	size := livestatus.HeaderLen + h.Length
-	ch.hold = append(make([]byte, 0, size), ch.hdr[:]...)
+	var buf []byte
+	if s.buffers != nil {
+		buf = s.buffers.Get(int(size))
+	} else {
+		buf = make([]byte, 0, size)
+	}
+	ch.hold = append(buf, ch.hdr[:]...)
 	ch.reserved = size
 	s.heldBytes += size
 }
@@ -103,16 +109,17 @@ func (s *Site) dropHold(ch *channel) {
 // gives its room back: from now on the bytes count as the client's
 // unacked bytes until written.
 func (s *Site) deliverHeld(ch *channel, c *client) {
-	data := ch.hold
+	data, buf := ch.hold, ch.hold
 	if ch.cacheWrite {
 		ch.cacheBuf = data // read-only from here on: the cache and the write share it
+		buf = nil          // so the driver must not recycle it
 	}
 	s.heldBytes -= ch.reserved
 	ch.hold, ch.reserved = nil, 0
 	if !c.query.Fixed16 {
 		data = data[livestatus.HeaderLen:]
 	}
-	s.writeClient(c, data)
+	s.writeClientBuf(c, data, buf)
 }
 
 // strayAfterAnswer: a complete held answer is followed by more bytes in

@@ -12,6 +12,7 @@ import (
 // concurrent use: one driver goroutine owns it.
 type Site struct {
 	cfg     Config
+	buffers Buffers // nil: make
 	state   SiteState
 	since   time.Time
 	now     time.Time
@@ -56,6 +57,10 @@ type Site struct {
 
 // NewSite returns the state machine of one site. Its first NextDeadline is
 // due at once: the driver ticks it and it starts dialling.
+// SetBuffers makes the core take the buffers of held answers from b
+// instead of allocating each; nil goes back to allocating.
+func (s *Site) SetBuffers(b Buffers) { s.buffers = b }
+
 func NewSite(cfg Config) *Site {
 	cfg = cfg.WithDefaults()
 	return &Site{cfg: cfg, target: cfg.Channels, peak: cfg.Channels, clients: map[ClientID]*client{},

@@ -12,6 +12,7 @@ import (
 	"liveproxyd/adapters/upstream"
 	"liveproxyd/core"
 	"liveproxyd/internal/fakesite"
+	"liveproxyd/internal/testutil"
 	"liveproxyd/livestatus"
 )
 
@@ -46,13 +47,13 @@ func TestSitesShareTheQueryBudget(t *testing.T) {
 	if _, err := io.WriteString(hog, part); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "s1's unfinished query to be counted", func() bool { return budget.Used().QueryBytes == int64(len(part)) })
+	testutil.WaitFor(t, "s1's unfinished query to be counted", func() bool { return budget.Used().QueryBytes == int64(len(part)) })
 
 	late := s2.dial(t)
 	if _, err := io.WriteString(late, "GET hosts\n"+strings.Repeat("Columns: name\n", 5)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "s2 to refuse the query", func() bool { return s2.snapshot(t).Stats.QueriesBusy == 1 })
+	testutil.WaitFor(t, "s2 to refuse the query", func() bool { return s2.snapshot(t).Stats.QueriesBusy == 1 })
 	if _, err := io.WriteString(late, fixed16+"\n"); err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +63,7 @@ func TestSitesShareTheQueryBudget(t *testing.T) {
 	}
 
 	hog.Close()
-	waitFor(t, "the room to come back", func() bool { return budget.Used().QueryBytes == 0 })
+	testutil.WaitFor(t, "the room to come back", func() bool { return budget.Used().QueryBytes == 0 })
 	if code, _ := splitFixed16(t, s2.ask(t, hostsQuery(fixed16))); code != 200 {
 		t.Fatalf("s2 after the room came back: %d", code)
 	}
@@ -81,5 +82,5 @@ func TestHeldAnswerComesWholeAndGivesItsRoomBack(t *testing.T) {
 	if got := p.ask(t, servicesQuery); !bytes.Equal(got, want) {
 		t.Fatalf("answer of %d bytes differs from the site's %d", len(got), len(want))
 	}
-	waitFor(t, "the answer's room to come back", func() bool { return budget.Used() == core.MemoryUse{} })
+	testutil.WaitFor(t, "the answer's room to come back", func() bool { return budget.Used() == core.MemoryUse{} })
 }

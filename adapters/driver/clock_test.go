@@ -17,6 +17,7 @@ import (
 	"liveproxyd/adapters/upstream"
 	"liveproxyd/core"
 	"liveproxyd/internal/fakesite"
+	"liveproxyd/internal/testutil"
 	"liveproxyd/livestatus"
 )
 
@@ -54,7 +55,7 @@ func TestInjectedClockDrivesTimers(t *testing.T) {
 	if _, err := io.WriteString(nc, hostsQuery(fixed16)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the query to be in flight", func() bool { return p.snapshot(t).ClientsInFlight == 1 })
+	testutil.WaitFor(t, "the query to be in flight", func() bool { return p.snapshot(t).ClientsInFlight == 1 })
 	time.Sleep(3 * cfg.HeartbeatTimeoutMin) // real time passes, mock time does not
 	if snap := p.snapshot(t); snap.State != core.SiteAlive || snap.ClientsInFlight != 1 {
 		t.Fatalf("without mock time passing: state %v, in flight %d", snap.State, snap.ClientsInFlight)

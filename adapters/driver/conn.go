@@ -7,7 +7,13 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"liveproxyd/adapters/tcpopt"
 )
 
 const (
@@ -23,34 +29,54 @@ const (
 	lingerTimeout = 2 * time.Second
 )
 
-// conn is one client or channel connection. The site loop owns the maps
-// that hold conns; the reader and writer goroutines touch only the fields
-// documented as shared.
+// conn is one client or channel connection. The site's lock guards the
+// maps that hold conns and every call of write and finish; the reader and
+// the writer goroutine touch only the fields documented as shared.
 type conn struct {
-	nc     net.Conn // nil while a channel is dialling; set before goroutines start
-	out    outQueue // shared: written by the loop, drained by the writer
-	gate   *gate    // channels only: pause/resume of the reader
-	cancel func()   // channels only: aborts the dial
+	id     uint64
+	client bool
+	nc     net.Conn        // nil while a channel is dialling; set before goroutines start
+	raw    syscall.RawConn // nil: every write goes through the writer (TLS)
+	out    outQueue        // shared: filled under the site's lock, drained by the writer
+	gate   *gate           // channels only: pause/resume of the reader
+	cancel func()          // channels only: aborts the dial
+	stall  time.Duration   // clients only: see writeTimeout
+	onDead func()          // run once by kill
 	dead   chan struct{}
 	once   sync.Once
-	client bool
-	stall  time.Duration // clients only: see writeTimeout
 	// forgotten: the core no longer wants this conn's input (the client
 	// was closed by the core); the reader drains and drops it.
-	forgotten  atomic.Bool
+	forgotten atomic.Bool
+	// lingering: the answer is written and the write side shut down; the
+	// conn is closed when the client's input ends, or after lingerTimeout.
+	lingering  atomic.Bool
+	linger     *time.Timer
 	readerDone chan struct{}
-	// writes counts the loop's writes to a channel; each read is tagged
-	// with its value when the read returned (see msg.gen).
+	// writes counts the core's writes to a channel; each read is tagged
+	// with its value when the read returned (see Loop.data).
 	writes atomic.Uint64
 }
 
-func newConn(nc net.Conn, client bool) *conn {
-	c := &conn{nc: nc, client: client, dead: make(chan struct{}), readerDone: make(chan struct{})}
+func newConn(nc net.Conn, client bool, id uint64) *conn {
+	c := &conn{id: id, nc: nc, client: client, dead: make(chan struct{}), readerDone: make(chan struct{})}
 	c.out.wake = make(chan struct{}, 1)
 	if !client {
 		c.gate = newGate()
 	}
+	c.setConn(nc)
 	return c
+}
+
+// setConn attaches the socket; inline writes need a bare socket (or
+// tcpopt's wrapper of one): TLS must encrypt, which may block.
+func (c *conn) setConn(nc net.Conn) {
+	c.nc = nc
+	switch nc.(type) {
+	case *net.UnixConn, *net.TCPConn, *tcpopt.Conn:
+		if raw, err := nc.(syscall.Conn).SyscallConn(); err == nil {
+			c.raw = raw
+		}
+	}
 }
 
 // kill closes the connection at once, dropping anything still queued. It
@@ -61,30 +87,46 @@ func (c *conn) kill() {
 		if c.cancel != nil {
 			c.cancel()
 		}
+		c.out.mu.Lock()
+		if c.linger != nil {
+			c.linger.Stop()
+		}
+		c.out.mu.Unlock()
 		if tc, ok := c.nc.(*tls.Conn); ok {
 			// Skip TLS's close_notify: it is a write that could block
-			// the site loop for seconds on a peer that stopped reading.
+			// for seconds on a peer that stopped reading.
 			tc.NetConn().Close()
 		} else if c.nc != nil {
 			c.nc.Close()
 		}
+		if c.onDead != nil {
+			c.onDead()
+		}
 	})
 }
 
-// sink is what a conn's goroutines report to: the site loop's inbox.
+// sink is where a conn's goroutines report what they saw: the site loop,
+// which steps the core with it under its lock.
 type sink interface {
-	// send delivers m unless the loop has ended; it reports whether it did.
-	send(m msg) bool
+	// data hands over bytes read (lent for the call) and the conn's write
+	// count when the read returned; false: the loop has ended.
+	data(c *conn, b []byte, gen uint64) bool
+	// end reports the reader's end: io.EOF or the error.
+	end(c *conn, err error)
+	// written reports bytes the writer goroutine got to a client.
+	written(c *conn, n int)
+	// broken reports a write error.
+	broken(c *conn, err error)
 	quitting() <-chan struct{}
 	// draining is closed when the site shuts down: lingering stops then,
 	// the shutdown must not wait for clients to finish sending.
 	draining() <-chan struct{}
 }
 
-// readLoop turns Reads into messages: data, then exactly one EOF or error.
-// Read buffers: see read.go.
-func (c *conn) readLoop(s sink, id uint64) {
-	defer close(c.readerDone)
+// readLoop reports reads to s: data, then exactly one end. The buffer of
+// a read is lent to s and used again (read.go).
+func (c *conn) readLoop(s sink) {
+	defer c.readerEnded()
 	r := newReader(c.nc)
 	defer r.release()
 	for {
@@ -99,47 +141,171 @@ func (c *conn) readLoop(s sink, id uint64) {
 		}
 		data, err := r.read()
 		if len(data) > 0 && !c.forgotten.Load() {
-			m := dataMsg(c.client, id, data)
-			m.gen = c.writes.Load()
-			if !s.send(m) {
+			if !s.data(c, data, c.writes.Load()) {
 				return
 			}
 		}
+		r.done()
 		if err != nil {
 			if !c.forgotten.Load() {
-				s.send(endMsg(c.client, id, err))
+				s.end(c, err)
 			}
 			return
 		}
 	}
 }
 
-// writeLoop drains the queue. For a client it reports every write (the
-// core's backpressure) and performs the graceful close the core asked for.
-func (c *conn) writeLoop(s sink, id uint64, done func()) {
-	defer done()
+// readerEnded: a lingering conn closes when the client's input ends.
+func (c *conn) readerEnded() {
+	close(c.readerDone)
+	if c.lingering.Load() {
+		c.kill()
+	}
+}
+
+// write queues b (called under the site's lock). It is written at once as
+// far as the socket takes it without blocking; the rest waits for the
+// writer goroutine, copied if it lies in lent, the read buffer the Step
+// borrowed (it is used again after the Step). hold, if not nil, is the
+// buffer b lies in, recycled once b is written (core.Action.Buf). n is
+// what was written now.
+func (c *conn) write(s sink, b, lent, hold []byte) (n int, err error) {
+	q := &c.out
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.closing {
+		return 0, nil
+	}
+	if c.raw != nil && len(q.bufs) == 0 && !q.busy {
+		n, err = c.tryWrite(b)
+		if err != nil {
+			return n, err
+		}
+		if n == len(b) {
+			if hold != nil {
+				putHold(hold)
+			}
+			return n, nil
+		}
+		b = b[n:]
+	}
+	if within(b, lent) {
+		b = append([]byte(nil), b...)
+	}
+	q.bufs = append(q.bufs, b)
+	if hold != nil {
+		q.holds = append(q.holds, hold)
+	}
+	c.startWriter(s)
+	return n, nil
+}
+
+// tryWrite writes what the socket takes now; EAGAIN is no error.
+func (c *conn) tryWrite(b []byte) (n int, err error) {
+	var werr error
+	rerr := c.raw.Write(func(fd uintptr) bool {
+		for {
+			n, werr = unix.Write(int(fd), b)
+			if werr != unix.EINTR {
+				break
+			}
+		}
+		return true // never wait: the writer goroutine does
+	})
+	if werr == unix.EAGAIN {
+		werr = nil
+	}
+	n = max(n, 0)
+	if werr != nil {
+		werr = &net.OpError{Op: "write", Net: c.nc.LocalAddr().Network(), Addr: c.nc.RemoteAddr(), Err: werr}
+	}
+	return n, errors.Join(rerr, werr)
+}
+
+// within tells whether b points into buf's memory.
+func within(b, buf []byte) bool {
+	if len(b) == 0 || cap(buf) == 0 {
+		return false
+	}
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
+	return p >= lo && p < lo+uintptr(cap(buf))
+}
+
+// startWriter wakes the writer goroutine, starting it on first use. Called
+// with c.out.mu held.
+func (c *conn) startWriter(s sink) {
+	if !c.out.writer {
+		c.out.writer = true
+		go c.writeLoop(s)
+	}
+	c.out.signal()
+}
+
+// finish closes the conn once everything queued is written (called under
+// the site's lock). With nothing queued on a bare socket that happens at
+// once: the write side is shut down and the conn lingers.
+func (c *conn) finish(s sink) {
+	q := &c.out
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.closing = true
+	if q.writer || c.raw == nil {
+		c.startWriter(s)
+		return
+	}
+	cw, ok := c.nc.(interface{ CloseWrite() error })
+	if !ok || cw.CloseWrite() != nil {
+		go c.kill()
+		return
+	}
+	c.lingering.Store(true)
+	select {
+	case <-c.readerDone:
+		go c.kill() // kill takes q.mu
+		return
+	default:
+	}
+	c.linger = time.AfterFunc(lingerTimeout, c.kill)
+}
+
+// writeLoop drains the queue of whatever the socket did not take at once.
+// For a client it reports every write (the core's backpressure) and
+// performs the graceful close the core asked for.
+func (c *conn) writeLoop(s sink) {
 	defer c.kill()
 	for {
-		bufs, closing := c.out.take()
+		bufs, holds, closing := c.out.take()
 		if len(bufs) > 0 {
 			if c.client {
 				c.nc.SetWriteDeadline(time.Now().Add(c.writeTimeout(closing)))
 			}
 			nb := net.Buffers(bufs)
 			n, err := nb.WriteTo(c.nc)
+			if c.client {
+				// An inline write checks the deadline too: clear it
+				// before one may run again.
+				c.nc.SetWriteDeadline(time.Time{})
+			}
+			c.out.wrote()
+			if err == nil {
+				for _, h := range holds {
+					putHold(h)
+				}
+			}
 			if n > 0 && c.client && !c.forgotten.Load() {
-				s.send(msg{kind: msgWritten, id: id, n: int(n)})
+				s.written(c, int(n))
 			}
 			if err != nil {
 				if !c.forgotten.Load() {
-					s.send(brokenMsg(c.client, id, err))
+					s.broken(c, err)
 				}
 				return
 			}
 			continue
 		}
 		if closing {
-			c.linger(s)
+			c.lingerOn(s)
 			return
 		}
 		select {
@@ -162,9 +328,9 @@ func (c *conn) writeTimeout(closing bool) time.Duration {
 	return c.stall
 }
 
-// linger shuts down the write side so the client sees its answer end, then
-// waits a little for the client to finish sending before the close.
-func (c *conn) linger(s sink) {
+// lingerOn shuts down the write side so the client sees its answer end,
+// then waits a little for the client to finish sending before the close.
+func (c *conn) lingerOn(s sink) {
 	cw, ok := c.nc.(interface{ CloseWrite() error })
 	if !ok || cw.CloseWrite() != nil {
 		return
@@ -182,38 +348,32 @@ func (c *conn) linger(s sink) {
 
 func isEOF(err error) bool { return errors.Is(err, io.EOF) }
 
-// outQueue is an unbounded write queue. It is bounded in practice by the
-// core: client data beyond Config.HighWater pauses the channel feeding it.
+// outQueue holds what a conn's socket did not take at once. It is bounded
+// in practice by the core: client data beyond Config.HighWater pauses the
+// channel feeding it.
 type outQueue struct {
 	mu      sync.Mutex
 	bufs    [][]byte
+	holds   [][]byte // buffers to recycle once bufs are written
+	busy    bool     // the writer is writing bufs it took: no write may pass them
+	writer  bool     // the writer goroutine runs
 	closing bool
 	wake    chan struct{}
 }
 
-func (q *outQueue) push(b []byte) {
-	q.mu.Lock()
-	if !q.closing {
-		q.bufs = append(q.bufs, b)
-	}
-	q.mu.Unlock()
-	q.signal()
-}
-
-// finish asks the writer to close once everything queued so far is written.
-func (q *outQueue) finish() {
-	q.mu.Lock()
-	q.closing = true
-	q.mu.Unlock()
-	q.signal()
-}
-
-func (q *outQueue) take() ([][]byte, bool) {
+func (q *outQueue) take() (bufs, holds [][]byte, closing bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	b := q.bufs
-	q.bufs = nil
-	return b, q.closing
+	bufs, holds = q.bufs, q.holds
+	q.bufs, q.holds = nil, nil
+	q.busy = len(bufs) > 0
+	return bufs, holds, q.closing
+}
+
+func (q *outQueue) wrote() {
+	q.mu.Lock()
+	q.busy = false
+	q.mu.Unlock()
 }
 
 func (q *outQueue) signal() {

@@ -9,20 +9,11 @@ import (
 
 	"liveproxyd/core"
 	"liveproxyd/internal/fakesite"
+	"liveproxyd/internal/testutil"
 	"liveproxyd/livestatus"
 )
 
 // waitFor polls cond until it holds (hang guard only).
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(hangGuard)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
 
 func TestHugeQueryGets413OthersKeepWorking(t *testing.T) {
 	site := startSite(t, "unix", fakesite.Options{})
@@ -98,7 +89,7 @@ func TestClientVanishesMidResponse(t *testing.T) {
 		}
 		nc.Close()
 	}
-	waitFor(t, "the abandoned answers to drain", func() bool {
+	testutil.WaitFor(t, "the abandoned answers to drain", func() bool {
 		snap := p.snapshot(t)
 		return snap.ClientsInFlight == 0 && snap.Stats.QueriesGone >= 3
 	})
@@ -154,7 +145,7 @@ func TestShutdownAnswersInFlightClients(t *testing.T) {
 	if _, err := io.WriteString(nc, hostsQuery(fixed16)); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the query to be pending", func() bool {
+	testutil.WaitFor(t, "the query to be pending", func() bool {
 		snap := p.snapshot(t)
 		return snap.ClientsInFlight+snap.ClientsWaiting == 1 || snap.State == core.SiteDead
 	})

@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,12 +14,14 @@ import (
 	"liveproxyd/adapters/upstream"
 	"liveproxyd/core"
 	"liveproxyd/internal/fakesite"
+	"liveproxyd/internal/testutil"
 	"liveproxyd/livestatus"
 )
 
 // hangGuard bounds every blocking step of these tests. It only guards
 // against hangs; no test asserts how fast anything is.
-const hangGuard = 20 * time.Second
+// hangGuard bounds every wait of these tests; it fires only on a hang.
+const hangGuard = testutil.HangGuard
 
 // testConfig has short timers so that death and recovery happen quickly.
 func testConfig(name string) core.Config {
@@ -38,15 +39,7 @@ func testConfig(name string) core.Config {
 
 // shortDir is a temp dir with a short path: UNIX socket paths are limited
 // to 107 bytes and t.TempDir() embeds the test name.
-func shortDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "lpd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
+func shortDir(t *testing.T) string { return testutil.ShortDir(t) }
 
 func startSite(t *testing.T, network string, opts fakesite.Options) *fakesite.Server {
 	t.Helper()

@@ -1,6 +1,15 @@
-// Package driver runs one site: a single goroutine owns the site's
-// *core.Site and turns socket activity into core Events and the core's
-// Actions into socket operations. It holds no policy of its own.
+// Package driver runs one site: it turns socket activity into core Events
+// and the core's Actions into socket operations. It holds no policy of its
+// own.
+//
+// Run to completion: the goroutine that sees something happen (a reader
+// with bytes, the accept loop, a dial, the timer) takes the site's lock,
+// steps the core and carries out its actions itself: a write is tried at
+// once, without blocking, and only what the socket does not take waits for
+// a writer goroutine. A query therefore costs a wake-up of the client's
+// reader and of the channel's reader, no hand-off between goroutines (the
+// driver used to pass each read to a site goroutine and each write to a
+// writer, six hand-offs a query).
 package driver
 
 import (
@@ -28,16 +37,12 @@ type Options struct {
 	Listener net.Listener // the site's client socket; the Loop closes it
 	Clock    clock.Clock  // nil means the real clock
 	Logger   *slog.Logger // nil means slog.Default()
-	// Recover turns a panic in the site loop into the loop's end (see
-	// Panic) instead of a crash of the whole daemon.
+	// Recover turns a panic in the core or driver into the loop's end
+	// (see Panic) instead of a crash of the whole daemon.
 	Recover bool
 	// Budget is shared by all site loops; nil means no global budget.
 	Budget *Budget
 }
-
-// inboxSize buffers messages from connection goroutines; when it is full
-// they wait, which is the natural backpressure on readers.
-const inboxSize = 256
 
 // maxImmediateTicks bounds Ticks in a row when the core's deadline is
 // already due, so a core that never moves its deadline cannot spin us.
@@ -45,33 +50,46 @@ const maxImmediateTicks = 8
 
 // Loop is one running site.
 type Loop struct {
-	opts    Options
-	cfg     core.Config
-	log     *slog.Logger
-	clk     clock.Clock
-	inbox   chan msg
-	ctl     chan ctl
-	quit    chan struct{} // closed when the loop has ended
-	drain   chan struct{} // closed when the shutdown begins
-	done    chan struct{} // closed after cleanup
-	ctx     context.Context
-	cancel  context.CancelFunc
-	site    *core.Site
-	clients map[core.ClientID]*conn
-	chans   map[core.ChannelID]*conn
-	nextID  core.ClientID
+	opts   Options
+	log    *slog.Logger
+	clk    clock.Clock
+	quit   chan struct{} // closed when the loop has ended
+	drain  chan struct{} // closed when the shutdown begins
+	done   chan struct{} // closed after cleanup
+	ctx    context.Context
+	cancel context.CancelFunc
+	ending sync.Once
+
+	// mu is the site's lock: whoever holds it may step the core and use
+	// everything below. It is never held across a blocking call.
+	mu       sync.Mutex
+	cfg      core.Config
+	site     *core.Site
+	clients  map[core.ClientID]*conn
+	chans    map[core.ChannelID]*conn
+	nextID   core.ClientID
+	finished bool       // EvShutdown stepped or the loop ended: no more Steps
+	later    []followUp // events the actions of a Step caused (writes done inline)
+	borrowed []byte     // the read buffer of the Step in progress (see conn.write)
+	timer    *clock.Timer
+	armed    time.Time // when timer fires; zero while it is not set
+	panicked any
+	used     core.MemoryUse // this loop's share of opts.Budget
+
 	// open counts client connections not yet closed, so a shutdown can
 	// wait for their answers to be flushed.
 	open sync.WaitGroup
 	// live holds every connection not yet closed, including closing
 	// clients the core has forgotten, so the loop's end can close them.
-	liveMu   sync.Mutex
-	live     map[*conn]struct{}
-	panicked any
-	used     core.MemoryUse // this loop's share of opts.Budget
+	liveMu sync.Mutex
+	live   map[*conn]struct{}
+
+	// acceptDelay is the pause after the latest failed accept in a row.
+	acceptMu    sync.Mutex
+	acceptDelay time.Duration
 }
 
-// Start runs the site loop in a new goroutine.
+// Start runs the site loop.
 func Start(o Options) *Loop {
 	if o.Clock == nil {
 		o.Clock = clock.New()
@@ -85,8 +103,6 @@ func Start(o Options) *Loop {
 		cfg:     o.Config.WithDefaults(),
 		log:     o.Logger.With("site", o.Config.Name),
 		clk:     o.Clock,
-		inbox:   make(chan msg, inboxSize),
-		ctl:     make(chan ctl),
 		quit:    make(chan struct{}),
 		drain:   make(chan struct{}),
 		done:    make(chan struct{}),
@@ -96,7 +112,15 @@ func Start(o Options) *Loop {
 		chans:   make(map[core.ChannelID]*conn),
 		live:    make(map[*conn]struct{}),
 	}
-	go l.run()
+	l.timer = l.clk.Timer(time.Hour)
+	l.site = core.NewSite(l.cfg)
+	l.site.SetBuffers(holdBuffers{})
+	// The first Tick (enter's, after the empty f) dials the pool. It runs
+	// here, before any goroutine that could enter exists, so the core sees
+	// nothing before it.
+	l.enter(func() {})
+	go l.timerLoop()
+	go l.acceptLoop()
 	return l
 }
 
@@ -113,33 +137,34 @@ const ctlWait = 5 * time.Second
 // Reconfigure hands the core new numbers (channels, timeouts). It reports
 // false if the loop has ended or did not take the request in time.
 func (l *Loop) Reconfigure(cfg core.Config) bool {
-	t := time.NewTimer(ctlWait)
-	defer t.Stop()
-	select {
-	case l.ctl <- ctl{kind: ctlReconfigure, config: cfg}:
-		return true
-	case <-l.quit:
-	case <-t.C:
-	}
-	return false
+	ctx, cancel := context.WithTimeout(context.Background(), ctlWait)
+	defer cancel()
+	return l.control(ctx, func() {
+		l.cfg = cfg.WithDefaults()
+		c := l.cfg
+		l.step(core.Event{Kind: core.EvReconfigure, Config: &c}, nil)
+	})
 }
 
-// Snapshot asks the loop for the core's view; ok is false if the loop has
-// ended or ctx expired first.
+// Snapshot asks the core for its view; ok is false if the loop has ended
+// or ctx expired first.
 func (l *Loop) Snapshot(ctx context.Context) (core.Snapshot, bool) {
-	reply := make(chan core.Snapshot, 1)
+	var s core.Snapshot
+	ok := l.control(ctx, func() { s = l.site.Snapshot() })
+	return s, ok
+}
+
+// control runs f under the lock, giving up when ctx ends first: a core
+// stuck in a Step must not stall the supervisor (f then still runs once
+// the lock is free, or never).
+func (l *Loop) control(ctx context.Context, f func()) bool {
+	ran := make(chan bool, 1)
+	go func() { ran <- l.enter(f) }()
 	select {
-	case l.ctl <- ctl{kind: ctlSnapshot, snap: reply}:
-	case <-l.quit:
-		return core.Snapshot{}, false
+	case ok := <-ran:
+		return ok
 	case <-ctx.Done():
-		return core.Snapshot{}, false
-	}
-	select {
-	case s := <-reply:
-		return s, true
-	case <-ctx.Done():
-		return core.Snapshot{}, false
+		return false
 	}
 }
 
@@ -147,47 +172,45 @@ func (l *Loop) Snapshot(ctx context.Context) (core.Snapshot, bool) {
 // answers are flushed until ctx's deadline (or a second), then everything
 // is closed. It returns when the loop has ended.
 func (l *Loop) Stop(ctx context.Context) {
-	select {
-	case l.ctl <- ctl{kind: ctlStop}:
-	case <-l.quit:
-	case <-ctx.Done():
-	}
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(time.Second)
 	}
+	go func() {
+		if l.enter(l.shutdown) {
+			l.awaitFlush()
+		}
+		l.finish()
+	}()
 	t := time.NewTimer(time.Until(deadline))
 	defer t.Stop()
 	select {
 	case <-l.done:
 	case <-t.C:
-		// The loop is stuck (in the core?): cut its sockets anyway and
-		// give up on it, so a daemon shutdown still ends in time.
+		// The core is stuck in a Step: cut the sockets anyway and give
+		// up on it, so a daemon shutdown still ends in time.
 		l.log.Error("site loop did not stop in time; closing its sockets")
 		l.closeAll()
 	}
 }
 
-// send implements sink.
-func (l *Loop) send(m msg) bool {
-	select {
-	case l.inbox <- m:
-		return true
-	case <-l.quit:
+// enter runs f with the site's lock held, then the events its actions
+// caused, and re-arms the timer. It reports false, without running f,
+// once the loop has ended. A panic ends the loop when opts.Recover is set.
+func (l *Loop) enter(f func()) (ok bool) {
+	l.mu.Lock()
+	if l.panicked != nil || l.isQuit() {
+		l.mu.Unlock()
 		return false
 	}
-}
-
-func (l *Loop) quitting() <-chan struct{} { return l.quit }
-
-func (l *Loop) draining() <-chan struct{} { return l.drain }
-
-func (l *Loop) run() {
-	defer close(l.done)
-	defer l.account(core.MemoryUse{}) // a loop that ended holds nothing
-	defer l.closeAll()
-	defer close(l.quit)
-	defer l.cancel()
+	crashed := true
+	defer func() {
+		l.borrowed, l.later = nil, l.later[:0]
+		l.mu.Unlock()
+		if crashed {
+			l.finish()
+		}
+	}()
 	if l.opts.Recover {
 		defer func() {
 			if r := recover(); r != nil {
@@ -196,41 +219,52 @@ func (l *Loop) run() {
 			}
 		}()
 	}
-	l.site = core.NewSite(l.cfg)
-	go l.acceptLoop()
-	timer := l.clk.Timer(time.Hour)
-	defer timer.Stop()
-	for {
+	f()
+	l.runLater()
+	if !l.finished {
 		l.tickIfDue()
-		timer.Reset(l.untilDeadline())
-		select {
-		case m := <-l.inbox:
-			l.handle(m)
-		case <-timer.C:
-		case c := <-l.ctl:
-			switch c.kind {
-			case ctlReconfigure:
-				l.cfg = c.config.WithDefaults()
-				cfg := l.cfg
-				l.step(core.Event{Kind: core.EvReconfigure, Config: &cfg})
-			case ctlSnapshot:
-				c.snap <- l.site.Snapshot()
-			case ctlStop:
-				l.shutdown()
-				return
-			}
-		}
+		l.arm()
+	}
+	crashed = false
+	return true
+}
+
+func (l *Loop) isQuit() bool {
+	select {
+	case <-l.quit:
+		return true
+	default:
+		return false
 	}
 }
 
-// tickIfDue steps Ticks while the core's deadline has passed.
-func (l *Loop) tickIfDue() {
-	for i := 0; i < maxImmediateTicks; i++ {
-		d, ok := l.site.NextDeadline()
-		if !ok || d.After(l.clk.Now()) {
+// finish ends the loop once: every socket closed, the budget share given
+// back. Called without the lock.
+func (l *Loop) finish() {
+	l.ending.Do(func() {
+		l.cancel()
+		close(l.quit)
+		l.closeAll()
+		l.mu.Lock()
+		l.finished = true
+		l.account(core.MemoryUse{})
+		l.timer.Stop()
+		l.mu.Unlock()
+		close(l.done)
+	})
+}
+
+// timerLoop steps the core's timers. Steps re-arm the timer under the
+// lock (arm); a fire that raced with a re-arm only causes a Tick with
+// nothing due.
+func (l *Loop) timerLoop() {
+	for {
+		select {
+		case <-l.timer.C:
+			l.enter(func() { l.armed = time.Time{} })
+		case <-l.quit:
 			return
 		}
-		l.step(core.Event{Kind: core.EvTick})
 	}
 }
 
@@ -238,35 +272,73 @@ func (l *Loop) tickIfDue() {
 // ticks are harmless and guard against a deadline the driver misread.
 const idleTick = time.Second
 
-func (l *Loop) untilDeadline() time.Duration {
+// arm makes the timer fire no later than the core's next deadline. An
+// earlier fire is harmless (tickIfDue finds nothing due), so the timer is
+// only moved when the deadline comes before it.
+func (l *Loop) arm() {
 	next, ok := l.site.NextDeadline()
+	now := l.clk.Now()
 	if !ok {
-		return idleTick
+		next = now.Add(idleTick)
 	}
-	d := next.Sub(l.clk.Now())
-	if d < time.Millisecond {
-		d = time.Millisecond
+	if !l.armed.IsZero() && !next.Before(l.armed) {
+		return
 	}
-	return d
+	l.armed = next
+	l.timer.Reset(max(next.Sub(now), time.Millisecond))
+}
+
+// tickIfDue steps Ticks while the core's deadline has passed (a new
+// core's has, so its first Tick comes at once).
+func (l *Loop) tickIfDue() {
+	for i := 0; i < maxImmediateTicks; i++ {
+		d, ok := l.site.NextDeadline()
+		if !ok || d.After(l.clk.Now()) {
+			return
+		}
+		l.step(core.Event{Kind: core.EvTick}, nil)
+	}
 }
 
 // step feeds one event to the core and carries out its actions in order.
-func (l *Loop) step(ev core.Event) {
+// data is the read buffer behind ev.Data, if any: the core only borrows it
+// for the Step, and an action's Data may point into it (conn.write).
+func (l *Loop) step(ev core.Event, data []byte) {
+	if l.finished {
+		return
+	}
 	ev.Now = l.clk.Now()
 	ev.Budget = l.opts.Budget.room()
+	l.borrowed = data
 	for _, a := range l.site.Step(ev) {
 		l.do(a)
 	}
+	l.borrowed = nil
 	l.account(l.site.Memory())
+	if ev.Kind == core.EvShutdown {
+		l.finished = true
+	}
 }
 
-// shutdown stops accepting, lets the core answer everyone, and waits for
-// the answers to be flushed (bounded), while still draining the inbox so
-// writers never block on it.
+// shutdown stops accepting and lets the core answer everyone. Runs under
+// the lock; the caller then waits for the answers to be flushed.
 func (l *Loop) shutdown() {
 	close(l.drain)
 	l.opts.Listener.Close()
-	l.step(core.Event{Kind: core.EvShutdown})
+	l.step(core.Event{Kind: core.EvShutdown}, nil)
+	l.runLater()
+	l.liveMu.Lock()
+	for c := range l.live {
+		if c.lingering.Load() {
+			defer c.kill() // once liveMu is released: kill takes it
+		}
+	}
+	l.liveMu.Unlock()
+}
+
+// awaitFlush waits (at most a second) for every client's answer to be
+// written and its connection closed.
+func (l *Loop) awaitFlush() {
 	flushed := make(chan struct{})
 	go func() {
 		l.open.Wait()
@@ -274,17 +346,9 @@ func (l *Loop) shutdown() {
 	}()
 	t := time.NewTimer(time.Second)
 	defer t.Stop()
-	for {
-		select {
-		case <-flushed:
-			return
-		case <-t.C:
-			return
-		case m := <-l.inbox:
-			if m.conn != nil {
-				m.conn.Close()
-			}
-		}
+	select {
+	case <-flushed:
+	case <-t.C:
 	}
 }
 
@@ -303,30 +367,49 @@ func nextAcceptDelay(d time.Duration) time.Duration {
 	return min(max(2*d, acceptDelayMin), acceptDelayMax)
 }
 
-// acceptLoop hands new clients to the loop until the listener is closed.
+// server is a listener that hands each connection to a function in the
+// goroutine that accepted it (listen.Set), saving a hand-off per client.
+type server interface {
+	Serve(h func(net.Conn, error) bool)
+}
+
+// acceptLoop hands new clients to the core until the listener is closed.
 func (l *Loop) acceptLoop() {
-	var delay time.Duration
-	for {
-		nc, err := l.opts.Listener.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			delay = nextAcceptDelay(delay)
-			l.log.Warn("accept failed", "err", err, "retry_in", delay)
-			select {
-			case <-time.After(delay):
-				continue
-			case <-l.quit:
-				return
-			}
+	if srv, ok := l.opts.Listener.(server); ok {
+		srv.Serve(l.accepted)
+		return
+	}
+	for l.accepted(l.opts.Listener.Accept()) {
+	}
+}
+
+// accepted gives one result of Accept to the core; false: stop accepting.
+// A failed accept is retried after a pause (acceptDelay).
+func (l *Loop) accepted(nc net.Conn, err error) bool {
+	if err != nil {
+		if errors.Is(err, net.ErrClosed) {
+			return false
 		}
-		delay = 0
-		if !l.send(msg{kind: msgAccept, conn: nc}) {
-			nc.Close()
-			return
+		l.acceptMu.Lock()
+		l.acceptDelay = nextAcceptDelay(l.acceptDelay)
+		delay := l.acceptDelay
+		l.acceptMu.Unlock()
+		l.log.Warn("accept failed", "err", err, "retry_in", delay)
+		select {
+		case <-time.After(delay):
+			return true
+		case <-l.quit:
+			return false
 		}
 	}
+	l.acceptMu.Lock()
+	l.acceptDelay = 0
+	l.acceptMu.Unlock()
+	if !l.enter(func() { l.accept(nc) }) {
+		nc.Close()
+		return false
+	}
+	return true
 }
 
 func (l *Loop) track(c *conn) {

@@ -13,21 +13,32 @@ import (
 	"liveproxyd/adapters/tcpopt"
 )
 
-// readSize is the buffer of one read.
-const readSize = 32 << 10
-
-// Read buffers. The core keeps every Data slice it is given, so a buffer
-// handed to it is never used again. A read of at least half a buffer hands
-// over the buffer itself; a smaller one (a query, a heartbeat answer) is
-// copied out, and the buffer is used again.
+// Read buffers. The core only borrows the bytes of a read for its Step
+// (what it keeps, it copies; what it streams on to a client is written or
+// copied before the Step ends, see conn.write), so one buffer serves read
+// after read and a large answer recycles the same few buffers.
 //
 // A plain Read needs its buffer while it waits, so each of thousands of
-// idle clients and channels would hold one (32 KiB each). Where the conn is
-// a bare socket, or tcpopt's TCP conn (see newReader), the reader instead
-// waits for input holding no buffer, and takes one from a pool only when
-// there is data.
+// idle clients and channels would hold one. Where the conn is a bare
+// socket, or tcpopt's TCP conn (see newReader), the reader instead waits
+// for input holding no buffer, and takes one from a pool only when there
+// is data: rawReadSize can then be large, which saves reads, Steps and
+// writes on big answers. A TLS conn reads at most one record (16 KiB of
+// plaintext) per Read, so its buffer, held while idle, is that big.
+//
+// Each raw read is tried before waiting, and so a wake-up costs a read
+// that fails with EAGAIN: the runtime's poller forgets a readiness that
+// came while nobody waited when a RawConn.Read begins, so waiting first
+// could sleep on bytes that are already there.
+const (
+	rawReadSize   = 64 << 10
+	plainReadSize = 16 << 10
+)
 
-var readBufs = sync.Pool{New: func() any { b := make([]byte, readSize); return &b }}
+var (
+	rawBufs   = sync.Pool{New: func() any { b := make([]byte, rawReadSize); return &b }}
+	plainBufs = sync.Pool{New: func() any { b := make([]byte, plainReadSize); return &b }}
+)
 
 // reader reads one conn for its readLoop.
 type reader struct {
@@ -57,15 +68,15 @@ func newReader(nc net.Conn) *reader {
 	return r
 }
 
-// read returns the next data (owned by the caller from then on) or the
-// error that ends the conn; io.EOF at its end.
+// read returns the next data or the error that ends the conn; io.EOF at
+// its end. The data is lent: valid until done.
 func (r *reader) read() ([]byte, error) {
 	if r.raw == nil {
 		if r.buf == nil {
-			r.buf = readBufs.Get().(*[]byte)
+			r.buf = plainBufs.Get().(*[]byte)
 		}
 		n, err := r.nc.Read(*r.buf)
-		return r.take(n), err
+		return (*r.buf)[:max(n, 0)], err
 	}
 	err := r.raw.Read(r.fill)
 	n, rerr := r.n, r.err
@@ -77,9 +88,19 @@ func (r *reader) read() ([]byte, error) {
 	if err == nil && n == 0 {
 		err = io.EOF
 	}
-	data := r.take(n)
-	r.release()
-	return data, err
+	if n <= 0 {
+		r.release()
+		return nil, err
+	}
+	return (*r.buf)[:n], err
+}
+
+// done ends the loan of the last read's data. A raw reader's buffer goes
+// back to the pool, so that an idle conn holds none; a plain one keeps it.
+func (r *reader) done() {
+	if r.raw != nil {
+		r.release()
+	}
 }
 
 // fillFunc is the raw read: false asks RawConn to wait until the socket
@@ -87,7 +108,7 @@ func (r *reader) read() ([]byte, error) {
 // a wait, so an idle conn holds none.
 func (r *reader) fillFunc(fd uintptr) bool {
 	if r.buf == nil {
-		r.buf = readBufs.Get().(*[]byte)
+		r.buf = rawBufs.Get().(*[]byte)
 	}
 	n, err := unix.Read(int(fd), *r.buf)
 	for errors.Is(err, unix.EINTR) {
@@ -101,24 +122,15 @@ func (r *reader) fillFunc(fd uintptr) bool {
 	return true
 }
 
-// take returns the first n bytes read into the buffer as a slice of their
-// own: a copy if small, else the buffer itself, which is then let go.
-func (r *reader) take(n int) []byte {
-	if n <= 0 {
-		return nil
+// release returns a held buffer to its pool.
+func (r *reader) release() {
+	if r.buf == nil {
+		return
 	}
-	b := *r.buf
-	if n < len(b)/2 {
-		return append([]byte(nil), b[:n]...)
+	if r.raw != nil {
+		rawBufs.Put(r.buf)
+	} else {
+		plainBufs.Put(r.buf)
 	}
 	r.buf = nil
-	return b[:n:n]
-}
-
-// release returns a held buffer to the pool.
-func (r *reader) release() {
-	if r.buf != nil {
-		readBufs.Put(r.buf)
-		r.buf = nil
-	}
 }

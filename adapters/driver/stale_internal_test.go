@@ -6,22 +6,34 @@ import (
 	"time"
 )
 
-// chanSink collects what a channel's reader reports.
-type chanSink struct{ msgs chan msg }
+// read is one report of a channel's reader.
+type read struct {
+	data string
+	gen  uint64
+}
 
-func (s chanSink) send(m msg) bool           { s.msgs <- m; return true }
+// chanSink collects what a channel's reader reports.
+type chanSink struct{ reads chan read }
+
+func (s chanSink) data(c *conn, b []byte, gen uint64) bool {
+	s.reads <- read{string(b), gen} // b is lent: copied
+	return true
+}
+func (s chanSink) end(*conn, error)          {}
+func (s chanSink) written(*conn, int)        {}
+func (s chanSink) broken(*conn, error)       {}
 func (s chanSink) quitting() <-chan struct{} { return nil }
 func (s chanSink) draining() <-chan struct{} { return nil }
 
-// next waits (bounded, a hang guard only) for the reader's next message.
-func (s chanSink) next(t *testing.T) msg {
+// next waits (bounded, a hang guard only) for the reader's next report.
+func (s chanSink) next(t *testing.T) read {
 	t.Helper()
 	select {
-	case m := <-s.msgs:
+	case m := <-s.reads:
 		return m
 	case <-time.After(20 * time.Second):
 		t.Fatal("no message from the reader")
-		return msg{}
+		return read{}
 	}
 }
 
@@ -31,10 +43,10 @@ func (s chanSink) next(t *testing.T) msg {
 func TestReadsAreTaggedWithTheWritesBeforeThem(t *testing.T) {
 	proxySide, siteSide := net.Pipe()
 	defer siteSide.Close()
-	c := newConn(proxySide, false)
+	c := newConn(proxySide, false, 1)
 	defer c.kill()
-	sink := chanSink{msgs: make(chan msg, 4)}
-	go c.readLoop(sink, 1)
+	sink := chanSink{reads: make(chan read, 4)}
+	go c.readLoop(sink)
 
 	c.writes.Add(1) // the first request
 	if _, err := siteSide.Write([]byte("answer")); err != nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 )
 
 // Set is the one net.Listener a site loop accepts from: the site's UNIX
@@ -13,9 +14,10 @@ import (
 // loop runs (SetTCP), so a reload that changes only the `tcp` key keeps
 // the site's channels and clients.
 type Set struct {
-	conns  chan accepted
-	closed chan struct{}
-	once   sync.Once
+	conns   chan accepted
+	closed  chan struct{}
+	once    sync.Once
+	handler atomic.Pointer[func(net.Conn, error) bool] // set by Serve
 
 	mu   sync.Mutex
 	main net.Listener
@@ -44,6 +46,12 @@ func (s *Set) forward(l net.Listener) {
 		if errors.Is(err, net.ErrClosed) {
 			return
 		}
+		if h := s.handler.Load(); h != nil {
+			if !(*h)(c, err) {
+				return
+			}
+			continue
+		}
 		select {
 		case s.conns <- accepted{c, err}:
 		case <-s.closed:
@@ -63,6 +71,26 @@ func (s *Set) Accept() (net.Conn, error) {
 		return a.conn, a.err
 	case <-s.closed:
 		return nil, net.ErrClosed
+	}
+}
+
+// Serve hands every connection (or accept error) of every listener to h,
+// in the goroutine that accepted it, until the Set is closed or h returns
+// false; a user of Serve does not call Accept. It saves the hand-off from
+// the accepting goroutine to the one calling Accept: a wake-up per client.
+// Errors other than the close are handed on; h paces their retries.
+func (s *Set) Serve(h func(net.Conn, error) bool) {
+	s.handler.Store(&h)
+	// A connection accepted before the handler was set waits here.
+	for {
+		select {
+		case a := <-s.conns:
+			if !h(a.conn, a.err) {
+				return
+			}
+		case <-s.closed:
+			return
+		}
 	}
 }
 

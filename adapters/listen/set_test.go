@@ -78,3 +78,63 @@ func TestSetServesUnixAndTCPAndReplacesTCP(t *testing.T) {
 		t.Error("a listener set after Close was left open")
 	}
 }
+
+// Serve hands the clients of both listeners to the handler, a client that
+// connected before Serve began included, and returns once the Set closes.
+func TestSetServeHandsEveryClientToTheHandler(t *testing.T) {
+	path := filepath.Join(testutil.ShortDir(t), "site")
+	u, err := Unix(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSet(u)
+	defer s.Close()
+	tcp, err := TCP(TCPOptions{Site: "s1", Host: "127.0.0.1", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetTCP(tcp)
+	early, err := net.DialTimeout("unix", path, ioWait) // before Serve
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer early.Close()
+	got := make(chan net.Conn, 4)
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		s.Serve(func(c net.Conn, err error) bool {
+			if err == nil {
+				got <- c
+			}
+			return true
+		})
+	}()
+	next := func(want string) {
+		t.Helper()
+		select {
+		case c := <-got:
+			if n := c.LocalAddr().Network(); n != want {
+				t.Errorf("client on %s, want %s", n, want)
+			}
+			c.Close()
+		case <-time.After(testutil.HangGuard):
+			t.Fatalf("no %s client reached the handler", want)
+		}
+	}
+	next("unix")
+	dial(t, "127.0.0.1", tcp.Port(), nil)
+	next("tcp")
+	late, err := net.DialTimeout("unix", path, ioWait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer late.Close()
+	next("unix")
+	s.Close()
+	select {
+	case <-served:
+	case <-time.After(testutil.HangGuard):
+		t.Fatal("Serve did not return after Close")
+	}
+}
