@@ -272,16 +272,17 @@ func (l *Loop) timerLoop() {
 // ticks are harmless and guard against a deadline the driver misread.
 const idleTick = time.Second
 
-// arm makes the timer fire no later than the core's next deadline. An
-// earlier fire is harmless (tickIfDue finds nothing due), so the timer is
-// only moved when the deadline comes before it.
+// arm makes the timer fire at the core's next deadline. It is moved later
+// too, not only earlier: a heartbeat's answer moves the deadline from its
+// timeout to the next heartbeat, and a timer left at the timeout would
+// wake a goroutine for a Tick with nothing due, once per heartbeat.
 func (l *Loop) arm() {
 	next, ok := l.site.NextDeadline()
 	now := l.clk.Now()
 	if !ok {
 		next = now.Add(idleTick)
 	}
-	if !l.armed.IsZero() && !next.Before(l.armed) {
+	if next.Equal(l.armed) {
 		return
 	}
 	l.armed = next
