@@ -55,6 +55,12 @@ type conn struct {
 	// writes counts the core's writes to a channel; each read is tagged
 	// with its value when the read returned (see Loop.data).
 	writes atomic.Uint64
+	// The inline write's argument and results (tryWrite), guarded by
+	// out.mu, and its raw write function, made once.
+	wbuf  []byte
+	wn    int
+	werr  error
+	wfill func(fd uintptr) bool
 }
 
 func newConn(nc net.Conn, client bool, id uint64) *conn {
@@ -75,6 +81,7 @@ func (c *conn) setConn(nc net.Conn) {
 	case *net.UnixConn, *net.TCPConn, *tcpopt.Conn:
 		if raw, err := nc.(syscall.Conn).SyscallConn(); err == nil {
 			c.raw = raw
+			c.wfill = c.writeOnce
 		}
 	}
 }
@@ -200,26 +207,32 @@ func (c *conn) write(s sink, b, lent, hold []byte) (n int, err error) {
 	return n, nil
 }
 
-// tryWrite writes what the socket takes now; EAGAIN is no error.
+// tryWrite writes what the socket takes now; EAGAIN is no error. Called
+// with c.out.mu held, so the write fields are the caller's alone.
 func (c *conn) tryWrite(b []byte) (n int, err error) {
-	var werr error
-	rerr := c.raw.Write(func(fd uintptr) bool {
-		for {
-			n, werr = unix.Write(int(fd), b)
-			if werr != unix.EINTR {
-				break
-			}
-		}
-		return true // never wait: the writer goroutine does
-	})
-	if werr == unix.EAGAIN {
-		werr = nil
-	}
-	n = max(n, 0)
+	c.wbuf = b
+	rerr := c.raw.Write(c.wfill)
+	n, werr := c.wn, c.werr
+	c.wbuf, c.wn, c.werr = nil, 0, nil
 	if werr != nil {
 		werr = &net.OpError{Op: "write", Net: c.nc.LocalAddr().Network(), Addr: c.nc.RemoteAddr(), Err: werr}
 	}
 	return n, errors.Join(rerr, werr)
+}
+
+// writeOnce is the raw write of tryWrite: one attempt, never a wait (the
+// writer goroutine waits). A method value made once per conn, so a write
+// allocates no closure.
+func (c *conn) writeOnce(fd uintptr) bool {
+	n, err := unix.Write(int(fd), c.wbuf)
+	for err == unix.EINTR {
+		n, err = unix.Write(int(fd), c.wbuf)
+	}
+	if err == unix.EAGAIN {
+		err = nil
+	}
+	c.wn, c.werr = max(n, 0), err
+	return true
 }
 
 // within tells whether b points into buf's memory.
