@@ -317,29 +317,6 @@ func (s *Site) responseDone(ch *channel) {
 	}
 }
 
-// release makes a channel free again, or closes it when the pool is over
-// its target (after a reconfigure or a capacity shrink).
-func (s *Site) release(ch *channel) {
-	ch.client, ch.draining, ch.command, ch.deadline = nil, false, false, time.Time{}
-	if ch.paused {
-		s.resume(ch)
-	}
-	ch.deadline = time.Time{}
-	// Over target, new channels still on probation go first: closing this
-	// proven one could leave only unproven ones, and the next of them to
-	// miss its probe would then find no proven channel and kill the site.
-	for i := len(s.channels) - 1; i >= 0 && s.poolSize() > s.target; i-- {
-		if c := s.channels[i]; !c.extra && !c.proven && (c.state == ChanConnecting || c.state == ChanProbing) {
-			s.closeChannel(c)
-		}
-	}
-	if s.poolSize() > s.target {
-		s.closeChannel(ch)
-		return
-	}
-	ch.state, ch.since = ChanFree, s.now
-}
-
 func (s *Site) heartbeatAnswered(ch *channel) {
 	if ch.extra {
 		s.probeAnswered(ch)

@@ -256,3 +256,46 @@ func TestProbeConnectFailureBesideAProvenChannelProvesNothing(t *testing.T) {
 		t.Fatalf("site %s after a refused probe beside a proven long-poll: %s", st, h.s.Snapshot().LastError)
 	}
 }
+
+// TestReconfigureShrinkKeepsTheProvenChannel: on a server that serves one
+// connection, the pool holds one proven channel and new ones still on
+// probation when the channel count is lowered. The shrink closed the
+// proven, free channel first, and the unproven ones then missed their
+// probes with no proven channel open: a healthy site declared dead.
+// Simulator seed 1404670683 (before the fault plans of the named
+// invariants changed what each seed draws). Reconfigure now closes the
+// unproven ones first, as a channel freed over target does.
+func TestReconfigureShrinkKeepsTheProvenChannel(t *testing.T) {
+	cfg := testConfig()
+	cfg.Channels = 5
+	h := newHarness(t, cfg)
+	// Only channel 1 is ever served; the others connect and wait.
+	serveOne := func() {
+		for _, info := range h.s.Snapshot().Channels {
+			switch {
+			case info.State == ChanConnecting:
+				h.connect(info.ID)
+			case info.ID == 1 && (info.State == ChanProbing || info.State == ChanHeartbeat) && h.up[1].String() == string(heartbeatQuery):
+				h.takeUp(1)
+				h.reply(1, 200, "1\n")
+			}
+		}
+	}
+	serveOne()
+	serveOne()
+	if snap := h.s.Snapshot(); snap.State != SiteAlive || len(snap.Channels) != 5 {
+		t.Fatalf("site %s with %d channels: the test needs one proven and four on probation", snap.State, len(snap.Channels))
+	}
+	cfg.Channels = 2
+	h.step(Event{Kind: EvReconfigure, Config: &cfg})
+	if h.gone[1] {
+		t.Fatal("the shrink closed the one proven channel")
+	}
+	for i := 0; i < 200 && h.now.Before(epoch.Add(20*time.Second)); i++ {
+		serveOne()
+		h.tickTo()
+		if st := h.s.Snapshot().State; st != SiteAlive {
+			t.Fatalf("site %s at +%v: %s", st, h.now.Sub(epoch), h.s.Snapshot().LastError)
+		}
+	}
+}

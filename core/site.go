@@ -219,7 +219,9 @@ func (s *Site) reconfigure(c Config) {
 	s.peak = max(s.peak, c.Channels)
 	s.cache.maxEntries, s.cache.maxBytes = c.CacheEntries, c.CacheBytes
 	s.cache.clear() // limits or the switch may have changed
-	// Surplus channels go now if idle, else when they become free.
+	// Surplus channels go now if idle, else when they become free; those
+	// on probation first (closeUnproven).
+	s.closeUnproven()
 	for i := len(s.channels) - 1; i >= 0 && s.poolSize() > s.target; i-- {
 		if ch := s.channels[i]; !ch.extra && (ch.state == ChanFree || ch.state == ChanConnecting) {
 			s.closeChannel(ch)
