@@ -34,4 +34,3 @@ func (s *Site) closeUnproven() {
 		}
 	}
 }
-
