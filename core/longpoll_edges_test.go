@@ -7,8 +7,8 @@ import (
 )
 
 // TestWaitTimeoutOutOfRangeCountsAsNone: a WaitTimeout that is negative or
-// a day or more is no real wish (naemon reads it as none); the long-poll
-// then gets the query timeout as its wait, and the query timeout on top.
+// a day or more is not taken as the wait: the long-poll gets the query
+// timeout as its wait, as with none, and the query timeout on top.
 func TestWaitTimeoutOutOfRangeCountsAsNone(t *testing.T) {
 	for _, ms := range []int{-5000, 24 * 3600 * 1000} {
 		t.Run(strconv.Itoa(ms), func(t *testing.T) {
