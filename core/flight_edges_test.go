@@ -1,0 +1,31 @@
+package core
+
+import (
+	"testing"
+	"time"
+)
+
+// TestDifferentCacheableQueriesWaitEachForItsOwnChannel: a cacheable query
+// follows only a flight for the same answer; behind a different cacheable
+// query it is a cache miss of its own, waits in the queue, and gets its
+// 503 at the channel timeout counted from its own arrival.
+func TestDifferentCacheableQueriesWaitEachForItsOwnChannel(t *testing.T) {
+	cfg := testConfig()
+	cfg.Channels, cfg.Cache = 1, true
+	h := newHarness(t, cfg)
+	h.start(1)
+	h.accept(1)
+	h.send(1, q16) // the only channel stays busy
+	h.busyChannel(1)
+	h.accept(2)
+	h.send(2, cacheQuery(1))
+	h.accept(3)
+	h.send(3, cacheQuery(2))
+	snap := h.s.Snapshot()
+	if snap.ClientsWaiting != 2 || snap.Stats.CacheMisses != 2 {
+		t.Fatalf("%d waiting, %d cache misses, want 2 and 2", snap.ClientsWaiting, snap.Stats.CacheMisses)
+	}
+	h.tick(5 * time.Second) // the channel timeout of both
+	h.expectErr(2, CodeBusy, "All 1 channels busy")
+	h.expectErr(3, CodeBusy, "All 1 channels busy")
+}
