@@ -20,14 +20,26 @@ func TestCheckInvariantsNamesTheUnprovenHeartbeat(t *testing.T) {
 	}
 }
 
-// TestCheckInvariantsSeesAStoppedSiteWithOneClientQueued: after shutdown
-// nothing may wait for a channel, not even a single client.
-func TestCheckInvariantsSeesAStoppedSiteWithOneClientQueued(t *testing.T) {
-	h := invariantSite(t)
-	s := h.s
-	s.state, s.channels, s.flights = SiteStopped, nil, nil
-	s.waitQ = []*client{s.clients[4]} // a waiting client, now queued alone
-	if err := s.CheckInvariants(); err == nil || !strings.Contains(err.Error(), "stopped site") {
-		t.Fatalf("CheckInvariants = %v, want the stopped site's queue named", err)
+// TestCheckInvariantsSeesAStoppedSiteHoldingOneThing: after shutdown the
+// site holds no channel and nobody waits for one, not even a single one.
+func TestCheckInvariantsSeesAStoppedSiteHoldingOneThing(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		brk  func(s *Site)
+	}{
+		{"one channel", func(s *Site) { s.channels, s.flights = s.channels[2:], nil }},
+		{"one client queued", func(s *Site) {
+			s.channels, s.flights = nil, nil
+			s.waitQ = []*client{s.clients[4]} // a waiting client, now queued alone
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := invariantSite(t)
+			h.s.state = SiteStopped
+			tc.brk(h.s)
+			if err := h.s.CheckInvariants(); err == nil || !strings.Contains(err.Error(), "stopped site") {
+				t.Fatalf("CheckInvariants = %v, want the stopped site named", err)
+			}
+		})
 	}
 }
