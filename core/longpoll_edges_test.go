@@ -26,3 +26,15 @@ func TestWaitTimeoutOutOfRangeCountsAsNone(t *testing.T) {
 		})
 	}
 }
+
+// TestWaitTimeoutOfOneMillisecondIsTaken: the shortest real WaitTimeout
+// is the wait, so the query timeout counts from 1 ms after dispatch.
+func TestWaitTimeoutOfOneMillisecondIsTaken(t *testing.T) {
+	h := newHarness(t, testConfig()) // query timeout 20s
+	h.start(1)
+	h.accept(1)
+	h.send(1, longPoll(1))
+	h.busyChannel(1)
+	h.run(20*time.Second + time.Millisecond)
+	h.expectErr(1, CodeTimeout, "query timeout after 20s")
+}
