@@ -24,3 +24,24 @@ func TestBlankHalfLineOfExactlyMaxQueryBytesStillEndsTheQuery(t *testing.T) {
 		t.Fatalf("forwarded %q, want %q", got, want)
 	}
 }
+
+// TestByteLeftAfterALargeQueryIsKept: after a query of more than 64 KiB
+// the framer moves what follows to a fresh array; a single byte of the
+// next query is kept like any other.
+func TestByteLeftAfterALargeQueryIsKept(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxQueryBytes = 1 << 20
+	h := newHarness(t, cfg)
+	h.start(1)
+	h.accept(1)
+	big := "GET hosts\nResponseHeader: fixed16\nKeepAlive: on\nFilter: name = " + strings.Repeat("x", 70<<10) + "\n\n"
+	h.send(1, big+"G")
+	ch := h.busyChannel(1)
+	h.takeUp(ch)
+	h.reply(ch, 200, "a\n")
+	h.send(1, "ET status\nResponseHeader: fixed16\n\n")
+	ch = h.busyChannel(1)
+	if got, want := h.takeUp(ch), "GET status\nResponseHeader: fixed16\nKeepAlive: on\n\n"; got != want {
+		t.Fatalf("next query sent as %q, want %q", got, want)
+	}
+}
