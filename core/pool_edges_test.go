@@ -1,6 +1,10 @@
 package core
 
-import "testing"
+import (
+	"strings"
+	"testing"
+	"time"
+)
 
 // TestShrinkClosesTheFirstChannelOnProbationNotTheProvenOne: the pool is
 // over its target when a proven channel finishes its answer, and the
@@ -26,5 +30,32 @@ func TestShrinkClosesTheFirstChannelOnProbationNotTheProvenOne(t *testing.T) {
 	}
 	if info := h.s.Snapshot().Channels; len(info) != 1 || info[0].State != ChanFree {
 		t.Fatalf("channels %+v, want channel 2 alone and free", info)
+	}
+}
+
+// TestProbeMissedWithThePoolAtTargetIsNoCapacityWarning: a channel on
+// probation misses its probe while the proven channels already make the
+// (lowered) target: nothing shrinks, so it is closed with an info line and
+// no capacity warning.
+func TestProbeMissedWithThePoolAtTargetIsNoCapacityWarning(t *testing.T) {
+	h := newHarness(t, testConfig()) // dials channels 1 and 2, heartbeat timeout 2s
+	h.connect(1)
+	h.takeUp(1)
+	h.reply(1, 200, "1\n")
+	h.connect(2) // probing, never answered
+	h.accept(1)
+	h.send(1, q16) // on channel 1, the proven one
+	cfg := testConfig()
+	cfg.Channels = 1
+	h.step(Event{Kind: EvReconfigure, Config: &cfg})
+	h.tick(2 * time.Second)
+	if !h.gone[2] || h.s.Snapshot().Target != 1 {
+		t.Fatalf("channel 2 closed %v, target %d: want closed, target 1", h.gone[2], h.s.Snapshot().Target)
+	}
+	if w := h.logs(LevelWarn); w != "" {
+		t.Fatalf("capacity warning with the pool at its target: %q", w)
+	}
+	if !strings.Contains(h.logs(LevelInfo), "new channel 2 got no answer within 2s, closed") {
+		t.Fatalf("info logs %q, want channel 2's close", h.logs(LevelInfo))
 	}
 }
