@@ -29,3 +29,25 @@ func TestDifferentCacheableQueriesWaitEachForItsOwnChannel(t *testing.T) {
 	h.expectErr(2, CodeBusy, "All 1 channels busy")
 	h.expectErr(3, CodeBusy, "All 1 channels busy")
 }
+
+// TestFollowersThatLeaveAreOutOfTheirFlight: clients following a
+// leader's flight leave one by one, the last of them emptying the flight;
+// nobody is waited for any more, and the leader still gets its answer.
+func TestFollowersThatLeaveAreOutOfTheirFlight(t *testing.T) {
+	cfg := testConfig()
+	cfg.Cache, cfg.Channels = true, 3
+	h := newHarness(t, cfg)
+	h.start(100)
+	for c := ClientID(1); c <= 3; c++ {
+		h.accept(c)
+		h.send(c, guiQuery("u", 1764600000+int(c)))
+	}
+	for c := ClientID(2); c <= 3; c++ {
+		h.step(Event{Kind: EvClientGone, Client: c})
+		if st := h.s.Snapshot(); st.ClientsWaiting != 3-int(c) {
+			t.Fatalf("%d clients waiting after follower %d left, want %d", st.ClientsWaiting, c, 3-int(c))
+		}
+	}
+	h.reply(h.busyChannel(1), 200, "[['h1']]\n")
+	h.expectOut(1, string(FormatHeader(200, 9))+"[['h1']]\n", false)
+}
