@@ -47,9 +47,9 @@ bench:
 	$(GO) run ./bench/cmd/benchall -out BENCHMARKS.md
 
 # Mutation testing of core: every change no test notices is listed, then the
-# summary. A full run is ~1140 mutants at 3-25 s each on a 2-core box
+# summary. A full run is ~1140 mutants at 1-25 s each on a 2-core box
 # (hours); CI runs MUTATE_FLAGS="-sample 12 -seed 1 -floor 80" (.ci/run,
-# 1-4 minutes). See README.md, Testing.
+# 1-6 minutes with the load). See README.md, Testing.
 mutate:
 	$(GO) run ./cmd/mutate $(MUTATE_FLAGS)
 
