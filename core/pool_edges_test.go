@@ -59,3 +59,27 @@ func TestProbeMissedWithThePoolAtTargetIsNoCapacityWarning(t *testing.T) {
 		t.Fatalf("info logs %q, want channel 2's close", h.logs(LevelInfo))
 	}
 }
+
+// TestCapacityShrinkClosesAChannelStillConnectingNotTheProvenOne: the pool
+// shrinks to its one proven channel while another new channel is still
+// connecting; when the proven channel's answer is done, the connecting
+// one goes and the proven one stays.
+func TestCapacityShrinkClosesAChannelStillConnectingNotTheProvenOne(t *testing.T) {
+	cfg := testConfig()
+	cfg.Channels = 3 // heartbeat timeout 2s, connect timeout 3s
+	h := newHarness(t, cfg)
+	h.connect(1)
+	h.takeUp(1)
+	h.reply(1, 200, "1\n")
+	h.accept(1)
+	h.send(1, q16) // on channel 1, the proven one
+	h.connect(2)   // probing, never answered; channel 3 never connects
+	h.tick(2 * time.Second)
+	if tgt := h.s.Snapshot().Target; tgt != 1 || !h.gone[2] || h.gone[3] {
+		t.Fatalf("target %d, closed 2 %v, closed 3 %v: want the pool shrunk to 1 and channel 3 still connecting", tgt, h.gone[2], h.gone[3])
+	}
+	h.reply(1, 200, "a\n")
+	if !h.gone[3] || h.gone[1] {
+		t.Fatalf("closed channel 1 %v, channel 3 %v: want the connecting channel 3 closed, 1 kept", h.gone[1], h.gone[3])
+	}
+}
