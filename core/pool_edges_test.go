@@ -83,3 +83,23 @@ func TestCapacityShrinkClosesAChannelStillConnectingNotTheProvenOne(t *testing.T
 		t.Fatalf("closed channel 1 %v, channel 3 %v: want the connecting channel 3 closed, 1 kept", h.gone[1], h.gone[3])
 	}
 }
+
+// TestReconfigureClosesTheFirstIdleChannelAtOnce: channels over a lowered
+// target go at once when idle, the first of the pool included; a busy one
+// stays until its answer is done.
+func TestReconfigureClosesTheFirstIdleChannelAtOnce(t *testing.T) {
+	h := newHarness(t, testConfig()) // two channels
+	h.start(1)
+	for c := ClientID(1); c <= 2; c++ {
+		h.accept(c)
+		h.send(c, q16)
+	}
+	h.takeUp(1)
+	h.reply(1, 200, "a\n") // channel 1 free again, channel 2 busy
+	cfg := testConfig()
+	cfg.Channels = 1
+	h.step(Event{Kind: EvReconfigure, Config: &cfg})
+	if !h.gone[1] || h.gone[2] {
+		t.Fatalf("closed channel 1 %v, channel 2 %v: want the idle channel 1 closed at once, the busy 2 kept", h.gone[1], h.gone[2])
+	}
+}
