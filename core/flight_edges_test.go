@@ -51,3 +51,21 @@ func TestFollowersThatLeaveAreOutOfTheirFlight(t *testing.T) {
 	h.reply(h.busyChannel(1), 200, "[['h1']]\n")
 	h.expectOut(1, string(FormatHeader(200, 9))+"[['h1']]\n", false)
 }
+
+// TestSingleWaitingClientSetsTheNextDeadline: a driver that ticks only at
+// NextDeadline answers a lone waiting client's 503 on time.
+func TestSingleWaitingClientSetsTheNextDeadline(t *testing.T) {
+	cfg := testConfig()
+	cfg.Channels, cfg.HeartbeatInterval = 1, 30*time.Second // nothing else due before 5s
+	h := newHarness(t, cfg)
+	h.start(1)
+	h.accept(1)
+	h.send(1, q16) // the only channel stays busy
+	h.accept(2)
+	h.send(2, q16)
+	if got, want := h.s.NextDeadline(), epoch.Add(5*time.Second); !got.Equal(want) {
+		t.Fatalf("next deadline +%v, want +5s, the waiting client's channel timeout", got.Sub(epoch))
+	}
+	h.tickTo()
+	h.expectErr(2, CodeBusy, "All 1 channels busy")
+}
