@@ -2,7 +2,7 @@
 // `make mutate` runs it for ./livestatus too): every survivor is a change
 // to the code that no test noticed.
 //
-//	go run ./cmd/mutate [-j 1] [-sample N -seed S] [-floor PCT] [-list]
+//	go run ./cmd/mutate [-j 1] [-sample N -seed S] [-match RE] [-floor PCT] [-list]
 //
 // Exit status: 0 done, 1 efficacy below -floor, 2 usage or setup error.
 package main
@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path"
+	"regexp"
 	"slices"
 	"strings"
 	"syscall"
@@ -49,6 +50,7 @@ func main() {
 	equiv := flag.String("equivalent", "testdata/mutate/equivalent.txt", "reviewed list of equivalent mutants (\"\": none)")
 	ops := flag.String("ops", strings.Join(mutate.DefaultOps, ","), "operators, comma-separated, from: "+strings.Join(mutate.AllOps, ","))
 	list := flag.Bool("list", false, "print the mutants with their IDs and exit")
+	match := flag.String("match", "", "test only the mutants whose ID matches this regular expression (to re-test survivors after a new test)")
 	factor := flag.Float64("timeout-factor", 10, "per-command limit = factor × clean run time …")
 	lo := flag.Duration("timeout-min", 60*time.Second, "… but at least this (a mutant rebuilds, the clean run did not) …")
 	hi := flag.Duration("timeout-max", 5*time.Minute, "… and at most this")
@@ -59,7 +61,7 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	code, err := run(ctx, options{pkg: *pkg, cmds: cmds, jobs: *jobs, sample: *sample, seed: *seed, floor: *floor,
-		equiv: *equiv, ops: strings.Split(*ops, ","), list: *list, factor: *factor, lo: *lo, hi: *hi})
+		equiv: *equiv, ops: strings.Split(*ops, ","), list: *list, match: *match, factor: *factor, lo: *lo, hi: *hi})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mutate:", err)
 		os.Exit(2)
@@ -76,6 +78,7 @@ type options struct {
 	equiv        string
 	ops          []string
 	list         bool
+	match        string
 	factor       float64
 	lo, hi       time.Duration
 }
@@ -112,6 +115,14 @@ func run(ctx context.Context, o options) (int, error) {
 			continue // an entry of the other package in the one list
 		}
 		fmt.Fprintf(os.Stderr, "mutate: %s: stale entry, no such mutant: %s\n", o.equiv, id)
+	}
+	if o.match != "" {
+		re, err := regexp.Compile(o.match)
+		if err != nil {
+			return 0, fmt.Errorf("-match: %v", err)
+		}
+		kept = slices.DeleteFunc(kept, func(m mutate.Mutant) bool { return !re.MatchString(m.ID()) })
+		excluded = 0 // like a sample, a selection says nothing about the equivalents
 	}
 	if o.list {
 		for _, m := range kept {

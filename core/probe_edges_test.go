@@ -1,0 +1,53 @@
+package core
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestProbeAnsweredWithinTwiceRTTPlusSlackShowsRoom: a probe answer that
+// takes exactly twice the typical round trip plus 20 ms (scheduling noise,
+// docs/design.md) is prompt and shows room beside the pool; one
+// nanosecond later it is not.
+func TestProbeAnsweredWithinTwiceRTTPlusSlackShowsRoom(t *testing.T) {
+	for _, tc := range []struct {
+		took time.Duration
+		room int
+	}{{20 * time.Millisecond, 2}, {20*time.Millisecond + time.Nanosecond, 0}} {
+		h := newHarness(t, testConfig())
+		h.start(1) // answered at once: typical round trip 0
+		for c := ClientID(1); c <= 2; c++ {
+			h.accept(c)
+			h.send(c, longPoll(60000))
+		}
+		h.tickTo() // the heartbeat is due with both channels busy: a probe
+		probe := h.dial[len(h.dial)-1]
+		h.connect(probe)
+		if got := h.takeUp(probe); got != string(heartbeatQuery) {
+			t.Fatalf("probe sent %q", got)
+		}
+		h.now = h.now.Add(tc.took)
+		h.reply(probe, 200, "1\n")
+		if !h.gone[probe] || h.s.probeRoom != tc.room {
+			t.Fatalf("probe answered after %v: closed %v, room %d, want closed and room %d", tc.took, h.gone[probe], h.s.probeRoom, tc.room)
+		}
+	}
+}
+
+// TestCommandWithDELIs400: a COMMAND argument with DEL (0x7f) is refused
+// like one with a character below space, and not sent.
+func TestCommandWithDELIs400(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.start(1)
+	h.accept(1)
+	h.send(1, "COMMAND [1] NOP\x7fX\n")
+	if got := h.buf(1).String(); !strings.Contains(got, "invalid COMMAND") || !h.shut[1] {
+		t.Fatalf("client got %q (closed %v), want the COMMAND refused", got, h.shut[1])
+	}
+	for ch, up := range h.up {
+		if strings.Contains(up.String(), "NOP") {
+			t.Fatalf("COMMAND with DEL sent on channel %d", ch)
+		}
+	}
+}
