@@ -113,9 +113,9 @@ type Action struct {
 	Client  ClientID
 	Channel ChannelID
 	Data    []byte
-	// Buf (ActWriteClient only, may be nil): the buffer Data lies in, got
-	// from the Site's Buffers, which the core lets go of with this
-	// action. Once all of Data is written the driver may give Buf back to
+	// Buf (ActWriteClient only, nil unless the Site has Buffers): the
+	// buffer Data lies in, got from the Site's Buffers, which the core
+	// lets go of with this action. Once all of Data is written the driver may give Buf back to
 	// its pool; the core never touches it again.
 	Buf   []byte
 	Level Level

@@ -110,6 +110,9 @@ func (s *Site) dropHold(ch *channel) {
 // unacked bytes until written.
 func (s *Site) deliverHeld(ch *channel, c *client) {
 	data, buf := ch.hold, ch.hold
+	if s.buffers == nil {
+		buf = nil // not lent by a driver: nothing to give back
+	}
 	if ch.cacheWrite {
 		ch.cacheBuf = data // read-only from here on: the cache and the write share it
 		buf = nil          // so the driver must not recycle it
