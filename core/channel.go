@@ -125,8 +125,12 @@ func (s *Site) sendHeartbeat(ch *channel) {
 	} else {
 		ch.state = ChanProbing
 	}
+	deadline := s.now.Add(s.hbTimeout())
+	if ch.extra && !ch.deadline.IsZero() && ch.deadline.Before(deadline) {
+		deadline = ch.deadline // the probe's time counts from its dial
+	}
 	ch.since, ch.sentAt = s.now, s.now
-	ch.deadline = s.now.Add(s.hbTimeout())
+	ch.deadline = deadline
 	ch.resetResponse()
 	s.emit(Action{Kind: ActWriteChannel, Channel: ch.id, Data: heartbeatQuery})
 }

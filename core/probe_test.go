@@ -194,7 +194,9 @@ func TestProbeConnectFailureWithEmptyPoolIsAFailedConnect(t *testing.T) {
 		name string
 		fail func(h *harness, probe ChannelID)
 	}{
-		{"timeout", func(h *harness, _ ChannelID) { h.tick(h.s.cfg.ConnectTimeout) }},
+		// Within the heartbeat timeout (2s), not connect_timeout (3s): the
+		// probe carries a due heartbeat (simulator seed 3744642128).
+		{"timeout", func(h *harness, _ ChannelID) { h.tick(h.s.hbTimeout()) }},
 		{"refused", func(h *harness, probe ChannelID) {
 			h.step(Event{Kind: EvChannelClosed, Channel: probe, Err: "connection refused"})
 		}},
