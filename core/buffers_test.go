@@ -76,7 +76,9 @@ func TestContractChecksActionBuf(t *testing.T) {
 			t.Errorf("%v with a foreign or misplaced Buf passed", a.Kind)
 		}
 	}
-	if err := fieldsOf(Action{Kind: ActWriteClient, Client: 1, Data: buf[2:5], Buf: buf}); err != nil {
-		t.Errorf("a write whose data lies in its Buf: %v", err)
+	for _, data := range [][]byte{buf[2:5], buf[:1], buf[9:], buf} {
+		if err := fieldsOf(Action{Kind: ActWriteClient, Client: 1, Data: data, Buf: buf}); err != nil {
+			t.Errorf("a write of %d bytes at the buffer's offset %d: %v", len(data), cap(buf)-cap(data), err)
+		}
 	}
 }
