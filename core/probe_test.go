@@ -209,15 +209,7 @@ func TestProbeConnectFailureWithEmptyPoolIsAFailedConnect(t *testing.T) {
 			h.step(Event{Kind: EvChannelClosed, Channel: 1, Err: "EOF"})
 			h.step(Event{Kind: EvChannelClosed, Channel: 3, Err: "connection refused"})
 			h.step(Event{Kind: EvChannelClosed, Channel: 2, Err: "EOF"})
-			var probe ChannelID
-			for i := 0; probe == 0 && i < 100; i++ {
-				h.tickTo()
-				for _, info := range h.s.Snapshot().Channels {
-					if info.Probe {
-						probe = info.ID
-					}
-				}
-			}
+			probe := h.tickToProbe()
 			if probe == 0 || h.s.Snapshot().State != SiteAlive {
 				t.Fatalf("probe %d, site %s: the test needs a live site probing with an empty pool", probe, h.s.Snapshot().State)
 			}
@@ -241,15 +233,7 @@ func TestProbeConnectFailureBesideAProvenChannelProvesNothing(t *testing.T) {
 	h.start(1)
 	h.accept(1)
 	h.send(1, longPoll(60000))
-	var probe ChannelID
-	for i := 0; probe == 0 && i < 100; i++ {
-		h.tickTo()
-		for _, info := range h.s.Snapshot().Channels {
-			if info.Probe {
-				probe = info.ID
-			}
-		}
-	}
+	probe := h.tickToProbe()
 	if probe == 0 {
 		t.Fatal("no probe dialled beside the long-poll")
 	}
@@ -300,4 +284,19 @@ func TestReconfigureShrinkKeepsTheProvenChannel(t *testing.T) {
 			t.Fatalf("site %s at +%v: %s", st, h.now.Sub(epoch), h.s.Snapshot().LastError)
 		}
 	}
+}
+
+// tickToProbe ticks from deadline to deadline until the core dials its
+// extra probe, and returns its channel (0 if it never does).
+func (h *harness) tickToProbe() ChannelID {
+	h.t.Helper()
+	for i := 0; i < 100; i++ {
+		h.tickTo()
+		for _, info := range h.s.Snapshot().Channels {
+			if info.Probe {
+				return info.ID
+			}
+		}
+	}
+	return 0
 }
