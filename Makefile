@@ -27,7 +27,7 @@ test: setup lint
 # SEEDOFFSET each run (seeds SEEDOFFSET+1..SEEDOFFSET+SEEDS; a failure
 # replays with -seed=N alone).
 sim:
-	$(GO) test -count=1 ./sim -run TestSim -timeout 60m -seeds=$(SEEDS) -seedoffset=$(SEEDOFFSET) -v
+	$(GO) test -count=1 ./sim -run TestSim -timeout 0 -seeds=$(SEEDS) -seedoffset=$(SEEDOFFSET) -v
 
 # Each fuzz target for a bounded time.
 fuzz:
