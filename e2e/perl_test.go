@@ -25,6 +25,9 @@ type perlResult struct {
 	Code    int             `json:"code"`
 	Message string          `json:"message"`
 	Seconds float64         `json:"seconds"`
+	// Port is the local TCP port of the connection the client keeps after
+	// the step; 0 when it keeps none (no keepalive, or a UNIX socket).
+	Port int `json:"port"`
 }
 
 // runPerl runs testdata/mlclient.pl against socket and returns one result

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"crypto/tls"
 	"fmt"
+	"maps"
 	"net"
 	"path/filepath"
 	"slices"
@@ -93,6 +94,7 @@ func TestPerlOverTCPListener(t *testing.T) {
 			t.Errorf("keepalive=%v: unknown table %+v, want error 404", keepalive, res[1])
 		}
 		var total float64
+		ports := map[int]bool{}
 		for i, r := range res[2:] {
 			var ps int64
 			wantOK(t, "selectscalar_value program_start", r, &ps)
@@ -100,6 +102,15 @@ func TestPerlOverTCPListener(t *testing.T) {
 				t.Errorf("keepalive=%v query %d: program_start %d, want %d", keepalive, i, ps, start)
 			}
 			total += r.Seconds
+			ports[r.Port] = true
+		}
+		// With keepalive the status queries share one connection: the
+		// proxy keeps a KeepAlive TCP client open after each answer. The
+		// client would hide a close by reconnecting (after a 1 s pause),
+		// so the answers alone do not show it. (The 404 before them closes
+		// the connection, so they start on a new one.)
+		if keepalive && (len(ports) != 1 || ports[0]) {
+			t.Errorf("keepalive=true: %d status queries on local ports %v, want one kept connection", repeats, slices.Sorted(maps.Keys(ports)))
 		}
 		t.Logf("MEASURE perl over TCP keepalive=%v: status query mean %.2f ms over %d", keepalive, total/repeats*1000, repeats)
 	}

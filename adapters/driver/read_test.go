@@ -11,7 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"liveproxyd/adapters/listen"
+	"liveproxyd/adapters/tcpopt"
+	"liveproxyd/internal/testutil"
 )
 
 // socketPair returns two connected UNIX stream sockets as *net.UnixConn.
@@ -200,5 +204,65 @@ func TestIdleTCPListenerClientHoldsNoBuffer(t *testing.T) {
 	}
 	if r.buf != nil {
 		t.Error("the reader holds a buffer after the read's loan ended")
+	}
+}
+
+// The site loop reads a client of a site's TCP listener through tcpopt's
+// RawConn, which sets TCP_QUICKACK before each read as the wrapper's Read
+// does: a reader that took the bare socket's RawConn would read without
+// it, and a client writing its query in pieces with Nagle on would wait
+// ~40 ms for our delayed ACK on every query (docs/protocol.md §3.4).
+func TestTCPListenerClientReadSetsQuickAck(t *testing.T) {
+	l, err := listen.TCP(listen.TCPOptions{Site: "s1", Host: "127.0.0.1", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	client, err := net.DialTimeout("tcp", l.Addr().String(), testutil.HangGuard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	nc, err := l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	tc, ok := nc.(*tcpopt.Conn)
+	if !ok {
+		t.Fatalf("accepted %T, want tcpopt's conn", nc)
+	}
+	// Leave quick-ack mode, as an interactive exchange does on its own.
+	bare, err := tc.TCPConn.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare.Control(func(fd uintptr) { _ = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_QUICKACK, 0) })
+	if testutil.TCPSockopt(t, tc.TCPConn, unix.TCP_QUICKACK) != 0 {
+		t.Fatal("TCP_QUICKACK still reads 1 after setting 0")
+	}
+	r := newReader(nc)
+	if r.raw == nil {
+		t.Fatal("the TCP client is read with plain Reads")
+	}
+	quickAck := -1
+	fill := r.fill
+	r.fill = func(fd uintptr) bool {
+		if quickAck == -1 {
+			quickAck, _ = unix.GetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_QUICKACK)
+		}
+		return fill(fd)
+	}
+	if _, err := io.WriteString(client, "GET status\n\n"); err != nil {
+		t.Fatal(err)
+	}
+	nc.SetReadDeadline(time.Now().Add(testutil.HangGuard))
+	data, err := r.read()
+	if err != nil || string(data) != "GET status\n\n" {
+		t.Errorf("read %q, %v", data, err)
+	}
+	r.done()
+	if quickAck != 1 {
+		t.Errorf("TCP_QUICKACK %d when the site loop read the client, want 1", quickAck)
 	}
 }

@@ -8,7 +8,10 @@
 # steps.json is a list of {"op": "all"|"row"|"scalar"|"do", "q": "..."};
 # the answer on stdout is one JSON list with, per step, either
 # {"ok": 1, "result": ..., "seconds": ...} or
-# {"ok": 0, "code": ..., "message": ..., "seconds": ...}.
+# {"ok": 0, "code": ..., "message": ..., "seconds": ...}, plus "port": the
+# local TCP port of the connection the client keeps after the step (0 for
+# none: no keepalive, or a UNIX socket), so a test can see KeepAlive reuse
+# one connection rather than the client silently reconnecting.
 # Errors are not fatal so that every step reports how the client saw it.
 use strict;
 use warnings;
@@ -41,11 +44,15 @@ for my $step (@$steps) {
     elsif ($op eq 'do')     { $result = $ml->do($q); }
     else                    { die "unknown op $op\n"; }
     my $seconds = time() - $start;
+    # The client keeps its socket in {'sock'} with keepalive only.
+    my $kept = $ml->{'sock'};
+    my $port = $kept && $kept->can('sockport') ? 0 + ($kept->sockport // 0) : 0;
     if ($Monitoring::Livestatus::ErrorCode) {
         push @out, { ok => 0, code => 0 + $Monitoring::Livestatus::ErrorCode,
-                     message => '' . ($Monitoring::Livestatus::ErrorMessage // ''), seconds => $seconds };
+                     message => '' . ($Monitoring::Livestatus::ErrorMessage // ''), seconds => $seconds,
+                     port => $port };
     } else {
-        push @out, { ok => 1, result => $result, seconds => $seconds };
+        push @out, { ok => 1, result => $result, seconds => $seconds, port => $port };
     }
 }
 print JSON::PP->new->canonical->encode(\@out), "\n";
