@@ -6,6 +6,7 @@
 package statefile
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -150,16 +151,36 @@ func millis(d time.Duration) float64 { return float64(d) / float64(time.Millisec
 // JSON dump, so whoever sees a state in the JSON finds the text at least as
 // new. It tries both and returns the errors of either.
 func Save(root string, f File) error {
-	return errors.Join(
-		replaceFile(filepath.Join(root, CheckmkPath), Text(f)),
-		Write(filepath.Join(root, Path), f),
-	)
+	var w Saver
+	return w.Save(root, f)
+}
+
+// Saver is Save with buffers kept from one call to the next. The daemon
+// rewrites both files every few seconds; at a thousand sites they are
+// megabytes, and fresh buffers each time made most of an idle daemon's
+// garbage. Not safe for concurrent use.
+type Saver struct {
+	text []byte
+	json bytes.Buffer
+}
+
+// Save is Save, reusing w's buffers.
+func (w *Saver) Save(root string, f File) error {
+	w.text = AppendText(w.text[:0], f)
+	textErr := replaceFile(filepath.Join(root, CheckmkPath), w.text)
+	w.json.Reset()
+	// Compact, not indented: indenting doubled the cost of the dump, and
+	// its readers are `liveproxyd status` and scripts (jq reads it fine).
+	if err := json.NewEncoder(&w.json).Encode(f); err != nil {
+		return errors.Join(textErr, err)
+	}
+	return errors.Join(textErr, replaceFile(filepath.Join(root, Path), w.json.Bytes()))
 }
 
 // Write replaces the JSON dump at path atomically (temp file and rename),
 // so a reader never sees half a dump.
 func Write(path string, f File) error {
-	data, err := json.MarshalIndent(f, "", "  ")
+	data, err := json.Marshal(f)
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,11 @@ type Supervisor struct {
 	// budget is shared by every site loop, so memory stays bounded across
 	// sites; its totals follow the configuration.
 	budget *driver.Budget
+	// saveMu serialises the state-file writers (the ticker, a reload,
+	// shutdown), so the newest dump is the one left and saver's buffers
+	// have one user.
+	saveMu sync.Mutex
+	saver  statefile.Saver
 }
 
 // entry is one configured site; loop is nil while it is not running, and
@@ -256,7 +261,13 @@ func (s *Supervisor) WriteState() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	f := statefile.File{Written: time.Now(), PID: os.Getpid(), Sites: s.Snapshot(ctx)}
-	return statefile.Save(s.opts.Root, f)
+	return s.save(f)
+}
+
+func (s *Supervisor) save(f statefile.File) error {
+	s.saveMu.Lock()
+	defer s.saveMu.Unlock()
+	return s.saver.Save(s.opts.Root, f)
 }
 
 func (s *Supervisor) stateWriter() {
@@ -312,7 +323,7 @@ func (s *Supervisor) writeStopped() {
 	}
 	s.mu.Unlock()
 	sort.Slice(f.Sites, func(i, j int) bool { return f.Sites[i].Name < f.Sites[j].Name })
-	if err := statefile.Save(s.opts.Root, f); err != nil {
+	if err := s.save(f); err != nil {
 		s.log.Warn("cannot write the state file", "err", err)
 	}
 }

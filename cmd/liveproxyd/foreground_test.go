@@ -1,9 +1,7 @@
 package main_test
 
 import (
-	"bytes"
 	"net"
-	"os"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -54,8 +52,8 @@ func TestForegroundDaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 	testutil.WaitFor(t, "the reload in the state file", func() bool {
-		f, err := os.ReadFile(r.path(statefile.Path))
-		return err == nil && bytes.Contains(f, []byte(`"target_channels": 3`))
+		f, err := statefile.Read(r.path(statefile.Path))
+		return err == nil && len(f.Sites) == 1 && f.Sites[0].Target == 3
 	})
 	if got := programStart(t, client); got != "4242" {
 		t.Fatalf("after SIGHUP: program_start %q", got)
