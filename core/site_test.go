@@ -107,6 +107,26 @@ func TestBusyTextIsCheckmksWithConfiguredCount(t *testing.T) {
 	}
 }
 
+// TestBusyTextWhileStartingNamesTheSite: before any channel is proven the
+// site is not busy but not ready yet, so the 503 after channel_timeout
+// says so and names the site instead of Checkmk's busy text (a documented
+// difference, docs/checkmk.md).
+func TestBusyTextWhileStartingNamesTheSite(t *testing.T) {
+	cfg := testConfig()
+	cfg.ChannelTimeout = time.Second // before the connect timeout ends the dials
+	h := newHarness(t, cfg)
+	h.accept(1)
+	h.send(1, q16)
+	h.tick(time.Second)
+	if st := h.s.Snapshot().State; st != SiteStarting {
+		t.Fatalf("site %s, the test needs it starting", st)
+	}
+	want := string(ErrorReply(true, CodeBusy, "site s1: no channel ready within 1s (site starting)"))
+	if got := h.buf(1).String(); got != want || !h.shut[1] {
+		t.Fatalf("client got %q (closed %v), want %q", got, h.shut[1], want)
+	}
+}
+
 func TestWaitingClientGetsFreedChannel(t *testing.T) {
 	h := newHarness(t, testConfig())
 	h.start(1)

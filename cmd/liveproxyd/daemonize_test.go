@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -30,6 +31,11 @@ func stopDaemon(t *testing.T, r *siteRoot, pid int) {
 	}
 }
 
+// checkmkStarted is the start line in the format of Checkmk's
+// liveproxyd.log: time with milliseconds after a comma, the numeric Python
+// level, the logger name.
+var checkmkStarted = regexp.MustCompile(`(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} \[20\] \[cmk\.liveproxyd\] liveproxyd started `)
+
 func TestDaemonize(t *testing.T) {
 	r := newRoot(t)
 	r.writeConfig(r.siteConfig(2))
@@ -55,9 +61,11 @@ func TestDaemonize(t *testing.T) {
 	if got := programStart(t, testutil.Dial(t, "unix", r.socket())); got != "4242" {
 		t.Fatalf("program_start %q through the daemon", got)
 	}
+	// The log file is in Checkmk's line format, as its log viewers and
+	// integration tests read var/log/liveproxyd.log.
 	log, err := os.ReadFile(r.path("var/log/liveproxyd.log"))
-	if err != nil || !strings.Contains(string(log), "liveproxyd started") {
-		t.Fatalf("log file: %v\n%s", err, log)
+	if err != nil || !checkmkStarted.Match(log) {
+		t.Fatalf("log file lacks a line matching %s: %v\n%s", checkmkStarted, err, log)
 	}
 
 	// A second daemon refuses to start while the first runs.
