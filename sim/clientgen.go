@@ -165,11 +165,12 @@ func (s *siteSim) spawnLongPoll() {
 // not reading for longer than a heartbeat interval and timeout: every
 // channel is paused, so no heartbeat can go out, and the silence is the
 // core's own choice, never the site's. Each stall ends before the query
-// timeout, so the core must keep the readers and the site alive.
+// timeout, so the core must keep the readers and the site alive. A
+// reconfiguration may lower the query timeout to its floor meanwhile.
 func (s *siteSim) spawnStalled() {
 	w := s.w
 	stall := min(s.cfgMax.HeartbeatInterval+s.hbTimeoutMax+w.between(500*time.Millisecond, 2*time.Second),
-		s.cfg.QueryTimeout-2*time.Second)
+		queryTimeoutFloor-2*time.Second)
 	for i := s.cfg.Channels; i > 0; i-- {
 		c := s.newClient("stalled")
 		c.stall = stall
