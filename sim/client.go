@@ -103,7 +103,8 @@ type client struct {
 	readSizeMax int           // the most bytes taken by one read
 	readGapMin  time.Duration // the pause before each read, drawn from [min, max]
 	readGapMax  time.Duration
-	outbuf      bytes.Buffer // written by the core, not yet read
+	stall       time.Duration // the pause before the first read instead (0: none)
+	outbuf      bytes.Buffer  // written by the core, not yet read
 	unacked     int
 	readPending bool
 
@@ -271,7 +272,11 @@ func (c *client) scheduleRead() {
 		return
 	}
 	c.readPending = true
-	c.w.after(c.w.between(c.readGapMin, c.readGapMax), c.readOnce)
+	gap := c.w.between(c.readGapMin, c.readGapMax)
+	if c.stall > 0 {
+		gap, c.stall = c.stall, 0
+	}
+	c.w.after(gap, c.readOnce)
 }
 
 func (c *client) readOnce() {

@@ -23,7 +23,8 @@ type mixEntry struct {
 var clientMix = []mixEntry{
 	{12, kindOn(ClientCached), (*siteSim).spawnCached},
 	{2, kindOn(ClientLongPoll), (*siteSim).spawnLongPoll},
-	{22, func(*World) bool { return true }, (*siteSim).spawnPlain},
+	{2, kindOn(ClientStall), (*siteSim).spawnStalled},
+	{20, func(*World) bool { return true }, (*siteSim).spawnPlain},
 	{4, kindOn(ClientSmuggle), (*siteSim).spawnSmuggler},
 	{8, kindOn(ClientPipelined), (*siteSim).spawnPipelined},
 	{8, kindOn(ClientCommand), (*siteSim).spawnCommand},
@@ -155,6 +156,25 @@ func (s *siteSim) spawnLongPoll() {
 			"WaitTrigger: check", fmt.Sprintf("WaitTimeout: %d", wait/time.Millisecond))
 		q.wait = wait
 		c.script = append(c.script, q)
+		c.begin()
+	}
+}
+
+// spawnStalled starts one reader per channel, each asking for an answer
+// too big to be held (so it streams and its channel is paused) and then
+// not reading for longer than a heartbeat interval and timeout: every
+// channel is paused, so no heartbeat can go out, and the silence is the
+// core's own choice, never the site's. Each stall ends before the query
+// timeout, so the core must keep the readers and the site alive. A
+// reconfiguration may lower the query timeout to its floor meanwhile.
+func (s *siteSim) spawnStalled() {
+	w := s.w
+	stall := min(s.cfgMax.HeartbeatInterval+s.hbTimeoutMax+w.between(500*time.Millisecond, 2*time.Second),
+		queryTimeoutFloor-2*time.Second)
+	for i := s.cfg.Channels; i > 0; i-- {
+		c := s.newClient("stalled")
+		c.stall = stall
+		c.script = append(c.script, c.get(qGet, w.intn(64<<10, 96<<10), w.chance(0.7), false, w.between(time.Millisecond, 50*time.Millisecond)))
 		c.begin()
 	}
 }

@@ -29,9 +29,10 @@ const (
 	ClientCached                      // repeated identical "Cache: reload" queries (query cache hits)
 	ClientLongPoll                    // WaitTrigger/WaitTimeout queries on every channel: silent by contract
 	ClientSmuggle                     // hides requests behind whitespace-only lines, COMMAND lines, bogus headers
+	ClientStall                       // big answers on every channel, each reader stopping past a heartbeat interval + timeout
 )
 
-var clientNames = [...]string{"pipelined", "command", "nosuch", "bad-method", "half-line", "oversize", "bulky", "burst", "cached", "long-poll", "smuggler"}
+var clientNames = [...]string{"pipelined", "command", "nosuch", "bad-method", "half-line", "oversize", "bulky", "burst", "cached", "long-poll", "smuggler", "stalled"}
 
 func (k ClientKind) String() string {
 	if int(k) < len(clientNames) {

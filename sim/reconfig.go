@@ -93,7 +93,7 @@ func (s *siteSim) reconfigure() {
 	cfg.Channels = w.intn(1, 6)
 	if w.chance(0.5) {
 		cfg.ChannelTimeout = w.between(2*time.Second, 5*time.Second)
-		cfg.QueryTimeout = w.between(10*time.Second, 20*time.Second)
+		cfg.QueryTimeout = w.between(queryTimeoutFloor, 20*time.Second)
 	}
 	if w.chance(0.3) {
 		cfg.Cache = w.chance(0.7)

@@ -56,6 +56,10 @@ type siteSim struct {
 	cachedQs map[string][]*query
 }
 
+// queryTimeoutFloor is the least query timeout a site is configured with,
+// at the start or by a reconfiguration.
+const queryTimeoutFloor = 10 * time.Second
+
 // newSite builds one simulated site with a configuration drawn from the seed.
 func newSite(w *World, idx int) *siteSim {
 	names := []string{"alpha", "beta", "gamma", "delta"}
@@ -63,7 +67,7 @@ func newSite(w *World, idx int) *siteSim {
 		Name:                names[idx%len(names)],
 		Channels:            w.intn(2, 6),
 		ChannelTimeout:      w.between(2*time.Second, 5*time.Second),
-		QueryTimeout:        w.between(10*time.Second, 20*time.Second),
+		QueryTimeout:        w.between(queryTimeoutFloor, 20*time.Second),
 		ConnectTimeout:      w.between(2*time.Second, 4*time.Second),
 		ConnectRetry:        w.between(2*time.Second, 6*time.Second),
 		HeartbeatInterval:   w.between(time.Second, 5*time.Second),

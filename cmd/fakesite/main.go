@@ -47,6 +47,7 @@ func run(ctx context.Context, args []string, stdout io.Writer, control <-chan os
 	fs.IntVar(&o.Capacity, "capacity", 0, "serve only this many open connections at once, like Icinga's pool (0: unlimited)")
 	fs.DurationVar(&o.IdleClose, "idle-close", 0, "close connections idle this long, like naemon (0: never)")
 	fs.BoolVar(&o.CommandError, "command-error", false, "write naemon's '400: ...' line after a failed COMMAND")
+	fs.BoolVar(&o.Naemon, "naemon", false, "read requests as naemon does (blank lines skipped, a COMMAND is one line, the rest of a request refused at a bad header is kept for the next); default: as Icinga 2")
 	fs.Int64Var(&o.ProgramStart, "program-start", 0, "initial program_start (0: a fixed default)")
 	cert := fs.String("tls-cert", "", "PEM certificate: serve TLS (needs -tls-key)")
 	key := fs.String("tls-key", "", "PEM private key for -tls-cert")

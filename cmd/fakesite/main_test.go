@@ -88,6 +88,37 @@ func TestRunServesAndReactsToControl(t *testing.T) {
 	}
 }
 
+// TestNaemonFlagReadsRequestsAsNaemon: with -naemon a whitespace-only line
+// inside a request is skipped, as naemon does; Icinga 2 (the default) ends
+// the request there, so the same text asks for another answer.
+func TestNaemonFlagReadsRequestsAsNaemon(t *testing.T) {
+	for _, tc := range []struct {
+		flags []string
+		want  string
+	}{
+		{[]string{"-naemon"}, "500\n"},
+		{nil, "program_start;program_version;"}, // Icinga: "GET status" with every column
+	} {
+		sock := filepath.Join(t.TempDir(), "s")
+		pr, pw := io.Pipe()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- run(ctx, append([]string{"-listen", "unix:" + sock, "-hosts", "4", "-services", "3", "-program-start", "500"}, tc.flags...), pw, nil)
+			pw.Close()
+		}()
+		network, addr := readyAddr(t, bufio.NewReader(pr))
+		got := query(t, network, addr, "GET status\n \nColumns: program_start\n")
+		cancel()
+		if err := testutil.Await(t, "return of run after cancel", done); err != nil {
+			t.Fatalf("run: %v", err)
+		}
+		if !strings.HasPrefix(got, tc.want) {
+			t.Errorf("flags %q: answer %q, want it to start with %q", tc.flags, got, tc.want)
+		}
+	}
+}
+
 func TestRunRejectsBadFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"-listen", "udp:127.0.0.1:1"},
