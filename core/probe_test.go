@@ -300,3 +300,43 @@ func (h *harness) tickToProbe() ChannelID {
 	}
 	return 0
 }
+
+// TestQueryTimeoutCloseKeepsProbeRoom: both pool channels carry queries the
+// server is slow to answer, and probes beside them were answered (room for
+// 2). The site hangs; the due heartbeat's probe goes out, and while it
+// waits the slow queries reach their query timeout and we close their
+// channels. The server held those threads up to our close, so the room
+// the earlier probes showed still stands and the probe's silence is the
+// hang. Forgetting it excused the probe, and the hang waited for the
+// redialled channels' own heartbeats, past interval + timeout (simulator
+// seed 1870).
+func TestQueryTimeoutCloseKeepsProbeRoom(t *testing.T) {
+	h := newHarness(t, testConfig()) // interval 3s, heartbeat timeout 2s, query timeout 20s
+	h.start(1)
+	h.passUntil(2500*time.Millisecond, true)
+	for c := ClientID(1); c <= 2; c++ {
+		h.accept(c)
+		h.send(c, q16) // dispatched at +2.5s: times out at +22.5s
+	}
+	h.passUntil(18500*time.Millisecond, true) // probes until +18s answered
+	if h.s.probeRoom != 2 {
+		t.Fatalf("probe room %d, want 2", h.s.probeRoom)
+	}
+	hang := h.now
+	timedOut := false
+	for i := 0; h.s.Snapshot().State == SiteAlive && i < 100; i++ {
+		for _, info := range h.s.Snapshot().Channels {
+			if info.State == ChanConnecting {
+				h.connect(info.ID) // the kernel accepts; the server answers nothing
+			}
+		}
+		h.tickTo()
+		timedOut = timedOut || h.shut[1]
+	}
+	if !timedOut {
+		t.Fatal("the slow queries did not time out while the site was alive: the test misses its point")
+	}
+	if bound := h.s.cfg.HeartbeatInterval + h.s.hbTimeout(); h.now.Sub(hang) > bound {
+		t.Fatalf("hang found after %v, bound %v (%s)", h.now.Sub(hang), bound, h.s.Snapshot().LastError)
+	}
+}

@@ -55,12 +55,26 @@ func (s *Site) expireChannels() {
 			if c := ch.client; c != nil {
 				s.failClient(c, livestatus.CodeTimeout, s.siteErr("query timeout after %s", s.cfg.QueryTimeout))
 			}
-			s.closeChannel(ch)
+			s.closeTimedOut(ch)
 		}
 		if s.state == SiteDead && len(s.channels) == 0 {
 			return
 		}
 	}
+}
+
+// closeTimedOut closes a channel whose answer did not complete within the
+// query timeout. The server was still working on that query and held the
+// channel's thread up to our close, so no probe answered before can have
+// had that thread: the room it showed stands. (Any other close forgets
+// it, see removeChannel.) Forgetting it here excused the probe of a site
+// that hung while the slow queries ran out, and the hang waited for the
+// redialled channels' own heartbeats, past interval + timeout (simulator
+// seed 1870).
+func (s *Site) closeTimedOut(ch *channel) {
+	room := s.probeRoom
+	s.closeChannel(ch)
+	s.probeRoom = room
 }
 
 // heartbeatLost: a channel that never answered while others did is a
