@@ -66,7 +66,8 @@ func queryOfSize(n int) []byte {
 // compact: the array may keep framerKeep bytes already consumed (moving
 // the rest costs a copy, so smaller leftovers stay), one byte more and the
 // rest moves to a new array; the count starts again from zero after each
-// move, so the bound holds for every array, not only the first.
+// move, so the bound holds for every array, not only the first; and the
+// blank lines skipped between queries count as consumed.
 func TestFramerKeepsUpToFramerKeepConsumedBytesInPlace(t *testing.T) {
 	f := NewFramer(1 << 20)
 	next := func(what string, wantMoved bool) {
@@ -79,8 +80,10 @@ func TestFramerKeepsUpToFramerKeepConsumedBytesInPlace(t *testing.T) {
 			t.Fatalf("%s: rest moved %v, want %v (%d bytes left)", what, moved, wantMoved, len(f.buf))
 		}
 	}
-	for round := range 2 {
-		f.Push(queryOfSize(framerKeep))
+	// Blank lines skipped before a query are consumed bytes too.
+	for round, blank := range []int{0, 0, 100} {
+		f.Push(bytes.Repeat([]byte("\n"), blank))
+		f.Push(queryOfSize(framerKeep - blank))
 		f.Push([]byte("GET hosts\n")) // the next query has begun
 		next(fmt.Sprintf("round %d: %d bytes consumed", round, framerKeep), false)
 		f.Push([]byte("\n"))
