@@ -210,6 +210,25 @@ func TestStaleBytesOnReusedChannelGive502AndCloseIt(t *testing.T) {
 	}
 }
 
+// TestAliveSiteSurvivesItsOnlyChannelGoingOutOfStep: bytes nobody asked
+// for close the channel, but they came from a server that answers, so an
+// alive site stays alive and redials even with no other channel open.
+func TestAliveSiteSurvivesItsOnlyChannelGoingOutOfStep(t *testing.T) {
+	cfg := testConfig()
+	cfg.Channels = 1
+	h, ch := inFlight(t, cfg, q16)
+	h.reply(ch, 200, "ok\n")
+	h.send(1, q16) // the channel is reused at once
+	// A late answer the driver read before it wrote the new request.
+	h.step(Event{Kind: EvChannelData, Channel: ch, Data: answer(200, "late\n"), Stale: true})
+	if !h.gone[ch] {
+		t.Fatal("channel out of step not closed")
+	}
+	if st := h.s.Snapshot().State; st != SiteAlive {
+		t.Fatalf("site %s after its only channel went out of step, want alive", st)
+	}
+}
+
 // TestNextDeadlineForgetsQueriesNoLongerUnfinished: NextDeadline promises
 // a time that a Tick acts upon. A half query that was completed, or whose
 // client left, has no read deadline any more, so the driver is not woken

@@ -98,3 +98,18 @@ func TestParseQueryKeepsAnEmptyLineInsideAsALine(t *testing.T) {
 		}
 	}
 }
+
+// TestParseQueryRefusesACommandWithHeaders: a COMMAND is one line (naemon
+// reads the next line as the next request), so ParseQuery refuses one
+// given with header lines even when every line is valid on its own; a
+// COMMAND already refused for its own line keeps that reason.
+func TestParseQueryRefusesACommandWithHeaders(t *testing.T) {
+	for in, want := range map[string]string{
+		"COMMAND [1] X\nColumns: name": "COMMAND with header lines",
+		"COMMAND\nColumns: name":       "invalid COMMAND",
+	} {
+		if q := ParseQuery([]byte(in)); !strings.HasPrefix(q.Bad, want) {
+			t.Errorf("ParseQuery(%q): Bad %q, want %q", in, q.Bad, want)
+		}
+	}
+}
