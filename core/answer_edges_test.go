@@ -27,6 +27,21 @@ func TestStreamedAnswerPausesWithOneByteStillToCome(t *testing.T) {
 	h.expectOut(1, string(resp), false)
 }
 
+// TestStreamedAnswerEndingOverHighWaterDoesNotPause: the read that
+// completes a streamed answer leaves nothing of it to hold back, so its
+// channel is not paused (and resumed at once as it goes free) however
+// much the client has still to write.
+func TestStreamedAnswerEndingOverHighWaterDoesNotPause(t *testing.T) {
+	h, ch := inFlight(t, streamConfig(), q16) // HighWater 1000, answers over 1 KiB streamed
+	resp := answer(200, strings.Repeat("x", 1100))
+	h.step(Event{Kind: EvChannelData, Channel: ch, Data: resp[:500]})
+	h.step(Event{Kind: EvChannelData, Channel: ch, Data: resp[500:]})
+	if h.has(ActPauseChannel, ch) || h.has(ActResumeChannel, ch) {
+		t.Fatalf("answer completed with %d bytes unwritten: actions %v, want no pause", len(resp), h.acts)
+	}
+	h.expectOut(1, string(resp), false)
+}
+
 // TestDeadSiteRefusalCountsAsAnInstantQuery: a query the dead site's
 // proxy answers itself is observed with zero latency: it falls in the
 // lowest bucket and adds nothing to the sum.

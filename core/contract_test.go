@@ -70,6 +70,23 @@ func TestContractCatchesEveryBrokenRule(t *testing.T) {
 	}
 }
 
+// TestContractNamesTheBrokenAction: the error says which of the step's
+// actions broke the rule, counting from 1, so a failing harness points at
+// it in the step's trace.
+func TestContractNamesTheBrokenAction(t *testing.T) {
+	later := fixedDeadline(epoch.Add(time.Second))
+	k := NewContract()
+	good := []Action{{Kind: ActDial, Channel: 1}, {Kind: ActDial, Channel: 2}}
+	if err := k.Check(Event{Kind: EvTick, Now: epoch}, good, later); err != nil {
+		t.Fatal(err)
+	}
+	bad := []Action{{Kind: ActCloseChannel, Channel: 1}, {Kind: ActCloseChannel, Channel: 2}, {Kind: ActCloseChannel, Channel: 2}}
+	err := k.Check(Event{Kind: EvTick, Now: epoch}, bad, later)
+	if err == nil || !strings.Contains(err.Error(), "step 2 (") || !strings.Contains(err.Error(), "action 3 (") {
+		t.Fatalf("got %v, want an error naming step 2, action 3", err)
+	}
+}
+
 func TestContractWantsADeadlineInTheFuture(t *testing.T) {
 	k := NewContract()
 	err := k.Check(Event{Kind: EvTick, Now: epoch}, []Action{{Kind: ActDial, Channel: 1}}, fixedDeadline(epoch))

@@ -47,3 +47,27 @@ func TestSiteThatLosesItsChannelsAndNeverAnswersTheNewOnesIsDead(t *testing.T) {
 		t.Fatalf("site %s (%q) once the new channels' probes timed out, want dead by heartbeat timeout", snap.State, snap.LastError)
 	}
 }
+
+// TestPoolProbeHasAFullHeartbeatTimeoutAfterASlowConnect: unlike the
+// extra probe, whose time counts from its dial (docs/design.md §8.2), a
+// pool channel's probe gets the whole heartbeat timeout from its connect:
+// a connect just inside connect_timeout must not leave the probe only
+// what remains of it.
+func TestPoolProbeHasAFullHeartbeatTimeoutAfterASlowConnect(t *testing.T) {
+	cfg := testConfig()
+	cfg.Channels = 1
+	h := newHarness(t, cfg) // dials channel 1 at +0, connect_timeout 3s
+	h.now = h.now.Add(cfg.ConnectTimeout - 500*time.Millisecond)
+	h.connect(1)
+	if got := h.takeUp(1); got != string(heartbeatQuery) {
+		t.Fatalf("probe %q", got)
+	}
+	h.tick(cfg.HeartbeatTimeoutMin - 500*time.Millisecond) // past the connect deadline, inside the probe's
+	if h.gone[1] {
+		t.Fatal("the probe was cut off at the connect deadline")
+	}
+	h.reply(1, 200, "1\n")
+	if st := h.s.Snapshot().State; st != SiteAlive || h.gone[1] {
+		t.Fatalf("site %s, channel closed %v, after the probe was answered in time", st, h.gone[1])
+	}
+}

@@ -120,6 +120,7 @@ func TestCheckInvariantsNamesEachBreakage(t *testing.T) {
 		{"a client's query bytes miscounted", func(s *Site) { s.clients[5].buffered++ }, "query bytes counted"},
 		{"an unfinished query that never expires", func(s *Site) { s.partialDue = time.Time{} }, "would expire"},
 		{"an unfinished query that expires late", func(s *Site) { s.partialDue = s.partialDue.Add(time.Nanosecond) }, "would expire"},
+		{"a read deadline before any query expires", func(s *Site) { s.partialDue = s.partialDue.Add(-time.Nanosecond) }, "would expire"},
 		{"a hold over its reservation", func(s *Site) { s.channel(2).reserved = 1; s.heldBytes = 1 }, "holds"},
 		{"a hold without a reader", func(s *Site) { s.channel(2).command = true }, "holds"},
 		{"a hold on a free channel", func(s *Site) {

@@ -159,7 +159,34 @@ func (s *Site) syncBuffered(c *client) {
 			s.partialDue = earliest(s.partialDue, s.now.Add(s.cfg.QueryReadTimeout))
 		}
 	} else {
-		c.partialSince = time.Time{}
+		s.stopQueryClock(c)
+	}
+}
+
+// stopQueryClock stops the clock of c's unfinished query. When its expiry
+// was the site's earliest, partialDue moves on to the next one, so that
+// NextDeadline never wakes the driver for a query that is no longer
+// unfinished (a Tick then would act on nothing).
+func (s *Site) stopQueryClock(c *client) {
+	if c.partialSince.IsZero() {
+		return
+	}
+	due := c.partialSince.Add(s.cfg.QueryReadTimeout)
+	c.partialSince = time.Time{}
+	if due.Equal(s.partialDue) {
+		s.resetPartialDue()
+	}
+}
+
+// resetPartialDue sets partialDue to the earliest expiry of the unfinished
+// queries, or zero when there is none. It scans every client, but runs only
+// when the earliest clock stops or the timeout changes.
+func (s *Site) resetPartialDue() {
+	s.partialDue = time.Time{}
+	for _, c := range s.clients {
+		if !c.partialSince.IsZero() {
+			s.partialDue = earliest(s.partialDue, c.partialSince.Add(s.cfg.QueryReadTimeout))
+		}
 	}
 }
 
@@ -168,6 +195,7 @@ func (s *Site) forgetClient(c *client) {
 	s.unackedBytes -= int64(c.unacked)
 	s.queryBytes -= c.buffered
 	c.unacked, c.buffered = 0, 0
+	s.stopQueryClock(c)
 }
 
 // overQueryBudget refuses a client whose unfinished query grew while the
@@ -253,6 +281,7 @@ func earliest(a, b time.Time) time.Time {
 // must add up, or the global budgets drift.
 func (s *Site) checkMemory() error {
 	var held, unacked, buffered int64
+	var due time.Time
 	for _, ch := range s.channels {
 		held += ch.reserved
 		if ch.hold != nil && (ch.state != ChanBusy || ch.reader() == nil || int64(len(ch.hold)) > ch.reserved) {
@@ -265,9 +294,14 @@ func (s *Site) checkMemory() error {
 		if c.buffered != int64(c.framer.Buffered()) {
 			return fmt.Errorf("client %d: %d query bytes counted, %d buffered", id, c.buffered, c.framer.Buffered())
 		}
-		if !c.partialSince.IsZero() && (s.partialDue.IsZero() || s.partialDue.After(c.partialSince.Add(s.cfg.QueryReadTimeout))) {
-			return fmt.Errorf("client %d: unfinished query since %v would expire after %v", id, c.partialSince, s.partialDue)
+		if !c.partialSince.IsZero() {
+			due = earliest(due, c.partialSince.Add(s.cfg.QueryReadTimeout))
 		}
+	}
+	// Not only no later than the first expiry but equal to it: an earlier
+	// partialDue would be a deadline at which a Tick does nothing.
+	if !due.Equal(s.partialDue) {
+		return fmt.Errorf("partialDue is %v, but the first unfinished query would expire at %v", s.partialDue, due)
 	}
 	if held != s.heldBytes || unacked != s.unackedBytes || buffered != s.queryBytes {
 		return fmt.Errorf("memory counts held/unacked/query %d/%d/%d, actual %d/%d/%d",

@@ -209,3 +209,80 @@ func TestStaleBytesOnReusedChannelGive502AndCloseIt(t *testing.T) {
 		t.Fatalf("site %s: one channel out of step is no dead site", st)
 	}
 }
+
+// TestAliveSiteSurvivesItsOnlyChannelGoingOutOfStep: bytes nobody asked
+// for close the channel, but they came from a server that answers, so an
+// alive site stays alive and redials even with no other channel open.
+func TestAliveSiteSurvivesItsOnlyChannelGoingOutOfStep(t *testing.T) {
+	cfg := testConfig()
+	cfg.Channels = 1
+	h, ch := inFlight(t, cfg, q16)
+	h.reply(ch, 200, "ok\n")
+	h.send(1, q16) // the channel is reused at once
+	// A late answer the driver read before it wrote the new request.
+	h.step(Event{Kind: EvChannelData, Channel: ch, Data: answer(200, "late\n"), Stale: true})
+	if !h.gone[ch] {
+		t.Fatal("channel out of step not closed")
+	}
+	if st := h.s.Snapshot().State; st != SiteAlive {
+		t.Fatalf("site %s after its only channel went out of step, want alive", st)
+	}
+}
+
+// TestNextDeadlineForgetsQueriesNoLongerUnfinished: NextDeadline promises
+// a time that a Tick acts upon. A half query that was completed, or whose
+// client left, has no read deadline any more, so the driver is not woken
+// for it; the clock of a query still unfinished does wake it, on time.
+func TestNextDeadlineForgetsQueriesNoLongerUnfinished(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		end  func(h *harness)
+	}{
+		{"completed", func(h *harness) {
+			h.send(1, "\n")
+			h.reply(h.busyChannel(1), 200, "a\n")
+		}},
+		{"client gone", func(h *harness) { h.step(Event{Kind: EvClientGone, Client: 1}) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig()
+			cfg.HeartbeatInterval = time.Hour // no other deadline near the queries' clocks
+			h := newHarness(t, cfg)
+			h.start(1)
+			h.accept(1)
+			h.send(1, halfQuery)
+			h.tick(time.Second)
+			h.accept(2)
+			h.send(2, halfQuery) // expires a second after client 1's would
+			tc.end(h)
+			want := epoch.Add(time.Second + DefaultQueryReadTimeout)
+			if d := mustDeadline(t, h.s); !d.Equal(want) {
+				t.Fatalf("NextDeadline at +%v, want +%v, when client 2's query expires", d.Sub(epoch), want.Sub(epoch))
+			}
+			h.tickTo()
+			h.expectErr(2, CodeIncomplete, "not completed within 10s")
+			if d := mustDeadline(t, h.s); d.Before(epoch.Add(cfg.HeartbeatInterval)) {
+				t.Fatalf("NextDeadline at +%v with no query unfinished, want the heartbeat at +%v", d.Sub(epoch), cfg.HeartbeatInterval)
+			}
+		})
+	}
+}
+
+// TestReconfiguredReadTimeoutAppliesToARunningClock: a shorter
+// QueryReadTimeout bounds a query already being sent, from its first byte.
+func TestReconfiguredReadTimeoutAppliesToARunningClock(t *testing.T) {
+	cfg := testConfig()
+	cfg.HeartbeatInterval = time.Hour
+	h := newHarness(t, cfg)
+	h.start(1)
+	h.accept(1)
+	h.send(1, halfQuery)
+	h.tick(time.Second)
+	cfg.QueryReadTimeout = 2 * time.Second
+	h.step(Event{Kind: EvReconfigure, Config: &cfg})
+	if d := mustDeadline(t, h.s); !d.Equal(epoch.Add(2 * time.Second)) {
+		t.Fatalf("NextDeadline at +%v, want +2s", d.Sub(epoch))
+	}
+	h.tickTo()
+	h.expectErr(1, CodeIncomplete, "not completed within 2s")
+}

@@ -51,3 +51,47 @@ func TestCommandWithDELIs400(t *testing.T) {
 		}
 	}
 }
+
+// TestUnansweredProbeBehindMoreChannelsThanTheRoomShownIsNoDeath: once a
+// probe was answered beside two busy channels, the server has shown room
+// for two; a later probe that met three busy channels ahead of it may be
+// queued behind a full server pool, so its silence alone does not kill
+// the site (docs/design.md §8.2).
+func TestUnansweredProbeBehindMoreChannelsThanTheRoomShownIsNoDeath(t *testing.T) {
+	cfg := testConfig()
+	h := newHarness(t, cfg)
+	h.start(1)
+	for c := ClientID(1); c <= 2; c++ {
+		h.accept(c)
+		h.send(c, longPoll(60000))
+	}
+	h.tickTo() // the heartbeat is due with both channels busy: a probe
+	probe := h.dial[len(h.dial)-1]
+	h.connect(probe)
+	h.takeUp(probe)
+	h.reply(probe, 200, "1\n")
+	if h.s.probeRoom != 2 {
+		t.Fatalf("room %d after a prompt probe beside 2 busy channels, want 2", h.s.probeRoom)
+	}
+	cfg.Channels = 3
+	h.step(Event{Kind: EvReconfigure, Config: &cfg})
+	h.serveHeartbeats() // the third channel connects and is proven
+	h.accept(3)
+	h.send(3, longPoll(60000))
+	if n := h.s.countPool(false); n != 3 {
+		t.Fatalf("%d pool channels, want 3 busy", n)
+	}
+	dials := len(h.dial)
+	for len(h.dial) == dials {
+		h.tickTo() // until the next heartbeat dials a probe
+	}
+	probe = h.dial[len(h.dial)-1]
+	h.connect(probe)
+	h.takeUp(probe)
+	for !h.gone[probe] {
+		h.tickTo() // the probe goes unanswered
+	}
+	if st := h.s.Snapshot().State; st != SiteAlive {
+		t.Fatalf("site %s after a probe behind 3 channels went unanswered, with room shown for 2", st)
+	}
+}

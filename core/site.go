@@ -47,7 +47,7 @@ type Site struct {
 	heldBytes    int64     // room reserved by answers held until complete
 	unackedBytes int64     // sum of the clients' unacked bytes
 	queryBytes   int64     // sum of the clients' unfinished query bytes
-	partialDue   time.Time // no unfinished query expires before this
+	partialDue   time.Time // when the first unfinished query expires; zero: none
 
 	lastErr   string
 	lastErrAt time.Time
@@ -216,6 +216,7 @@ func (s *Site) reconfigure(c Config) {
 		s.target = c.Channels
 	}
 	s.cfg = c
+	s.resetPartialDue() // QueryReadTimeout may have changed
 	s.peak = max(s.peak, c.Channels)
 	s.cache.maxEntries, s.cache.maxBytes = c.CacheEntries, c.CacheBytes
 	s.cache.clear() // limits or the switch may have changed

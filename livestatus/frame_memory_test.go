@@ -2,6 +2,7 @@ package livestatus
 
 import (
 	"bytes"
+	"fmt"
 	"runtime"
 	"testing"
 )
@@ -42,4 +43,50 @@ func TestFramerGivesMemoryBackAfterLargeQuery(t *testing.T) {
 	}
 	runtime.KeepAlive(f)
 	_ = q
+}
+
+// arrayEnd identifies the array behind b by the address of its last
+// element; nil when b has no array.
+func arrayEnd(b []byte) *byte {
+	if cap(b) == 0 {
+		return nil
+	}
+	return &b[:cap(b)][cap(b)-1]
+}
+
+// queryOfSize is a complete query of exactly n bytes, its blank line
+// included.
+func queryOfSize(n int) []byte {
+	q := []byte("GET hosts\nColumns: ")
+	q = append(q, bytes.Repeat([]byte("x"), n-len(q)-2)...)
+	return append(q, "\n\n"...)
+}
+
+// TestFramerKeepsUpToFramerKeepConsumedBytesInPlace pins the bound of
+// compact: the array may keep framerKeep bytes already consumed (moving
+// the rest costs a copy, so smaller leftovers stay), one byte more and the
+// rest moves to a new array; the count starts again from zero after each
+// move, so the bound holds for every array, not only the first; and the
+// blank lines skipped between queries count as consumed.
+func TestFramerKeepsUpToFramerKeepConsumedBytesInPlace(t *testing.T) {
+	f := NewFramer(1 << 20)
+	next := func(what string, wantMoved bool) {
+		t.Helper()
+		end := arrayEnd(f.buf)
+		if _, ok, err := f.Next(false); !ok || err != nil {
+			t.Fatalf("%s: ok %v err %v", what, ok, err)
+		}
+		if moved := arrayEnd(f.buf) != end; moved != wantMoved {
+			t.Fatalf("%s: rest moved %v, want %v (%d bytes left)", what, moved, wantMoved, len(f.buf))
+		}
+	}
+	// Blank lines skipped before a query are consumed bytes too.
+	for round, blank := range []int{0, 0, 100} {
+		f.Push(bytes.Repeat([]byte("\n"), blank))
+		f.Push(queryOfSize(framerKeep - blank))
+		f.Push([]byte("GET hosts\n")) // the next query has begun
+		next(fmt.Sprintf("round %d: %d bytes consumed", round, framerKeep), false)
+		f.Push([]byte("\n"))
+		next(fmt.Sprintf("round %d: %d bytes consumed", round, framerKeep+len("GET hosts\n\n")), true)
+	}
 }

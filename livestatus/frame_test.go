@@ -1,6 +1,9 @@
 package livestatus
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestFramerCRLFAndHeaders(t *testing.T) {
 	f := NewFramer(1 << 10)
@@ -46,5 +49,27 @@ func TestUpstreamPutsProxyHeadersFirst(t *testing.T) {
 	cmd := ParseQuery([]byte("COMMAND [12] DISABLE_NOTIFICATIONS"))
 	if got := string(Upstream(cmd)); got != "COMMAND [12] DISABLE_NOTIFICATIONS\n\n" {
 		t.Fatalf("command %q", got)
+	}
+}
+
+// TestParseQueryReadsALastLineWithoutNewline: the text of a query may end
+// without a newline (the caller cut the blank line off, or the line is
+// all there is), and that last line counts however short it is, down to
+// a single byte.
+func TestParseQueryReadsALastLineWithoutNewline(t *testing.T) {
+	for _, tc := range []struct {
+		in    string
+		lines int
+		bad   string
+	}{
+		{"GET hosts\nColumns: name", 2, ""},
+		{"GET hosts\nX", 2, "header line without a colon"},
+		{"GET hosts\n:", 2, "invalid header name"},
+		{"G", 1, "invalid request method"},
+	} {
+		q := ParseQuery([]byte(tc.in))
+		if len(q.Lines) != tc.lines || !strings.HasPrefix(q.Bad, tc.bad) || (tc.bad == "") != (q.Bad == "") {
+			t.Errorf("ParseQuery(%q): lines %q, Bad %q; want %d lines, Bad starting %q", tc.in, q.Lines, q.Bad, tc.lines, tc.bad)
+		}
 	}
 }

@@ -93,6 +93,7 @@ func TestMalformedLinesAreRefused(t *testing.T) {
 		"GET hosts\n: value\n\n",
 		"GET hosts\nFilter: name = a\x00b\n\n",
 		"GET hosts\nFilter: name = a\x1bb\n\n",
+		"GET hosts\nFilter:\x01name = a\n\n", // a control character right after the colon
 		"GET hosts\nFil\ter: x\n\n",
 		"GET  hosts\n\n",
 		"GET\thosts\n\n",

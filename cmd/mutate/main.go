@@ -11,6 +11,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path"
@@ -61,7 +62,8 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	code, err := run(ctx, options{pkg: *pkg, cmds: cmds, jobs: *jobs, sample: *sample, seed: *seed, floor: *floor,
-		equiv: *equiv, ops: strings.Split(*ops, ","), list: *list, match: *match, factor: *factor, lo: *lo, hi: *hi})
+		equiv: *equiv, ops: strings.Split(*ops, ","), list: *list, match: *match, factor: *factor, lo: *lo, hi: *hi,
+		out: os.Stdout, log: os.Stderr})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mutate:", err)
 		os.Exit(2)
@@ -81,6 +83,7 @@ type options struct {
 	match        string
 	factor       float64
 	lo, hi       time.Duration
+	out, log     io.Writer // the report and -list; progress and warnings
 }
 
 func run(ctx context.Context, o options) (int, error) {
@@ -114,7 +117,7 @@ func run(ctx context.Context, o options) (int, error) {
 		if !strings.HasPrefix(id, path.Clean(o.pkg)+"/") {
 			continue // an entry of the other package in the one list
 		}
-		fmt.Fprintf(os.Stderr, "mutate: %s: stale entry, no such mutant: %s\n", o.equiv, id)
+		fmt.Fprintf(o.log, "mutate: %s: stale entry, no such mutant: %s\n", o.equiv, id)
 	}
 	if o.match != "" {
 		re, err := regexp.Compile(o.match)
@@ -126,7 +129,7 @@ func run(ctx context.Context, o options) (int, error) {
 	}
 	if o.list {
 		for _, m := range kept {
-			fmt.Printf("%-28s %s\n", m.Pos(), m.ID())
+			fmt.Fprintf(o.out, "%-28s %s\n", m.Pos(), m.ID())
 		}
 		return 0, nil
 	}
@@ -134,26 +137,26 @@ func run(ctx context.Context, o options) (int, error) {
 	if o.sample > 0 {
 		excluded = 0 // a sample says nothing about how many equivalents it would have hit
 	}
-	cfg := mutate.Config{Dir: root, Env: []string{"RAPID_NOFAILFILE=1"}, Jobs: o.jobs, Log: os.Stderr}
+	cfg := mutate.Config{Dir: root, Env: []string{"RAPID_NOFAILFILE=1"}, Jobs: o.jobs, Log: o.log}
 	for _, c := range o.cmds {
 		cfg.Commands = append(cfg.Commands, strings.Fields(c))
 	}
-	fmt.Fprintf(os.Stderr, "mutate: %d mutants (%d equivalent excluded) in %s; clean run first\n", len(kept), excluded, o.pkg)
+	fmt.Fprintf(o.log, "mutate: %d mutants (%d equivalent excluded) in %s; clean run first\n", len(kept), excluded, o.pkg)
 	limits, err := mutate.Baseline(ctx, cfg, o.factor, o.lo, o.hi)
 	if err != nil {
 		return 0, err
 	}
 	for i, c := range o.cmds {
-		fmt.Fprintf(os.Stderr, "mutate: limit %s for %s\n", limits[i].Round(time.Second), c)
+		fmt.Fprintf(o.log, "mutate: limit %s for %s\n", limits[i].Round(time.Second), c)
 	}
 	results, err := mutate.Run(ctx, cfg, limits, kept, sources)
 	if err != nil {
 		return 0, err
 	}
 	s := mutate.Summarize(results, excluded)
-	mutate.Report(os.Stdout, results, s)
+	mutate.Report(o.out, results, s)
 	if s.Efficacy() < o.floor {
-		fmt.Printf("efficacy %.1f%% is below the floor of %.1f%%\n", s.Efficacy(), o.floor)
+		fmt.Fprintf(o.out, "efficacy %.1f%% is below the floor of %.1f%%\n", s.Efficacy(), o.floor)
 		return 1, nil
 	}
 	return 0, nil
