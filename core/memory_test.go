@@ -286,3 +286,25 @@ func TestReconfiguredReadTimeoutAppliesToARunningClock(t *testing.T) {
 	h.tickTo()
 	h.expectErr(1, CodeIncomplete, "not completed within 2s")
 }
+
+// TestQueryBudgetRoomIsForTheStepsGrowth: an event's Budget is the room
+// left after every site's holdings, this site's unfinished queries
+// included, so only what the site's unfinished queries grow by during the
+// Step uses it. Client 1 already holds half a query; client 2's half query
+// fits the room exactly and is kept.
+func TestQueryBudgetRoomIsForTheStepsGrowth(t *testing.T) {
+	h := newHarness(t, testConfig())
+	h.start(1)
+	h.accept(1)
+	h.send(1, halfQuery) // no budget: held, counted in the site's memory
+	h.accept(2)
+	h.step(Event{Kind: EvClientData, Client: 2, Data: []byte(halfQuery),
+		Budget: &Budget{AnswerBytes: 1 << 20, QueryBytes: int64(len(halfQuery))}})
+	if m := h.s.Memory(); m.QueryBytes != 2*int64(len(halfQuery)) {
+		t.Fatalf("memory %+v: client 2's half query (%d bytes, room %d) was refused", m, len(halfQuery), len(halfQuery))
+	}
+	h.send(2, "\n")
+	if h.shut[2] || h.busyChannel(2) == 0 {
+		t.Fatalf("client 2 refused: %q", h.buf(2).String())
+	}
+}
