@@ -139,21 +139,7 @@ func TestReaderClosedWhileWaiting(t *testing.T) {
 // TCP_QUICKACK before each read), and still waits for input holding no
 // buffer: thousands of idle TCP clients must not hold 32 KiB each.
 func TestIdleTCPListenerClientHoldsNoBuffer(t *testing.T) {
-	l, err := listen.TCP(listen.TCPOptions{Site: "s1", Host: "127.0.0.1", Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	client, err := net.DialTimeout("tcp", l.Addr().String(), 10*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	nc, err := l.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	client, nc := acceptTCP(t)
 	r := newReader(nc)
 	if r.raw == nil {
 		t.Fatalf("an accepted %T is read with plain Reads, holding a buffer while idle", nc)
@@ -213,21 +199,7 @@ func TestIdleTCPListenerClientHoldsNoBuffer(t *testing.T) {
 // it, and a client writing its query in pieces with Nagle on would wait
 // ~40 ms for our delayed ACK on every query (docs/protocol.md §3.4).
 func TestTCPListenerClientReadSetsQuickAck(t *testing.T) {
-	l, err := listen.TCP(listen.TCPOptions{Site: "s1", Host: "127.0.0.1", Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	client, err := net.DialTimeout("tcp", l.Addr().String(), testutil.HangGuard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	nc, err := l.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	client, nc := acceptTCP(t)
 	tc, ok := nc.(*tcpopt.Conn)
 	if !ok {
 		t.Fatalf("accepted %T, want tcpopt's conn", nc)
@@ -265,4 +237,27 @@ func TestTCPListenerClientReadSetsQuickAck(t *testing.T) {
 	if quickAck != 1 {
 		t.Errorf("TCP_QUICKACK %d when the site loop read the client, want 1", quickAck)
 	}
+}
+
+// acceptTCP connects to a site's TCP listener on loopback and returns
+// both ends: the client's, and the server's as the site loop gets it. All
+// is closed with t.
+func acceptTCP(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	l, err := listen.TCP(listen.TCPOptions{Site: "s1", Host: "127.0.0.1", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	client, err = net.DialTimeout("tcp", l.Addr().String(), testutil.HangGuard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	server, err = l.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	return client, server
 }
