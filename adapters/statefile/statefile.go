@@ -177,16 +177,6 @@ func (w *Saver) Save(root string, f File) error {
 	return errors.Join(textErr, replaceFile(filepath.Join(root, Path), w.json.Bytes()))
 }
 
-// Write replaces the JSON dump at path atomically (temp file and rename),
-// so a reader never sees half a dump.
-func Write(path string, f File) error {
-	data, err := json.Marshal(f)
-	if err != nil {
-		return err
-	}
-	return replaceFile(path, append(data, '\n'))
-}
-
 // replaceFile writes data to a temporary file next to path and renames it
 // over path. The temporary name is ".NAME.new*", the pattern Checkmk's
 // own writers use and its site backup excludes

@@ -34,10 +34,10 @@ func TestWriteReadRoundTrip(t *testing.T) {
 		site.Channels[1].State != "busy" || site.Channels[1].Client != 7 || site.Counters.BytesToClients != 1234 {
 		t.Fatalf("FromSnapshot: %+v", site)
 	}
-	dir := t.TempDir()
-	path := filepath.Join(dir, "var", "log", "liveproxyd.state")
+	root := t.TempDir()
+	path := filepath.Join(root, Path)
 	in := File{Written: at, PID: 42, Sites: []Site{site}}
-	if err := Write(path, in); err != nil {
+	if err := Save(root, in); err != nil {
 		t.Fatal(err)
 	}
 	out, err := Read(path)
@@ -48,7 +48,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 		t.Fatalf("read back %+v, want %+v", *out, in)
 	}
 	// Rewriting leaves no temporary files behind.
-	if err := Write(path, in); err != nil {
+	if err := Save(root, in); err != nil {
 		t.Fatal(err)
 	}
 	entries, _ := os.ReadDir(filepath.Dir(path))
