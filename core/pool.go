@@ -9,9 +9,9 @@ import "time"
 // release makes a channel free again, or closes it when the pool is over
 // its target (after a reconfigure or a capacity shrink).
 func (s *Site) release(ch *channel) {
-	ch.client, ch.draining, ch.command, ch.deadline = nil, false, false, time.Time{}
+	ch.client, ch.draining, ch.command = nil, false, false
 	if ch.paused {
-		s.resume(ch)
+		s.resume(ch) // sets the deadline the line below clears
 	}
 	ch.deadline = time.Time{}
 	s.closeUnproven()
