@@ -16,17 +16,7 @@ func TestProbeAnsweredWithinTwiceRTTPlusSlackShowsRoom(t *testing.T) {
 		room int
 	}{{20 * time.Millisecond, 2}, {20*time.Millisecond + time.Nanosecond, 0}} {
 		h := newHarness(t, testConfig())
-		h.start(1) // answered at once: typical round trip 0
-		for c := ClientID(1); c <= 2; c++ {
-			h.accept(c)
-			h.send(c, longPoll(60000))
-		}
-		h.tickTo() // the heartbeat is due with both channels busy: a probe
-		probe := h.dial[len(h.dial)-1]
-		h.connect(probe)
-		if got := h.takeUp(probe); got != string(heartbeatQuery) {
-			t.Fatalf("probe sent %q", got)
-		}
+		probe := h.probeBesideTwoLongPolls() // start answered at once: typical round trip 0
 		h.now = h.now.Add(tc.took)
 		h.reply(probe, 200, "1\n")
 		if !h.gone[probe] || h.s.probeRoom != tc.room {
@@ -60,15 +50,7 @@ func TestCommandWithDELIs400(t *testing.T) {
 func TestUnansweredProbeBehindMoreChannelsThanTheRoomShownIsNoDeath(t *testing.T) {
 	cfg := testConfig()
 	h := newHarness(t, cfg)
-	h.start(1)
-	for c := ClientID(1); c <= 2; c++ {
-		h.accept(c)
-		h.send(c, longPoll(60000))
-	}
-	h.tickTo() // the heartbeat is due with both channels busy: a probe
-	probe := h.dial[len(h.dial)-1]
-	h.connect(probe)
-	h.takeUp(probe)
+	probe := h.probeBesideTwoLongPolls()
 	h.reply(probe, 200, "1\n")
 	if h.s.probeRoom != 2 {
 		t.Fatalf("room %d after a prompt probe beside 2 busy channels, want 2", h.s.probeRoom)
@@ -94,4 +76,24 @@ func TestUnansweredProbeBehindMoreChannelsThanTheRoomShownIsNoDeath(t *testing.T
 	if st := h.s.Snapshot().State; st != SiteAlive {
 		t.Fatalf("site %s after a probe behind 3 channels went unanswered, with room shown for 2", st)
 	}
+}
+
+// probeBesideTwoLongPolls starts the site (its probes answered at once),
+// puts a long-poll on each of its two channels, ticks until the due
+// heartbeat dials the extra probe, connects it and takes the heartbeat it
+// sent.
+func (h *harness) probeBesideTwoLongPolls() ChannelID {
+	h.t.Helper()
+	h.start(1)
+	for c := ClientID(1); c <= 2; c++ {
+		h.accept(c)
+		h.send(c, longPoll(60000))
+	}
+	h.tickTo() // the heartbeat is due with both channels busy: a probe
+	probe := h.dial[len(h.dial)-1]
+	h.connect(probe)
+	if got := h.takeUp(probe); got != string(heartbeatQuery) {
+		h.t.Fatalf("probe sent %q", got)
+	}
+	return probe
 }
