@@ -86,6 +86,7 @@ func (s *Site) Snapshot() Snapshot {
 		LastError: s.lastErr, LastErrorAt: s.lastErrAt, Stats: s.stats, CacheEntries: s.cache.len(),
 		Memory: s.Memory(), HeldAnswerBytes: s.heldBytes,
 	}
+	snap.Channels = make([]ChannelInfo, 0, len(s.channels))
 	for _, ch := range s.channels {
 		info := ChannelInfo{ID: ch.id, State: ch.state, Since: ch.since, Probe: ch.extra}
 		if ch.client != nil {

@@ -25,7 +25,21 @@ func (s *Site) advance() {
 	s.dispatch()
 }
 
+// anyChannelDue spares every step's copy of the channel list (thousands of
+// channels at scale) when, as on most steps, no deadline has passed.
+func (s *Site) anyChannelDue() bool {
+	for _, ch := range s.channels {
+		if !ch.deadline.IsZero() && !s.now.Before(ch.deadline) {
+			return true
+		}
+	}
+	return false
+}
+
 func (s *Site) expireChannels() {
+	if !s.anyChannelDue() {
+		return
+	}
 	// Iterate over a copy: expiring may close channels or kill the site.
 	for _, ch := range append([]*channel(nil), s.channels...) {
 		if s.channel(ch.id) != ch || ch.deadline.IsZero() || s.now.Before(ch.deadline) {

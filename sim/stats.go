@@ -103,7 +103,7 @@ func (s *siteSim) checkStats(prev, now core.Stats) {
 	}
 	st := &s.seen
 	never := ^uint64(0)
-	cs := []counter{
+	cs := [...]counter{
 		{"QueriesOK", prev.QueriesOK, now.QueriesOK, st.ok, st.sent},
 		{"QueriesDead", prev.QueriesDead, now.QueriesDead, st.dead, st.sent},
 		{"QueriesBusy", prev.QueriesBusy, now.QueriesBusy, st.busy, st.sent},
@@ -120,8 +120,8 @@ func (s *siteSim) checkStats(prev, now core.Stats) {
 		{"BytesToClients", prev.BytesToClients, now.BytesToClients, 0, never},
 		{"CacheHits+CacheMisses", prev.CacheHits + prev.CacheMisses, now.CacheHits + now.CacheMisses, 0, st.sent},
 		{"ConnectFailures+HeartbeatsLost", prev.ConnectFailures + prev.HeartbeatsLost, now.ConnectFailures + now.HeartbeatsLost, 0, st.dials},
+		{"sum of Latency", sum(prev.Latency[:]), sum(now.Latency[:]), 0, never},
 	}
-	cs = append(cs, counter{"sum of Latency", sum(prev.Latency[:]), sum(now.Latency[:]), 0, never})
 	for _, c := range cs {
 		switch {
 		case c.now < c.prev:
