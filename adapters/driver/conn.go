@@ -146,7 +146,13 @@ func (c *conn) readLoop(s sink) {
 				return
 			}
 		}
-		data, err := r.read()
+		var data []byte
+		var err error
+		if c.client {
+			data, err = r.read()
+		} else {
+			data, err = r.readHoldingStack()
+		}
 		if len(data) > 0 && !c.forgotten.Load() {
 			if !s.data(c, data, c.writes.Load()) {
 				return
