@@ -52,19 +52,38 @@ type reader struct {
 	n    int
 	err  error
 	fill func(fd uintptr) bool
+	// quickAck, for tcpopt's conn, sets TCP_QUICKACK; read calls it
+	// unless the last read filled its buffer (full). Nagle's stall that
+	// QUICKACK prevents needs the peer waiting for our ACK with the
+	// socket drained; while reads come back full, an answer is streaming
+	// in and Linux ACKs it unasked. Skipping it there saves a syscall per
+	// 32 KiB of a large answer, most of the channel's syscalls.
+	quickAck func()
+	full     bool
 }
 
 func newReader(nc net.Conn) *reader {
 	r := &reader{nc: nc}
-	switch nc.(type) {
-	case *net.UnixConn, *net.TCPConn, *tcpopt.Conn:
-		// Only bare sockets and tcpopt's wrapper, whose raw Read sets
-		// TCP_QUICKACK as its Read does. Another wrapper may do more in
-		// Read: TLS decrypts, so a TLS conn (channel or client) keeps
-		// its buffer while idle.
-		if raw, err := nc.(syscall.Conn).SyscallConn(); err == nil {
+	var sc syscall.Conn
+	switch c := nc.(type) {
+	case *net.UnixConn:
+		sc = c
+	case *net.TCPConn:
+		sc = c
+	case *tcpopt.Conn:
+		// Its Read sets TCP_QUICKACK; read does that itself, on the
+		// bare socket.
+		sc, r.quickAck = c.TCPConn, c.QuickAck
+	}
+	// Only bare sockets and tcpopt's wrapper: another wrapper may do more
+	// in Read. TLS decrypts, so a TLS conn (channel or client) keeps its
+	// buffer while idle.
+	if sc != nil {
+		if raw, err := sc.SyscallConn(); err == nil {
 			r.raw = raw
 			r.fill = r.fillFunc
+		} else {
+			r.quickAck = nil
 		}
 	}
 	return r
@@ -79,6 +98,9 @@ func (r *reader) read() ([]byte, error) {
 		}
 		n, err := r.nc.Read(*r.buf)
 		return (*r.buf)[:max(n, 0)], err
+	}
+	if r.quickAck != nil && !r.full {
+		r.quickAck()
 	}
 	err := r.raw.Read(r.fill)
 	n, rerr := r.n, r.err
@@ -121,6 +143,7 @@ func (r *reader) fillFunc(fd uintptr) bool {
 		return false
 	}
 	r.n, r.err = max(n, 0), err
+	r.full = n == len(*r.buf)
 	return true
 }
 

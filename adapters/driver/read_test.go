@@ -239,6 +239,64 @@ func TestTCPListenerClientReadSetsQuickAck(t *testing.T) {
 	}
 }
 
+// While reads come back full, an answer is streaming in and Linux ACKs it
+// unasked: the reader skips the TCP_QUICKACK syscall then, and sets it
+// again before the read after a short one, when the socket was drained
+// and a peer's Nagle may wait for our ACK.
+func TestQuickAckSkippedOnlyAfterAFullRead(t *testing.T) {
+	client, nc := acceptTCP(t)
+	tc := nc.(*tcpopt.Conn)
+	bare, err := tc.TCPConn.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clear := func() {
+		bare.Control(func(fd uintptr) { _ = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_QUICKACK, 0) })
+	}
+	r := newReader(nc)
+	seen := -1
+	fill := r.fill
+	r.fill = func(fd uintptr) bool {
+		if seen == -1 {
+			seen, _ = unix.GetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_QUICKACK)
+		}
+		return fill(fd)
+	}
+	read := func(what string, wantLen, wantQuickAck int) {
+		t.Helper()
+		clear()
+		seen = -1
+		data, err := r.read()
+		if err != nil || len(data) != wantLen {
+			t.Fatalf("%s: read %d bytes, %v; want %d", what, len(data), err, wantLen)
+		}
+		r.done()
+		if seen != wantQuickAck {
+			t.Errorf("%s: TCP_QUICKACK %d at the read, want %d", what, seen, wantQuickAck)
+		}
+	}
+	nc.SetReadDeadline(time.Now().Add(testutil.HangGuard))
+	if _, err := client.Write(make([]byte, 2*rawReadSize+100)); err != nil {
+		t.Fatal(err)
+	}
+	// Wait until all of it is queued, so that the reads are full.
+	deadline := time.Now().Add(testutil.HangGuard)
+	for inq := 0; inq < 2*rawReadSize+100; {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d bytes arrived", inq)
+		}
+		bare.Control(func(fd uintptr) { inq, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ) })
+		time.Sleep(time.Millisecond)
+	}
+	read("first read", rawReadSize, 1)
+	read("after a full read", rawReadSize, 0)
+	read("still after a full read", 100, 0)
+	if _, err := io.WriteString(client, "GET status\n\n"); err != nil {
+		t.Fatal(err)
+	}
+	read("after a short read", len("GET status\n\n"), 1)
+}
+
 // acceptTCP connects to a site's TCP listener on loopback and returns
 // both ends: the client's, and the server's as the site loop gets it. All
 // is closed with t.

@@ -46,6 +46,11 @@ func (c *Conn) Read(b []byte) (int, error) {
 // the raw conn (adapters/driver's buffer-free idle read) keeps the setting.
 func (c *Conn) SyscallConn() (syscall.RawConn, error) { return c.raw, nil }
 
+// QuickAck sets TCP_QUICKACK now: for a reader that reads through the
+// bare socket's RawConn (c.TCPConn.SyscallConn) and decides itself which
+// reads need it (adapters/driver skips it while an answer streams in).
+func (c *Conn) QuickAck() { c.raw.quickAck() }
+
 // quickAckRaw is the socket's RawConn whose Read sets TCP_QUICKACK first.
 type quickAckRaw struct{ syscall.RawConn }
 
