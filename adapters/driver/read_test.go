@@ -200,30 +200,10 @@ func TestIdleTCPListenerClientHoldsNoBuffer(t *testing.T) {
 // ~40 ms for our delayed ACK on every query (docs/protocol.md §3.4).
 func TestTCPListenerClientReadSetsQuickAck(t *testing.T) {
 	client, nc := acceptTCP(t)
-	tc, ok := nc.(*tcpopt.Conn)
-	if !ok {
-		t.Fatalf("accepted %T, want tcpopt's conn", nc)
-	}
-	// Leave quick-ack mode, as an interactive exchange does on its own.
-	bare, err := tc.TCPConn.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bare.Control(func(fd uintptr) { _ = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_QUICKACK, 0) })
-	if testutil.TCPSockopt(t, tc.TCPConn, unix.TCP_QUICKACK) != 0 {
+	r, seen, leave := watchQuickAck(t, nc)
+	leave()
+	if testutil.TCPSockopt(t, nc.(*tcpopt.Conn).TCPConn, unix.TCP_QUICKACK) != 0 {
 		t.Fatal("TCP_QUICKACK still reads 1 after setting 0")
-	}
-	r := newReader(nc)
-	if r.raw == nil {
-		t.Fatal("the TCP client is read with plain Reads")
-	}
-	quickAck := -1
-	fill := r.fill
-	r.fill = func(fd uintptr) bool {
-		if quickAck == -1 {
-			quickAck, _ = unix.GetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_QUICKACK)
-		}
-		return fill(fd)
 	}
 	if _, err := io.WriteString(client, "GET status\n\n"); err != nil {
 		t.Fatal(err)
@@ -234,8 +214,8 @@ func TestTCPListenerClientReadSetsQuickAck(t *testing.T) {
 		t.Errorf("read %q, %v", data, err)
 	}
 	r.done()
-	if quickAck != 1 {
-		t.Errorf("TCP_QUICKACK %d when the site loop read the client, want 1", quickAck)
+	if *seen != 1 {
+		t.Errorf("TCP_QUICKACK %d when the site loop read the client, want 1", *seen)
 	}
 }
 
@@ -245,34 +225,18 @@ func TestTCPListenerClientReadSetsQuickAck(t *testing.T) {
 // and a peer's Nagle may wait for our ACK.
 func TestQuickAckSkippedOnlyAfterAFullRead(t *testing.T) {
 	client, nc := acceptTCP(t)
-	tc := nc.(*tcpopt.Conn)
-	bare, err := tc.TCPConn.SyscallConn()
-	if err != nil {
-		t.Fatal(err)
-	}
-	clear := func() {
-		bare.Control(func(fd uintptr) { _ = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_QUICKACK, 0) })
-	}
-	r := newReader(nc)
-	seen := -1
-	fill := r.fill
-	r.fill = func(fd uintptr) bool {
-		if seen == -1 {
-			seen, _ = unix.GetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_QUICKACK)
-		}
-		return fill(fd)
-	}
+	r, seen, leave := watchQuickAck(t, nc)
 	read := func(what string, wantLen, wantQuickAck int) {
 		t.Helper()
-		clear()
-		seen = -1
+		leave()
+		*seen = -1
 		data, err := r.read()
 		if err != nil || len(data) != wantLen {
 			t.Fatalf("%s: read %d bytes, %v; want %d", what, len(data), err, wantLen)
 		}
 		r.done()
-		if seen != wantQuickAck {
-			t.Errorf("%s: TCP_QUICKACK %d at the read, want %d", what, seen, wantQuickAck)
+		if *seen != wantQuickAck {
+			t.Errorf("%s: TCP_QUICKACK %d at the read, want %d", what, *seen, wantQuickAck)
 		}
 	}
 	nc.SetReadDeadline(time.Now().Add(testutil.HangGuard))
@@ -280,6 +244,10 @@ func TestQuickAckSkippedOnlyAfterAFullRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Wait until all of it is queued, so that the reads are full.
+	bare, err := nc.(*tcpopt.Conn).TCPConn.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
 	deadline := time.Now().Add(testutil.HangGuard)
 	for inq := 0; inq < 2*rawReadSize+100; {
 		if time.Now().After(deadline) {
@@ -295,6 +263,39 @@ func TestQuickAckSkippedOnlyAfterAFullRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	read("after a short read", len("GET status\n\n"), 1)
+}
+
+// watchQuickAck returns the site loop's reader of nc, a tcpopt conn, which
+// records in *seen the socket's TCP_QUICKACK when a read begins (the
+// first attempt; -1 until then), and leave, which takes the socket out of
+// quick-ack mode, as an interactive exchange does on its own.
+func watchQuickAck(t *testing.T, nc net.Conn) (r *reader, seen *int, leave func()) {
+	t.Helper()
+	tc, ok := nc.(*tcpopt.Conn)
+	if !ok {
+		t.Fatalf("accepted %T, want tcpopt's conn", nc)
+	}
+	bare, err := tc.TCPConn.SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	leave = func() {
+		bare.Control(func(fd uintptr) { _ = unix.SetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_QUICKACK, 0) })
+	}
+	r = newReader(nc)
+	if r.raw == nil {
+		t.Fatal("the TCP client is read with plain Reads")
+	}
+	seen = new(int)
+	*seen = -1
+	fill := r.fill
+	r.fill = func(fd uintptr) bool {
+		if *seen == -1 {
+			*seen, _ = unix.GetsockoptInt(int(fd), unix.IPPROTO_TCP, unix.TCP_QUICKACK)
+		}
+		return fill(fd)
+	}
+	return r, seen, leave
 }
 
 // acceptTCP connects to a site's TCP listener on loopback and returns
