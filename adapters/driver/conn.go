@@ -136,6 +136,10 @@ func (c *conn) readLoop(s sink) {
 	defer c.readerEnded()
 	r := newReader(c.nc)
 	defer r.release()
+	read := r.read
+	if !c.client {
+		read = r.readHoldingStack
+	}
 	for {
 		if c.gate != nil {
 			select {
@@ -146,13 +150,7 @@ func (c *conn) readLoop(s sink) {
 				return
 			}
 		}
-		var data []byte
-		var err error
-		if c.client {
-			data, err = r.read()
-		} else {
-			data, err = r.readHoldingStack()
-		}
+		data, err := read()
 		if len(data) > 0 && !c.forgotten.Load() {
 			if !s.data(c, data, c.writes.Load()) {
 				return

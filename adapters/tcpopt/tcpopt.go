@@ -43,7 +43,8 @@ func (c *Conn) Read(b []byte) (int, error) {
 
 // SyscallConn implements syscall.Conn. Its Read sets TCP_QUICKACK before
 // it reads, as Conn.Read does, so a reader that waits for readability on
-// the raw conn (adapters/driver's buffer-free idle read) keeps the setting.
+// the raw conn keeps the setting. (adapters/driver's reader does not use
+// it: it reads the bare socket and calls QuickAck only where needed.)
 func (c *Conn) SyscallConn() (syscall.RawConn, error) { return c.raw, nil }
 
 // QuickAck sets TCP_QUICKACK now: for a reader that reads through the
