@@ -228,9 +228,9 @@ func (c *conn) tryWrite(b []byte) (n int, err error) {
 // writer goroutine waits). A method value made once per conn, so a write
 // allocates no closure.
 func (c *conn) writeOnce(fd uintptr) bool {
-	n, err := unix.Write(int(fd), c.wbuf)
+	n, err := writeNow(int(fd), c.wbuf)
 	for err == unix.EINTR {
-		n, err = unix.Write(int(fd), c.wbuf)
+		n, err = writeNow(int(fd), c.wbuf)
 	}
 	if err == unix.EAGAIN {
 		err = nil
@@ -271,8 +271,7 @@ func (c *conn) finish(s sink) {
 		c.startWriter(s)
 		return
 	}
-	cw, ok := c.nc.(interface{ CloseWrite() error })
-	if !ok || cw.CloseWrite() != nil {
+	if c.closeWrite() != nil {
 		go c.kill()
 		return
 	}
@@ -348,8 +347,7 @@ func (c *conn) writeTimeout(closing bool) time.Duration {
 // lingerOn shuts down the write side so the client sees its answer end,
 // then waits a little for the client to finish sending before the close.
 func (c *conn) lingerOn(s sink) {
-	cw, ok := c.nc.(interface{ CloseWrite() error })
-	if !ok || cw.CloseWrite() != nil {
+	if c.closeWrite() != nil {
 		return
 	}
 	t := time.NewTimer(lingerTimeout)
@@ -361,6 +359,22 @@ func (c *conn) lingerOn(s sink) {
 	case <-s.quitting():
 	case <-s.draining():
 	}
+}
+
+// closeWrite shuts down the write side: on a bare socket with shutdownNow,
+// else with the conn's CloseWrite (TLS sends its close_notify).
+func (c *conn) closeWrite() error {
+	if c.raw != nil {
+		var err error
+		if cerr := c.raw.Control(func(fd uintptr) { err = shutdownNow(int(fd)) }); cerr != nil {
+			return cerr
+		}
+		return err
+	}
+	if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
 }
 
 func isEOF(err error) bool { return errors.Is(err, io.EOF) }

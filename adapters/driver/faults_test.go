@@ -160,3 +160,29 @@ func TestShutdownAnswersInFlightClients(t *testing.T) {
 	}
 	site.Hang(false)
 }
+
+// TestAnswerEndsBeforeTheClientCloses: a client that keeps its write side
+// open (as Checkmk's does until it has read the answer) sees the answer end
+// at once, because the proxy shuts its write side down; it must not wait
+// for the proxy's linger to run out (2 s). Both ways an answer leaves: a
+// small one written inline, a large one through the writer.
+func TestAnswerEndsBeforeTheClientCloses(t *testing.T) {
+	site := startSite(t, "unix", bigSite)
+	p := startProxy(t, testConfig("s1"), siteTarget(site, "unix"))
+	p.waitState(t, core.SiteAlive)
+	for _, q := range []string{hostsQuery(), servicesQuery} {
+		want := askDirect(t, site, "unix", q)
+		nc := p.dial(t)
+		if _, err := io.WriteString(nc, q); err != nil {
+			t.Fatal(err)
+		}
+		nc.SetReadDeadline(time.Now().Add(time.Second)) // half the linger
+		got, err := io.ReadAll(nc)
+		if err != nil {
+			t.Fatalf("%q: no end of the answer within a second: %v (%d bytes)", q[:9], err, len(got))
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("%q: got %d bytes, want %d", q[:9], len(got), len(want))
+		}
+	}
+}

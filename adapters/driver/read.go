@@ -134,9 +134,9 @@ func (r *reader) fillFunc(fd uintptr) bool {
 	if r.buf == nil {
 		r.buf = rawBufs.Get().(*[]byte)
 	}
-	n, err := unix.Read(int(fd), *r.buf)
+	n, err := readNow(int(fd), *r.buf)
 	for errors.Is(err, unix.EINTR) {
-		n, err = unix.Read(int(fd), *r.buf)
+		n, err = readNow(int(fd), *r.buf)
 	}
 	if errors.Is(err, unix.EAGAIN) {
 		r.release()

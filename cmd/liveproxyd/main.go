@@ -48,6 +48,8 @@ type options struct {
 	// pprofListen is where Go's profiles are served; "" (the default) is
 	// off. A flag only: profiling is for one run, not for the config.
 	pprofListen string
+	// procs is --procs (see procs.go).
+	procs procsFlag
 }
 
 func main() {
@@ -82,8 +84,9 @@ func parseFlags(args []string, stdout, stderr io.Writer) (options, int, bool) {
 	fs.Func("metrics-listen", "serve Prometheus metrics on `ADDR` (host:port); overrides liveproxyd_metrics_address, '' switches them off",
 		func(v string) error { o.metricsListen, o.metricsSet = v, true; return nil })
 	fs.StringVar(&o.pprofListen, "pprof-listen", "", "serve Go's runtime profiles (net/http/pprof) under /debug/pprof/ on `ADDR` (host:port); off when empty")
+	fs.Var(&o.procs, "procs", "run Go code on at most `N` threads at once (GOMAXPROCS); 0: one per CPU (default 1, or $GOMAXPROCS when set)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: liveproxyd [-g] [--debug] [--root DIR] [--config FILE] [--metrics-listen ADDR] [--pprof-listen ADDR]\n"+
+		fmt.Fprintf(fs.Output(), "Usage: liveproxyd [-g] [--debug] [--root DIR] [--config FILE] [--metrics-listen ADDR] [--pprof-listen ADDR] [--procs N]\n"+
 			"       liveproxyd status [--root DIR] [--json]\n"+
 			"       liveproxyd write-config [--root DIR]\n\n"+
 			"Livestatus proxy daemon: keeps persistent channels to remote sites and\n"+
@@ -131,6 +134,7 @@ func defaultRoot() string {
 // serve runs the daemon until SIGTERM or SIGINT. In a daemonized child it
 // reports its start (or failure) to the waiting parent.
 func serve(o options, stdout io.Writer) int {
+	threads := applyProcs(o.procs, os.Getenv("GOMAXPROCS"))
 	notify := childNotifier()
 	fail := func(log *slog.Logger, err error) int {
 		log.Error("liveproxyd cannot start", "err", err)
@@ -186,7 +190,7 @@ func serve(o options, stdout io.Writer) int {
 			defer stopPprof()
 		}
 	}
-	log.Info("liveproxyd started", "pid", os.Getpid(), "root", o.root, "sites", len(cfg.Sites))
+	log.Info("liveproxyd started", "pid", os.Getpid(), "root", o.root, "sites", len(cfg.Sites), "procs", threads)
 	notify(nil)
 
 	for sig := range sigs {
