@@ -16,11 +16,13 @@ import (
 	"liveproxyd/adapters/tcpopt"
 )
 
+// flushTimeout bounds how long a closing client may take to accept the
+// rest of its answer without any progress; after that it is dropped so a
+// client that never reads cannot pin its buffers forever. A variable for
+// tests (export_test.go).
+var flushTimeout = 10 * time.Second
+
 const (
-	// flushTimeout bounds how long a closing client may take to accept the
-	// rest of its answer without any progress; after that it is dropped so
-	// a client that never reads cannot pin a goroutine forever.
-	flushTimeout = 10 * time.Second
 	// lingerTimeout: after its answer a client's write side is shut down
 	// and its leftover input is drained for at most this long before the
 	// close. Closing a socket with unread input makes the kernel reset the
@@ -61,10 +63,17 @@ type conn struct {
 	wn    int
 	werr  error
 	wfill func(fd uintptr) bool
+	// A poller client's socket (fdconn.go), -1 for all others; fdMu
+	// guards fd and events, held by every call on fd and by its close.
+	fd         int
+	poll       *poller
+	fdMu       sync.Mutex
+	events     uint32      // what the poller's set reports for fd
+	stallTimer *time.Timer // guarded by out.mu: see armStall
 }
 
 func newConn(nc net.Conn, client bool, id uint64) *conn {
-	c := &conn{id: id, nc: nc, client: client, dead: make(chan struct{}), readerDone: make(chan struct{})}
+	c := &conn{id: id, nc: nc, client: client, fd: -1, dead: make(chan struct{}), readerDone: make(chan struct{})}
 	c.out.wake = make(chan struct{}, 1)
 	if !client {
 		c.gate = newGate()
@@ -98,7 +107,14 @@ func (c *conn) kill() {
 		if c.linger != nil {
 			c.linger.Stop()
 		}
+		if c.stallTimer != nil {
+			c.stallTimer.Stop()
+		}
 		c.out.mu.Unlock()
+		if c.poll != nil {
+			c.poll.forget(c)
+			c.closeFD()
+		}
 		if tc, ok := c.nc.(*tls.Conn); ok {
 			// Skip TLS's close_notify: it is a write that could block
 			// for seconds on a peer that stopped reading.
@@ -187,6 +203,9 @@ func (c *conn) write(s sink, b, lent, hold []byte) (n int, err error) {
 	if q.closing {
 		return 0, nil
 	}
+	if c.poll != nil {
+		return c.writeFD(b, lent, hold)
+	}
 	if c.raw != nil && len(q.bufs) == 0 && !q.busy {
 		n, err = c.tryWrite(b)
 		if err != nil {
@@ -267,10 +286,24 @@ func (c *conn) finish(s sink) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.closing = true
+	if c.poll != nil {
+		if len(q.bufs) == 0 {
+			c.lingerLocked()
+			return
+		}
+		c.armStall() // now with the closing client's timeout
+		return       // flush lingers once the rest is out
+	}
 	if q.writer || c.raw == nil {
 		c.startWriter(s)
 		return
 	}
+	c.lingerLocked()
+}
+
+// lingerLocked shuts the write side down and closes the conn when the
+// client's input ends, or after lingerTimeout (c.out.mu held).
+func (c *conn) lingerLocked() {
 	if c.closeWrite() != nil {
 		go c.kill()
 		return
@@ -285,85 +318,12 @@ func (c *conn) finish(s sink) {
 	c.linger = time.AfterFunc(lingerTimeout, c.kill)
 }
 
-// writeLoop drains the queue of whatever the socket did not take at once.
-// For a client it reports every write (the core's backpressure) and
-// performs the graceful close the core asked for.
-func (c *conn) writeLoop(s sink) {
-	defer c.kill()
-	for {
-		bufs, holds, closing := c.out.take()
-		if len(bufs) > 0 {
-			if c.client {
-				c.nc.SetWriteDeadline(time.Now().Add(c.writeTimeout(closing)))
-			}
-			nb := net.Buffers(bufs)
-			n, err := nb.WriteTo(c.nc)
-			if c.client {
-				// An inline write checks the deadline too: clear it
-				// before one may run again.
-				c.nc.SetWriteDeadline(time.Time{})
-			}
-			c.out.wrote()
-			if err == nil {
-				for _, h := range holds {
-					putHold(h)
-				}
-			}
-			if n > 0 && c.client && !c.forgotten.Load() {
-				s.written(c, int(n))
-			}
-			if err != nil {
-				if !c.forgotten.Load() {
-					s.broken(c, err)
-				}
-				return
-			}
-			continue
-		}
-		if closing {
-			c.lingerOn(s)
-			return
-		}
-		select {
-		case <-c.out.wake:
-		case <-c.dead:
-			return
-		case <-s.quitting():
-			return
-		}
-	}
-}
-
-// writeTimeout: a client that accepts no bytes of a batch for this long is
-// treated as gone (EvClientGone), which frees the channel it holds. While
-// streaming that is the query timeout; after the answer, flushTimeout.
-func (c *conn) writeTimeout(closing bool) time.Duration {
-	if closing || c.stall < flushTimeout {
-		return flushTimeout
-	}
-	return c.stall
-}
-
-// lingerOn shuts down the write side so the client sees its answer end,
-// then waits a little for the client to finish sending before the close.
-func (c *conn) lingerOn(s sink) {
-	if c.closeWrite() != nil {
-		return
-	}
-	t := time.NewTimer(lingerTimeout)
-	defer t.Stop()
-	select {
-	case <-c.readerDone:
-	case <-t.C:
-	case <-c.dead:
-	case <-s.quitting():
-	case <-s.draining():
-	}
-}
-
 // closeWrite shuts down the write side: on a bare socket with shutdownNow,
 // else with the conn's CloseWrite (TLS sends its close_notify).
 func (c *conn) closeWrite() error {
+	if c.poll != nil {
+		return c.shutdownFD()
+	}
 	if c.raw != nil {
 		var err error
 		if cerr := c.raw.Control(func(fd uintptr) { err = shutdownNow(int(fd)) }); cerr != nil {
@@ -378,75 +338,3 @@ func (c *conn) closeWrite() error {
 }
 
 func isEOF(err error) bool { return errors.Is(err, io.EOF) }
-
-// outQueue holds what a conn's socket did not take at once. It is bounded
-// in practice by the core: client data beyond Config.HighWater pauses the
-// channel feeding it.
-type outQueue struct {
-	mu      sync.Mutex
-	bufs    [][]byte
-	holds   [][]byte // buffers to recycle once bufs are written
-	busy    bool     // the writer is writing bufs it took: no write may pass them
-	writer  bool     // the writer goroutine runs
-	closing bool
-	wake    chan struct{}
-}
-
-func (q *outQueue) take() (bufs, holds [][]byte, closing bool) {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	bufs, holds = q.bufs, q.holds
-	q.bufs, q.holds = nil, nil
-	q.busy = len(bufs) > 0
-	return bufs, holds, q.closing
-}
-
-func (q *outQueue) wrote() {
-	q.mu.Lock()
-	q.busy = false
-	q.mu.Unlock()
-}
-
-func (q *outQueue) signal() {
-	select {
-	case q.wake <- struct{}{}:
-	default:
-	}
-}
-
-// gate lets a channel reader wait while the channel is paused.
-type gate struct {
-	mu     sync.Mutex
-	resume chan struct{} // nil while open
-}
-
-var openGate = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
-
-func newGate() *gate { return &gate{} }
-
-func (g *gate) pause() {
-	g.mu.Lock()
-	if g.resume == nil {
-		g.resume = make(chan struct{})
-	}
-	g.mu.Unlock()
-}
-
-func (g *gate) open() {
-	g.mu.Lock()
-	if g.resume != nil {
-		close(g.resume)
-		g.resume = nil
-	}
-	g.mu.Unlock()
-}
-
-// wait returns a channel that is closed while the gate is open.
-func (g *gate) wait() <-chan struct{} {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.resume == nil {
-		return openGate
-	}
-	return g.resume
-}

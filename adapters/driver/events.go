@@ -114,15 +114,22 @@ func (l *Loop) runLater() {
 }
 
 func (l *Loop) accept(nc net.Conn) {
+	c := newConn(nc, true, 0)
+	l.acceptConn(c)
+	go c.readLoop(l)
+}
+
+// acceptConn gives a new client to the core; its reads are the caller's
+// to start (a reader goroutine, or the poller).
+func (l *Loop) acceptConn(c *conn) {
 	l.nextID++
 	id := l.nextID
-	c := newConn(nc, true, uint64(id))
+	c.id = uint64(id)
 	c.stall = l.cfg.QueryTimeout
 	c.onDead = func() { l.untrack(c); l.open.Done() }
 	l.clients[id] = c
 	l.track(c)
 	l.open.Add(1)
-	go c.readLoop(l)
 	l.step(core.Event{Kind: core.EvClientAccepted, Client: id}, nil)
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"liveproxyd/adapters/driver"
 	"liveproxyd/core"
 	"liveproxyd/internal/fakesite"
 	"liveproxyd/internal/testutil"
@@ -184,5 +185,28 @@ func TestAnswerEndsBeforeTheClientCloses(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Fatalf("%q: got %d bytes, want %d", q[:9], len(got), len(want))
 		}
+	}
+}
+
+// TestClientThatStopsReadingIsDropped: a client that takes no more of its
+// answer for the flush timeout is closed, so it cannot pin the answer's
+// buffers for ever. It then finds what reached its socket, and the end.
+func TestClientThatStopsReadingIsDropped(t *testing.T) {
+	defer driver.SetFlushTimeout(200 * time.Millisecond)()
+	site := startSite(t, "unix", bigSite)
+	p := startProxy(t, testConfig("s1"), siteTarget(site, "unix"))
+	p.waitState(t, core.SiteAlive)
+	want := askDirect(t, site, "unix", servicesQuery)
+	nc := p.dial(t)
+	if _, err := io.WriteString(nc, servicesQuery); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // five flush timeouts without reading
+	got, err := io.ReadAll(nc)
+	if err != nil {
+		t.Fatalf("after the drop: %v (%d bytes)", err, len(got))
+	}
+	if len(got) == 0 || len(got) >= len(want) || !bytes.Equal(got, want[:len(got)]) {
+		t.Fatalf("read %d bytes of a %d-byte answer; want a true prefix: the proxy drops a client that stops reading", len(got), len(want))
 	}
 }

@@ -2,8 +2,9 @@
 // and the core's Actions into socket operations. It holds no policy of its
 // own.
 //
-// Run to completion: the goroutine that sees something happen (a reader
-// with bytes, the accept loop, a dial, the timer) takes the site's lock,
+// Run to completion: the goroutine that sees something happen (the
+// poller with a UNIX client's bytes, a reader with a channel's, the accept
+// loop of the TCP listener, a dial, the timer) takes the site's lock,
 // steps the core and carries out its actions itself: a write is tried at
 // once, without blocking, and only what the socket does not take waits for
 // a writer goroutine. A query therefore costs a wake-up of the client's
@@ -14,12 +15,12 @@ package driver
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/benbjohnson/clock"
@@ -84,6 +85,10 @@ type Loop struct {
 	liveMu sync.Mutex
 	live   map[*conn]struct{}
 
+	// poll serves the clients of the site's UNIX socket (poller.go); nil
+	// if that socket could not be served raw.
+	poll atomic.Pointer[poller]
+
 	// acceptDelay is the pause after the latest failed accept in a row.
 	acceptMu    sync.Mutex
 	acceptDelay time.Duration
@@ -120,7 +125,7 @@ func Start(o Options) *Loop {
 	// nothing before it.
 	l.enter(func() {})
 	go l.timerLoop()
-	go l.acceptLoop()
+	l.serveClients()
 	return l
 }
 
@@ -306,66 +311,6 @@ func (l *Loop) awaitFlush() {
 	}
 }
 
-// Accept back-off bounds, as net/http's Server uses them: a failing
-// accept (out of file descriptors) is retried after 5 ms, doubling up to
-// 1 s while it keeps failing, so the loop neither spins nor stays deaf
-// long after descriptors are free again. The log line is rate-limited by
-// the logger.
-const (
-	acceptDelayMin = 5 * time.Millisecond
-	acceptDelayMax = time.Second
-)
-
-// nextAcceptDelay is the pause after one more failed accept in a row.
-func nextAcceptDelay(d time.Duration) time.Duration {
-	return min(max(2*d, acceptDelayMin), acceptDelayMax)
-}
-
-// server is a listener that hands each connection to a function in the
-// goroutine that accepted it (listen.Set), saving a hand-off per client.
-type server interface {
-	Serve(h func(net.Conn, error) bool)
-}
-
-// acceptLoop hands new clients to the core until the listener is closed.
-func (l *Loop) acceptLoop() {
-	if srv, ok := l.opts.Listener.(server); ok {
-		srv.Serve(l.accepted)
-		return
-	}
-	for l.accepted(l.opts.Listener.Accept()) {
-	}
-}
-
-// accepted gives one result of Accept to the core; false: stop accepting.
-// A failed accept is retried after a pause (acceptDelay).
-func (l *Loop) accepted(nc net.Conn, err error) bool {
-	if err != nil {
-		if errors.Is(err, net.ErrClosed) {
-			return false
-		}
-		l.acceptMu.Lock()
-		l.acceptDelay = nextAcceptDelay(l.acceptDelay)
-		delay := l.acceptDelay
-		l.acceptMu.Unlock()
-		l.log.Warn("accept failed", "err", err, "retry_in", delay)
-		select {
-		case <-time.After(delay):
-			return true
-		case <-l.quit:
-			return false
-		}
-	}
-	l.acceptMu.Lock()
-	l.acceptDelay = 0
-	l.acceptMu.Unlock()
-	if !l.enter(func() { l.accept(nc) }) {
-		nc.Close()
-		return false
-	}
-	return true
-}
-
 func (l *Loop) track(c *conn) {
 	l.liveMu.Lock()
 	l.live[c] = struct{}{}
@@ -381,6 +326,9 @@ func (l *Loop) untrack(c *conn) {
 // closeAll closes the listener and every connection, and cancels dials.
 func (l *Loop) closeAll() {
 	l.opts.Listener.Close()
+	if p := l.poll.Load(); p != nil {
+		p.close()
+	}
 	l.cancel()
 	l.liveMu.Lock()
 	all := make([]*conn, 0, len(l.live))

@@ -37,3 +37,36 @@ func shutdownNow(fd int) error {
 	}
 	return nil
 }
+
+// accept4Now accepts one connection of a non-blocking listener, itself
+// non-blocking.
+func accept4Now(lfd int) (int, error) {
+	r, _, e := unix.RawSyscall6(unix.SYS_ACCEPT4, uintptr(lfd), 0, 0, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+	if e != 0 {
+		return -1, e
+	}
+	return int(r), nil
+}
+
+// closeNow closes a descriptor the poller owns.
+func closeNow(fd int) {
+	unix.RawSyscall(unix.SYS_CLOSE, uintptr(fd), 0, 0)
+}
+
+// epollWaitNow collects ready events without waiting.
+func epollWaitNow(ep int, evs []unix.EpollEvent) (int, error) {
+	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(ep), uintptr(unsafe.Pointer(unsafe.SliceData(evs))), uintptr(len(evs)), 0, 0, 0)
+	if e != 0 {
+		return -1, e
+	}
+	return int(r), nil
+}
+
+// epollCtlNow is epoll_ctl(2).
+func epollCtlNow(ep, op, fd int, events uint32) error {
+	ev := unix.EpollEvent{Events: events, Fd: int32(fd)}
+	if _, _, e := unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(ep), uintptr(op), uintptr(fd), uintptr(unsafe.Pointer(&ev)), 0, 0); e != 0 {
+		return e
+	}
+	return nil
+}

@@ -18,6 +18,9 @@ type Set struct {
 	closed  chan struct{}
 	once    sync.Once
 	handler atomic.Pointer[func(net.Conn, error) bool] // set by Serve
+	// mainOnce starts the main listener's forwarding, on first use of
+	// Accept or Serve, unless TakeMain took the listener first.
+	mainOnce sync.Once
 
 	mu   sync.Mutex
 	main net.Listener
@@ -32,9 +35,21 @@ type accepted struct {
 
 // NewSet returns a Set serving main; closing the Set closes main.
 func NewSet(main net.Listener) *Set {
-	s := &Set{conns: make(chan accepted), closed: make(chan struct{}), main: main}
-	go s.forward(main)
-	return s
+	return &Set{conns: make(chan accepted), closed: make(chan struct{}), main: main}
+}
+
+func (s *Set) startMain() { s.mainOnce.Do(func() { go s.forward(s.main) }) }
+
+// TakeMain hands the main listener to a caller that accepts from it
+// itself (the site loop's poller, adapters/driver); Accept and Serve then
+// yield only the TCP listener's clients. ok is false once Accept or Serve
+// has begun forwarding it. Close still closes it.
+func (s *Set) TakeMain() (l net.Listener, ok bool) {
+	s.mainOnce.Do(func() { ok = true })
+	if !ok {
+		return nil, false
+	}
+	return s.main, true
 }
 
 // forward hands l's connections to Accept until l is closed. Other accept
@@ -66,6 +81,7 @@ func (s *Set) forward(l net.Listener) {
 // Accept implements net.Listener: the next client of any listener, or
 // net.ErrClosed once the Set is closed.
 func (s *Set) Accept() (net.Conn, error) {
+	s.startMain()
 	select {
 	case a := <-s.conns:
 		return a.conn, a.err
@@ -81,6 +97,7 @@ func (s *Set) Accept() (net.Conn, error) {
 // Errors other than the close are handed on; h paces their retries.
 func (s *Set) Serve(h func(net.Conn, error) bool) {
 	s.handler.Store(&h)
+	s.startMain()
 	// A connection accepted before the handler was set waits here.
 	for {
 		select {

@@ -138,3 +138,68 @@ func TestSetServeHandsEveryClientToTheHandler(t *testing.T) {
 		t.Fatal("Serve did not return after Close")
 	}
 }
+
+// TakeMain gives the UNIX listener to its caller: the Set's Accept then
+// yields only TCP clients, and Close still closes both. Once Accept has
+// begun forwarding the UNIX socket, TakeMain refuses.
+func TestSetTakeMainLeavesOnlyTCP(t *testing.T) {
+	path := filepath.Join(testutil.ShortDir(t), "site")
+	u, err := Unix(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := NewSet(u)
+	defer s.Close()
+	main, ok := s.TakeMain()
+	if !ok || main != net.Listener(u) {
+		t.Fatalf("TakeMain = %v, %v; want the UNIX listener", main, ok)
+	}
+	if _, ok := s.TakeMain(); ok {
+		t.Fatal("the UNIX listener was taken twice")
+	}
+	tcp, err := TCP(TCPOptions{Site: "s1", Host: "127.0.0.1", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetTCP(tcp)
+	uc, err := net.DialTimeout("unix", path, ioWait) // waits in the backlog: nobody accepts it here
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer uc.Close()
+	dial(t, "127.0.0.1", tcp.Port(), nil)
+	if _, ok := acceptOne(t, s).(*tcpopt.Conn); !ok {
+		t.Fatal("the Set handed out a client other than the TCP one")
+	}
+	got, err := u.Accept() // the taker's
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Close()
+	s.Close()
+	if _, err := net.DialTimeout("unix", path, ioWait); err == nil {
+		t.Error("the taken UNIX socket still accepts after the Set's Close")
+	}
+
+	ou := mustUnix(t)
+	other := NewSet(ou)
+	defer other.Close()
+	oc, err := net.DialTimeout("unix", ou.Addr().String(), ioWait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer oc.Close()
+	acceptOne(t, other) // the Set forwards its UNIX socket from now on
+	if _, ok := other.TakeMain(); ok {
+		t.Error("TakeMain succeeded while Accept forwards the UNIX socket")
+	}
+}
+
+func mustUnix(t *testing.T) *net.UnixListener {
+	t.Helper()
+	u, err := Unix(filepath.Join(testutil.ShortDir(t), "other"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}

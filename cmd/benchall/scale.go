@@ -36,8 +36,9 @@ func scaleParams() e2e.SiteParams {
 }
 
 // idleBudget is how many idle clients fit under the open-files limit next
-// to the channels and listeners of the daemon (which, being a Go program,
-// raises its soft limit to the hard one).
+// to the daemon's channels and, per site, its listener and its poller's
+// epoll set (the daemon, being a Go program, raises its soft limit to the
+// hard one).
 func idleBudget() (int, uint64, error) {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
@@ -47,7 +48,7 @@ func idleBudget() (int, uint64, error) {
 	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return 0, 0, err
 	}
-	free := int(lim.Max) - scaleSites*scaleChannels - scaleSites - fdSpare
+	free := int(lim.Max) - scaleSites*scaleChannels - 2*scaleSites - fdSpare
 	return max(0, min(scaleIdleWant, free)), lim.Max, nil
 }
 

@@ -1,0 +1,216 @@
+package driver
+
+import (
+	"io"
+	"net"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// A client of the poller (poller.go) is a conn whose socket the driver
+// owns: fd, not nc. Its reads and the writes the socket did not take at
+// once are done by the poller's goroutine; there is no reader or writer
+// goroutine. What it shares with other conns (the output queue, finish,
+// kill, linger) is in conn.go.
+
+func newFDConn(p *poller, fd int) *conn {
+	return &conn{client: true, fd: fd, poll: p, events: unix.EPOLLIN,
+		dead: make(chan struct{}), readerDone: make(chan struct{})}
+}
+
+// readOnce reads what the socket has (one read: the set reports the rest)
+// and hands it to s, or the end of the input.
+func (c *conn) readOnce(s sink) {
+	buf := rawBufs.Get().(*[]byte)
+	defer rawBufs.Put(buf)
+	c.fdMu.Lock()
+	if c.fd < 0 || c.events&unix.EPOLLIN == 0 {
+		c.fdMu.Unlock()
+		return
+	}
+	n, err := readNow(c.fd, *buf)
+	for err == unix.EINTR {
+		n, err = readNow(c.fd, *buf)
+	}
+	if err == unix.EAGAIN {
+		c.fdMu.Unlock()
+		return
+	}
+	if n <= 0 {
+		// The input ended: the set must stop reporting it readable.
+		c.poll.setEvents(c, c.events&^unix.EPOLLIN)
+	}
+	c.fdMu.Unlock()
+	if n > 0 {
+		if !c.forgotten.Load() {
+			s.data(c, (*buf)[:n], 0)
+		}
+		return
+	}
+	if err == nil {
+		err = io.EOF
+	} else {
+		err = &net.OpError{Op: "read", Net: "unix", Err: os.NewSyscallError("read", err)}
+	}
+	if !c.forgotten.Load() {
+		s.end(c, err)
+	}
+	c.readerEnded()
+}
+
+// writeFD is write for a poller client (c.out.mu held): at once as far as
+// the socket takes it, the rest queued for flush.
+func (c *conn) writeFD(b, lent, hold []byte) (n int, err error) {
+	q := &c.out
+	if len(q.bufs) == 0 {
+		c.fdMu.Lock()
+		if c.fd < 0 {
+			c.fdMu.Unlock()
+			return 0, net.ErrClosed
+		}
+		n, err = writeNow(c.fd, b)
+		for err == unix.EINTR {
+			n, err = writeNow(c.fd, b)
+		}
+		c.fdMu.Unlock()
+		if err == unix.EAGAIN {
+			n, err = 0, nil
+		}
+		if err != nil {
+			return 0, &net.OpError{Op: "write", Net: "unix", Err: os.NewSyscallError("write", err)}
+		}
+		if n == len(b) {
+			if hold != nil {
+				putHold(hold)
+			}
+			return n, nil
+		}
+		b = b[n:]
+	}
+	if within(b, lent) {
+		b = append([]byte(nil), b...)
+	}
+	q.bufs = append(q.bufs, b)
+	if hold != nil {
+		q.holds = append(q.holds, hold)
+	}
+	c.fdMu.Lock()
+	c.poll.setEvents(c, c.events|unix.EPOLLOUT)
+	c.fdMu.Unlock()
+	c.armStall()
+	return n, nil
+}
+
+// flush writes queued output when the socket takes more, reports it to
+// s, and lingers once all is out and the core has closed the client.
+func (c *conn) flush(s sink) {
+	q := &c.out
+	q.mu.Lock()
+	total := 0
+	var err error
+	for len(q.bufs) > 0 {
+		c.fdMu.Lock()
+		if c.fd < 0 {
+			c.fdMu.Unlock()
+			q.mu.Unlock()
+			return
+		}
+		n, werr := writeNow(c.fd, q.bufs[0])
+		c.fdMu.Unlock()
+		if werr == unix.EINTR {
+			continue
+		}
+		if werr == unix.EAGAIN {
+			break
+		}
+		if werr != nil {
+			err = &net.OpError{Op: "write", Net: "unix", Err: os.NewSyscallError("write", werr)}
+			break
+		}
+		total += n
+		if n < len(q.bufs[0]) {
+			q.bufs[0] = q.bufs[0][n:]
+			break // the socket is full: the next write would fail
+		}
+		q.bufs[0] = nil
+		q.bufs = q.bufs[1:]
+	}
+	drained := err == nil && len(q.bufs) == 0
+	if drained {
+		for _, h := range q.holds {
+			putHold(h)
+		}
+		q.bufs, q.holds = nil, nil
+		if c.stallTimer != nil {
+			c.stallTimer.Stop()
+		}
+		c.fdMu.Lock()
+		c.poll.setEvents(c, c.events&^unix.EPOLLOUT)
+		c.fdMu.Unlock()
+	} else if total > 0 {
+		c.armStall()
+	}
+	if drained && q.closing {
+		c.lingerLocked()
+	}
+	q.mu.Unlock()
+	if total > 0 && !c.forgotten.Load() {
+		s.written(c, total)
+	}
+	if err != nil {
+		if !c.forgotten.Load() {
+			s.broken(c, err)
+		}
+		c.kill()
+	}
+}
+
+// errStalled is what the core hears of a client that took no bytes for
+// its write timeout.
+var errStalled = &net.OpError{Op: "write", Net: "unix", Err: os.ErrDeadlineExceeded}
+
+// armStall (re)starts the wait for the client to take more (c.out.mu
+// held): it is dropped if it takes none for writeTimeout.
+func (c *conn) armStall() {
+	d := c.writeTimeout(c.out.closing)
+	if c.stallTimer == nil {
+		c.stallTimer = time.AfterFunc(d, c.stalled)
+		return
+	}
+	c.stallTimer.Reset(d)
+}
+
+func (c *conn) stalled() {
+	c.out.mu.Lock()
+	pending := len(c.out.bufs) > 0
+	c.out.mu.Unlock()
+	if !pending {
+		return
+	}
+	if !c.forgotten.Load() {
+		c.poll.l.broken(c, errStalled)
+	}
+	c.kill()
+}
+
+// closeFD closes the socket once, leaving the poller's set with it.
+func (c *conn) closeFD() {
+	c.fdMu.Lock()
+	if c.fd >= 0 {
+		closeNow(c.fd)
+		c.fd = -1
+	}
+	c.fdMu.Unlock()
+}
+
+// shutdownFD shuts the write side down.
+func (c *conn) shutdownFD() error {
+	c.fdMu.Lock()
+	defer c.fdMu.Unlock()
+	if c.fd < 0 {
+		return net.ErrClosed
+	}
+	return shutdownNow(c.fd)
+}
