@@ -192,7 +192,7 @@ func TestAnswerEndsBeforeTheClientCloses(t *testing.T) {
 // answer for the flush timeout is closed, so it cannot pin the answer's
 // buffers for ever. It then finds what reached its socket, and the end.
 func TestClientThatStopsReadingIsDropped(t *testing.T) {
-	defer driver.SetFlushTimeout(200 * time.Millisecond)()
+	t.Cleanup(driver.SetFlushTimeout(200 * time.Millisecond)) // restored after the proxy stops (cleanups run last first)
 	site := startSite(t, "unix", bigSite)
 	p := startProxy(t, testConfig("s1"), siteTarget(site, "unix"))
 	p.waitState(t, core.SiteAlive)

@@ -37,6 +37,9 @@ type poller struct {
 	lnfd int
 	evs  [64]unix.EpollEvent
 	n    int // events of the last wait
+	// delay is the accept back-off after the latest failure in a row
+	// (the poller's goroutine alone uses it).
+	delay time.Duration
 
 	mu    sync.Mutex
 	conns map[int32]*conn // by descriptor
@@ -139,6 +142,7 @@ func (p *poller) accept() {
 	}
 	switch {
 	case aerr == nil:
+		p.delay = 0
 	case aerr == unix.EAGAIN || aerr == unix.ECONNABORTED || aerr == unix.EINTR:
 		return
 	default:
@@ -163,13 +167,10 @@ func (p *poller) accept() {
 
 // pauseAccept takes the listener out of the set for the loop's back-off.
 func (p *poller) pauseAccept(err error) {
-	p.l.acceptMu.Lock()
-	p.l.acceptDelay = nextAcceptDelay(p.l.acceptDelay)
-	delay := p.l.acceptDelay
-	p.l.acceptMu.Unlock()
-	p.l.log.Warn("accept failed", "err", err, "retry_in", delay)
+	p.delay = nextAcceptDelay(p.delay)
+	p.l.log.Warn("accept failed", "err", err, "retry_in", p.delay)
 	_ = p.ctl(unix.EPOLL_CTL_DEL, p.lnfd, 0)
-	time.AfterFunc(delay, func() {
+	time.AfterFunc(p.delay, func() {
 		_ = p.ln.Control(func(uintptr) { _ = p.ctl(unix.EPOLL_CTL_ADD, p.lnfd, unix.EPOLLIN) })
 	})
 }

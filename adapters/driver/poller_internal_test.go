@@ -3,8 +3,14 @@ package driver
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -60,4 +66,88 @@ func TestUnixClientsAreThePollers(t *testing.T) {
 			t.Errorf("in a set %v: the poller's epoll set is still open after Stop", inSet)
 		}
 	}
+}
+
+// TestPollerAcceptBacksOffWhileOutOfDescriptors: when accept fails for
+// want of file descriptors, the poller logs it, pauses accepting, and
+// serves the waiting client once descriptors are free again.
+func TestPollerAcceptBacksOffWhileOutOfDescriptors(t *testing.T) {
+	path := filepath.Join(testutil.ShortDir(t), "s1")
+	u, err := listen.Unix(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &testutil.Buffer{}
+	refused := func(context.Context) (net.Conn, error) { return nil, errors.New("no site here") }
+	l := Start(Options{Config: core.Config{Name: "s1"}, Dial: refused, Listener: u,
+		Logger: slog.New(slog.NewTextHandler(logs, nil))})
+	defer l.Stop(context.Background())
+
+	// RLIMIT_NOFILE bounds descriptor numbers: with the limit at the
+	// second free number, the client's socket takes the first and the
+	// accept finds none.
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		t.Fatal(err)
+	}
+	free := freeDescriptors(t, 2)
+	tight := lim
+	tight.Cur = uint64(free[1])
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &tight); err != nil {
+		t.Fatal(err)
+	}
+	restored := false
+	restore := func() {
+		if !restored {
+			restored = true
+			if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	defer restore()
+	nc, err := net.DialTimeout("unix", path, testutil.HangGuard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	for deadline := time.Now().Add(testutil.HangGuard); !strings.Contains(logs.String(), "accept failed"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no accept failure logged with the limit at %d:\n%s", tight.Cur, logs.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	restore()
+	nc.SetDeadline(time.Now().Add(testutil.HangGuard))
+	if _, err := io.WriteString(nc, "GET status\nColumns: program_start\n\n"); err != nil {
+		t.Fatal(err)
+	}
+	answer, err := io.ReadAll(nc)
+	if err != nil || !strings.Contains(string(answer), "site is dead") {
+		t.Fatalf("after the limit was lifted: %q, %v; want the dead site's error", answer, err)
+	}
+}
+
+// freeDescriptors returns the n lowest descriptor numbers not in use.
+func freeDescriptors(t *testing.T, n int) []int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd") // its own descriptor is closed again on return
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := map[int]bool{}
+	for _, e := range ents {
+		if fd, err := strconv.Atoi(e.Name()); err == nil {
+			if _, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil {
+				used[fd] = true
+			}
+		}
+	}
+	var free []int
+	for fd := 0; len(free) < n; fd++ {
+		if !used[fd] {
+			free = append(free, fd)
+		}
+	}
+	return free
 }
