@@ -203,11 +203,12 @@ func (c *conn) write(s sink, b, lent, hold []byte) (n int, err error) {
 	if q.closing {
 		return 0, nil
 	}
-	if c.poll != nil {
-		return c.writeFD(b, lent, hold)
-	}
-	if c.raw != nil && len(q.bufs) == 0 && !q.busy {
-		n, err = c.tryWrite(b)
+	if (c.poll != nil || c.raw != nil) && len(q.bufs) == 0 && !q.busy {
+		if c.poll != nil {
+			n, err = c.writeFD(b)
+		} else {
+			n, err = c.tryWrite(b)
+		}
 		if err != nil {
 			return n, err
 		}
@@ -226,7 +227,11 @@ func (c *conn) write(s sink, b, lent, hold []byte) (n int, err error) {
 	if hold != nil {
 		q.holds = append(q.holds, hold)
 	}
-	c.startWriter(s)
+	if c.poll != nil {
+		c.awaitWritable()
+	} else {
+		c.startWriter(s)
+	}
 	return n, nil
 }
 

@@ -60,47 +60,34 @@ func (c *conn) readOnce(s sink) {
 	c.readerEnded()
 }
 
-// writeFD is write for a poller client (c.out.mu held): at once as far as
-// the socket takes it, the rest queued for flush.
-func (c *conn) writeFD(b, lent, hold []byte) (n int, err error) {
-	q := &c.out
-	if len(q.bufs) == 0 {
-		c.fdMu.Lock()
-		if c.fd < 0 {
-			c.fdMu.Unlock()
-			return 0, net.ErrClosed
-		}
+// writeFD is the inline write of a poller client (c.out.mu held): what
+// the socket takes now; EAGAIN is no error.
+func (c *conn) writeFD(b []byte) (int, error) {
+	c.fdMu.Lock()
+	defer c.fdMu.Unlock()
+	if c.fd < 0 {
+		return 0, net.ErrClosed
+	}
+	n, err := writeNow(c.fd, b)
+	for err == unix.EINTR {
 		n, err = writeNow(c.fd, b)
-		for err == unix.EINTR {
-			n, err = writeNow(c.fd, b)
-		}
-		c.fdMu.Unlock()
-		if err == unix.EAGAIN {
-			n, err = 0, nil
-		}
-		if err != nil {
-			return 0, &net.OpError{Op: "write", Net: "unix", Err: os.NewSyscallError("write", err)}
-		}
-		if n == len(b) {
-			if hold != nil {
-				putHold(hold)
-			}
-			return n, nil
-		}
-		b = b[n:]
 	}
-	if within(b, lent) {
-		b = append([]byte(nil), b...)
+	switch {
+	case err == unix.EAGAIN:
+		return 0, nil
+	case err != nil:
+		return 0, &net.OpError{Op: "write", Net: "unix", Err: os.NewSyscallError("write", err)}
 	}
-	q.bufs = append(q.bufs, b)
-	if hold != nil {
-		q.holds = append(q.holds, hold)
-	}
+	return n, nil
+}
+
+// awaitWritable has the poller flush the queue when the socket takes
+// more (c.out.mu held).
+func (c *conn) awaitWritable() {
 	c.fdMu.Lock()
 	c.poll.setEvents(c, c.events|unix.EPOLLOUT)
 	c.fdMu.Unlock()
 	c.armStall()
-	return n, nil
 }
 
 // flush writes queued output when the socket takes more, reports it to
