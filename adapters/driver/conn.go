@@ -69,6 +69,7 @@ type conn struct {
 	poll       *poller
 	fdMu       sync.Mutex
 	events     uint32      // what the poller's set reports for fd
+	inputEnded bool        // read gave EOF or an error: never read again
 	stallTimer *time.Timer // guarded by out.mu: see armStall
 }
 
@@ -223,14 +224,16 @@ func (c *conn) write(s sink, b, lent, hold []byte) (n int, err error) {
 	if within(b, lent) {
 		b = append([]byte(nil), b...)
 	}
+	first := len(q.bufs) == 0
 	q.bufs = append(q.bufs, b)
 	if hold != nil {
 		q.holds = append(q.holds, hold)
 	}
-	if c.poll != nil {
-		c.awaitWritable()
-	} else {
+	switch {
+	case c.poll == nil:
 		c.startWriter(s)
+	case first: // else the poller waits for the socket already
+		return n, c.awaitWritable()
 	}
 	return n, nil
 }
@@ -293,7 +296,7 @@ func (c *conn) finish(s sink) {
 	q.closing = true
 	if c.poll != nil {
 		if len(q.bufs) == 0 {
-			c.lingerLocked()
+			c.lingerLocked(s)
 			return
 		}
 		c.armStall() // now with the closing client's timeout
@@ -303,12 +306,13 @@ func (c *conn) finish(s sink) {
 		c.startWriter(s)
 		return
 	}
-	c.lingerLocked()
+	c.lingerLocked(s)
 }
 
 // lingerLocked shuts the write side down and closes the conn when the
-// client's input ends, or after lingerTimeout (c.out.mu held).
-func (c *conn) lingerLocked() {
+// client's input ends, or after lingerTimeout, or at once while the site
+// shuts down (as the writer's lingerOn does). c.out.mu held.
+func (c *conn) lingerLocked(s sink) {
 	if c.closeWrite() != nil {
 		go c.kill()
 		return
@@ -317,6 +321,9 @@ func (c *conn) lingerLocked() {
 	select {
 	case <-c.readerDone:
 		go c.kill() // kill takes q.mu
+		return
+	case <-s.draining():
+		go c.kill()
 		return
 	default:
 	}

@@ -128,8 +128,8 @@ func (l *Loop) acceptConn(c *conn) {
 	c.stall = l.cfg.QueryTimeout
 	c.onDead = func() { l.untrack(c); l.open.Done() }
 	l.clients[id] = c
+	l.open.Add(1) // before track: a conn tracked after closeAll is killed at once (onDead)
 	l.track(c)
-	l.open.Add(1)
 	l.step(core.Event{Kind: core.EvClientAccepted, Client: id}, nil)
 }
 

@@ -21,14 +21,15 @@ func newFDConn(p *poller, fd int) *conn {
 }
 
 // readOnce reads what the socket has (one read: the set reports the rest)
-// and hands it to s, or the end of the input.
-func (c *conn) readOnce(s sink) {
+// and hands it to s, or the end of the input. false: the input had ended
+// before (or the socket is closed), nothing was read.
+func (c *conn) readOnce(s sink) bool {
 	buf := rawBufs.Get().(*[]byte)
 	defer rawBufs.Put(buf)
 	c.fdMu.Lock()
-	if c.fd < 0 || c.events&unix.EPOLLIN == 0 {
+	if c.fd < 0 || c.inputEnded {
 		c.fdMu.Unlock()
-		return
+		return false
 	}
 	n, err := readNow(c.fd, *buf)
 	for err == unix.EINTR {
@@ -36,18 +37,19 @@ func (c *conn) readOnce(s sink) {
 	}
 	if err == unix.EAGAIN {
 		c.fdMu.Unlock()
-		return
+		return true
 	}
 	if n <= 0 {
 		// The input ended: the set must stop reporting it readable.
-		c.poll.setEvents(c, c.events&^unix.EPOLLIN)
+		c.inputEnded = true
+		_ = c.poll.setEvents(c, c.events&^unix.EPOLLIN)
 	}
 	c.fdMu.Unlock()
 	if n > 0 {
 		if !c.forgotten.Load() {
 			s.data(c, (*buf)[:n], 0)
 		}
-		return
+		return true
 	}
 	if err == nil {
 		err = io.EOF
@@ -58,6 +60,21 @@ func (c *conn) readOnce(s sink) {
 		s.end(c, err)
 	}
 	c.readerEnded()
+	return true
+}
+
+// errHungUp is what the core hears of a client whose socket hung up both
+// ways while an answer still waited for it.
+var errHungUp = &net.OpError{Op: "write", Net: "unix", Err: os.NewSyscallError("write", unix.EPIPE)}
+
+// hungUp ends a client the set reports hung up (EPOLLHUP or EPOLLERR)
+// after its input ended: nothing can reach it any more, and the report
+// would come again on every wait.
+func (c *conn) hungUp(s sink) {
+	if !c.forgotten.Load() {
+		s.broken(c, errHungUp)
+	}
+	c.kill()
 }
 
 // writeFD is the inline write of a poller client (c.out.mu held): what
@@ -82,12 +99,17 @@ func (c *conn) writeFD(b []byte) (int, error) {
 }
 
 // awaitWritable has the poller flush the queue when the socket takes
-// more (c.out.mu held).
-func (c *conn) awaitWritable() {
+// more, and starts the stall timer (c.out.mu held). An error (the set is
+// full, say) is the conn's end: nothing would flush the queue.
+func (c *conn) awaitWritable() error {
 	c.fdMu.Lock()
-	c.poll.setEvents(c, c.events|unix.EPOLLOUT)
+	err := c.poll.setEvents(c, c.events|unix.EPOLLOUT)
 	c.fdMu.Unlock()
+	if err != nil {
+		return &net.OpError{Op: "write", Net: "unix", Err: os.NewSyscallError("epoll_ctl", err)}
+	}
 	c.armStall()
+	return nil
 }
 
 // flush writes queued output when the socket takes more, reports it to
@@ -134,13 +156,13 @@ func (c *conn) flush(s sink) {
 			c.stallTimer.Stop()
 		}
 		c.fdMu.Lock()
-		c.poll.setEvents(c, c.events&^unix.EPOLLOUT)
+		_ = c.poll.setEvents(c, c.events&^unix.EPOLLOUT) // a stray report finds nothing to flush
 		c.fdMu.Unlock()
 	} else if total > 0 {
 		c.armStall()
 	}
 	if drained && q.closing {
-		c.lingerLocked()
+		c.lingerLocked(s)
 	}
 	q.mu.Unlock()
 	if total > 0 && !c.forgotten.Load() {

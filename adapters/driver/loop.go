@@ -82,8 +82,9 @@ type Loop struct {
 	open sync.WaitGroup
 	// live holds every connection not yet closed, including closing
 	// clients the core has forgotten, so the loop's end can close them.
-	liveMu sync.Mutex
-	live   map[*conn]struct{}
+	liveMu     sync.Mutex
+	live       map[*conn]struct{}
+	liveClosed bool // closeAll ran: a conn tracked now is closed at once
 
 	// poll serves the clients of the site's UNIX socket (poller.go); nil
 	// if that socket could not be served raw.
@@ -313,8 +314,15 @@ func (l *Loop) awaitFlush() {
 
 func (l *Loop) track(c *conn) {
 	l.liveMu.Lock()
-	l.live[c] = struct{}{}
+	closed := l.liveClosed
+	if !closed {
+		l.live[c] = struct{}{}
+	}
 	l.liveMu.Unlock()
+	if closed { // closeAll took its list already: nobody else would close c
+		c.forgotten.Store(true)
+		c.kill()
+	}
 }
 
 func (l *Loop) untrack(c *conn) {
@@ -331,6 +339,7 @@ func (l *Loop) closeAll() {
 	}
 	l.cancel()
 	l.liveMu.Lock()
+	l.liveClosed = true
 	all := make([]*conn, 0, len(l.live))
 	for c := range l.live {
 		all = append(all, c)

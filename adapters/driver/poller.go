@@ -110,7 +110,9 @@ func (p *poller) run() {
 				c.flush(p.l)
 			}
 			if ev.Events&(unix.EPOLLIN|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-				c.readOnce(p.l)
+				if !c.readOnce(p.l) && ev.Events&(unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+					c.hungUp(p.l)
+				}
 			}
 		}
 	}
@@ -185,9 +187,9 @@ func (p *poller) forget(c *conn) {
 
 // setEvents changes what the set reports for c; none: c leaves the set.
 // Called with c.fdMu held.
-func (p *poller) setEvents(c *conn, events uint32) {
+func (p *poller) setEvents(c *conn, events uint32) error {
 	if c.fd < 0 || c.events == events {
-		return
+		return nil
 	}
 	op := unix.EPOLL_CTL_MOD
 	if events == 0 {
@@ -196,7 +198,9 @@ func (p *poller) setEvents(c *conn, events uint32) {
 	if c.events == 0 {
 		op = unix.EPOLL_CTL_ADD
 	}
-	if err := p.ctl(op, c.fd, events); err == nil {
+	err := p.ctl(op, c.fd, events)
+	if err == nil {
 		c.events = events
 	}
+	return err
 }

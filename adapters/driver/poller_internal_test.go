@@ -15,7 +15,9 @@ import (
 	"time"
 
 	"liveproxyd/adapters/listen"
+	"liveproxyd/adapters/upstream"
 	"liveproxyd/core"
+	"liveproxyd/internal/fakesite"
 	"liveproxyd/internal/testutil"
 )
 
@@ -150,4 +152,68 @@ func freeDescriptors(t *testing.T, n int) []int {
 		}
 	}
 	return free
+}
+
+// TestPollerDropsAClientThatHungUp: a client that stops reading and then
+// shuts its socket down both ways (without closing it) leaves an answer
+// that can never be delivered. The set reports the hang-up on every wait
+// and nothing to read or write; the poller must end the client then, not
+// spin until the flush timeout (10 s) drops it.
+func TestPollerDropsAClientThatHungUp(t *testing.T) {
+	dir := testutil.ShortDir(t)
+	site, err := fakesite.Listen("unix", filepath.Join(dir, "live"), fakesite.Options{Hosts: 400, ServicesPerHost: 50})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer site.Close()
+	u, err := listen.Unix(filepath.Join(dir, "s1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dial := upstream.New(dir, upstream.Target{Network: "unix", Address: site.Addr()})
+	l := Start(Options{Config: core.Config{Name: "s1", QueryTimeout: 30 * time.Second}, Dial: Dialer(dial), Listener: u})
+	defer l.Stop(context.Background())
+
+	nc, err := net.DialTimeout("unix", filepath.Join(dir, "s1"), testutil.HangGuard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	if _, err := io.WriteString(nc, "GET services\nResponseHeader: fixed16\n\n"); err != nil {
+		t.Fatal(err)
+	}
+	client := func() (c *conn) { // the core may have let it go: l.live, not l.clients
+		l.liveMu.Lock()
+		defer l.liveMu.Unlock()
+		for cc := range l.live {
+			if cc.client {
+				c = cc
+			}
+		}
+		return c
+	}
+	var c *conn
+	for deadline := time.Now().Add(testutil.HangGuard); ; time.Sleep(5 * time.Millisecond) {
+		if c = client(); c != nil {
+			c.out.mu.Lock()
+			queued := len(c.out.bufs)
+			c.out.mu.Unlock()
+			if queued > 0 {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no answer queued for the client that does not read")
+		}
+	}
+	raw, err := nc.(*net.UnixConn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw.Control(func(fd uintptr) { syscall.Shutdown(int(fd), syscall.SHUT_RDWR) })
+	select {
+	case <-c.dead:
+	case <-time.After(5 * time.Second): // half the flush timeout
+		t.Fatal("the hung-up client is still open; its answer can never leave")
+	}
 }
