@@ -70,6 +70,7 @@ type conn struct {
 	fdMu       sync.Mutex
 	events     uint32      // what the poller's set reports for fd
 	inputEnded bool        // read gave EOF or an error: never read again
+	serial     uint32      // the poller's number for this client, in its events
 	stallTimer *time.Timer // guarded by out.mu: see armStall
 }
 

@@ -37,9 +37,11 @@ type poller struct {
 	lnfd int
 	evs  [64]unix.EpollEvent
 	n    int // events of the last wait
-	// delay is the accept back-off after the latest failure in a row
-	// (the poller's goroutine alone uses it).
-	delay time.Duration
+	// delay is the accept back-off after the latest failure in a row,
+	// serial the latest client's number (the poller's goroutine alone
+	// uses them).
+	delay  time.Duration
+	serial uint32
 
 	mu    sync.Mutex
 	conns map[int32]*conn // by descriptor
@@ -67,7 +69,7 @@ func (l *Loop) startPoller(ln *net.UnixListener) (*poller, error) {
 	var cerr error
 	if err := lraw.Control(func(lfd uintptr) {
 		p.lnfd = int(lfd)
-		cerr = p.ctl(unix.EPOLL_CTL_ADD, p.lnfd, unix.EPOLLIN)
+		cerr = p.ctl(unix.EPOLL_CTL_ADD, p.lnfd, 0, unix.EPOLLIN)
 	}); err != nil || cerr != nil {
 		p.ep.Close()
 		return nil, errors.Join(err, cerr)
@@ -77,10 +79,11 @@ func (l *Loop) startPoller(ln *net.UnixListener) (*poller, error) {
 }
 
 // ctl changes the set; under a reference of the set's file, so that a
-// closed set's number is never used.
-func (p *poller) ctl(op, fd int, events uint32) error {
+// closed set's number is never used. serial tells the conn of fd's events
+// from an earlier socket's of the same number (run).
+func (p *poller) ctl(op, fd int, serial, events uint32) error {
 	var err error
-	if cerr := p.raw.Control(func(ep uintptr) { err = epollCtlNow(int(ep), op, fd, events) }); cerr != nil {
+	if cerr := p.raw.Control(func(ep uintptr) { err = epollCtlNow(int(ep), op, fd, serial, events) }); cerr != nil {
 		return cerr
 	}
 	return err
@@ -103,8 +106,10 @@ func (p *poller) run() {
 			p.mu.Lock()
 			c := p.conns[ev.Fd]
 			p.mu.Unlock()
-			if c == nil {
-				continue // closed since, or a new client on a reused number: its events come again
+			if c == nil || c.serial != uint32(ev.Pad) {
+				// Closed since, maybe with its number already reused by a
+				// client accepted in this batch: not that client's event.
+				continue
 			}
 			if ev.Events&unix.EPOLLOUT != 0 {
 				c.flush(p.l)
@@ -152,10 +157,15 @@ func (p *poller) accept() {
 		return
 	}
 	c := newFDConn(p, nfd)
+	p.serial++
+	if p.serial == 0 {
+		p.serial = 1 // 0 is the listener's
+	}
+	c.serial = p.serial
 	p.mu.Lock()
 	p.conns[int32(nfd)] = c
 	p.mu.Unlock()
-	if err := p.ctl(unix.EPOLL_CTL_ADD, nfd, unix.EPOLLIN); err != nil {
+	if err := p.ctl(unix.EPOLL_CTL_ADD, nfd, c.serial, unix.EPOLLIN); err != nil {
 		p.forget(c)
 		c.closeFD()
 		return
@@ -171,9 +181,9 @@ func (p *poller) accept() {
 func (p *poller) pauseAccept(err error) {
 	p.delay = nextAcceptDelay(p.delay)
 	p.l.log.Warn("accept failed", "err", err, "retry_in", p.delay)
-	_ = p.ctl(unix.EPOLL_CTL_DEL, p.lnfd, 0)
+	_ = p.ctl(unix.EPOLL_CTL_DEL, p.lnfd, 0, 0)
 	time.AfterFunc(p.delay, func() {
-		_ = p.ln.Control(func(uintptr) { _ = p.ctl(unix.EPOLL_CTL_ADD, p.lnfd, unix.EPOLLIN) })
+		_ = p.ln.Control(func(uintptr) { _ = p.ctl(unix.EPOLL_CTL_ADD, p.lnfd, 0, unix.EPOLLIN) })
 	})
 }
 
@@ -198,7 +208,7 @@ func (p *poller) setEvents(c *conn, events uint32) error {
 	if c.events == 0 {
 		op = unix.EPOLL_CTL_ADD
 	}
-	err := p.ctl(op, c.fd, events)
+	err := p.ctl(op, c.fd, c.serial, events)
 	if err == nil {
 		c.events = events
 	}

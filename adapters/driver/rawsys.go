@@ -62,9 +62,9 @@ func epollWaitNow(ep int, evs []unix.EpollEvent) (int, error) {
 	return int(r), nil
 }
 
-// epollCtlNow is epoll_ctl(2).
-func epollCtlNow(ep, op, fd int, events uint32) error {
-	ev := unix.EpollEvent{Events: events, Fd: int32(fd)}
+// epollCtlNow is epoll_ctl(2); an event of fd will carry serial.
+func epollCtlNow(ep, op, fd int, serial uint32, events uint32) error {
+	ev := unix.EpollEvent{Events: events, Fd: int32(fd), Pad: int32(serial)}
 	if _, _, e := unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(ep), uintptr(op), uintptr(fd), uintptr(unsafe.Pointer(&ev)), 0, 0); e != 0 {
 		return e
 	}
