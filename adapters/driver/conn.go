@@ -257,9 +257,6 @@ func (c *conn) tryWrite(b []byte) (n int, err error) {
 // allocates no closure.
 func (c *conn) writeOnce(fd uintptr) bool {
 	n, err := writeNow(int(fd), c.wbuf)
-	for err == unix.EINTR {
-		n, err = writeNow(int(fd), c.wbuf)
-	}
 	if err == unix.EAGAIN {
 		err = nil
 	}

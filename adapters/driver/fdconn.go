@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -32,9 +33,6 @@ func (c *conn) readOnce(s sink) bool {
 		return false
 	}
 	n, err := readNow(c.fd, *buf)
-	for err == unix.EINTR {
-		n, err = readNow(c.fd, *buf)
-	}
 	if err == unix.EAGAIN {
 		c.fdMu.Unlock()
 		return true
@@ -86,9 +84,6 @@ func (c *conn) writeFD(b []byte) (int, error) {
 		return 0, net.ErrClosed
 	}
 	n, err := writeNow(c.fd, b)
-	for err == unix.EINTR {
-		n, err = writeNow(c.fd, b)
-	}
 	switch {
 	case err == unix.EAGAIN:
 		return 0, nil
@@ -120,28 +115,19 @@ func (c *conn) flush(s sink) {
 	total := 0
 	var err error
 	for len(q.bufs) > 0 {
-		c.fdMu.Lock()
-		if c.fd < 0 {
-			c.fdMu.Unlock()
+		n, werr := c.writeFD(q.bufs[0])
+		if errors.Is(werr, net.ErrClosed) {
 			q.mu.Unlock()
-			return
-		}
-		n, werr := writeNow(c.fd, q.bufs[0])
-		c.fdMu.Unlock()
-		if werr == unix.EINTR {
-			continue
-		}
-		if werr == unix.EAGAIN {
-			break
+			return // killed meanwhile
 		}
 		if werr != nil {
-			err = &net.OpError{Op: "write", Net: "unix", Err: os.NewSyscallError("write", werr)}
+			err = werr
 			break
 		}
 		total += n
 		if n < len(q.bufs[0]) {
 			q.bufs[0] = q.bufs[0][n:]
-			break // the socket is full: the next write would fail
+			break // the socket is full (n = 0: EAGAIN): the next write would fail
 		}
 		q.bufs[0] = nil
 		q.bufs = q.bufs[1:]

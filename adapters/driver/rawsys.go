@@ -13,21 +13,27 @@ import (
 // so that the monitor could hand the P to another thread should the call
 // block; on a relay that is idle between queries nearly every read and
 // write found it asleep, and its wake-ups and 20 µs naps were over a
-// quarter of the daemon's CPU at one P (perf, hops at one client).
+// quarter of the daemon's CPU at one P (perf, hops at one client). Both
+// retry a call a signal interrupted, so no caller sees EINTR.
 func readNow(fd int, p []byte) (int, error) {
-	r, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
-	if e != 0 {
-		return -1, e
-	}
-	return int(r), nil
+	return rawIO(unix.SYS_READ, fd, p)
 }
 
 func writeNow(fd int, p []byte) (int, error) {
-	r, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
-	if e != 0 {
+	return rawIO(unix.SYS_WRITE, fd, p)
+}
+
+func rawIO(trap uintptr, fd int, p []byte) (int, error) {
+	for {
+		r, _, e := unix.RawSyscall(trap, uintptr(fd), uintptr(unsafe.Pointer(unsafe.SliceData(p))), uintptr(len(p)))
+		switch e {
+		case 0:
+			return int(r), nil
+		case unix.EINTR:
+			continue
+		}
 		return -1, e
 	}
-	return int(r), nil
 }
 
 // shutdownNow is shutdown(fd, SHUT_WR) made the same way.

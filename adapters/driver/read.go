@@ -135,9 +135,6 @@ func (r *reader) fillFunc(fd uintptr) bool {
 		r.buf = rawBufs.Get().(*[]byte)
 	}
 	n, err := readNow(int(fd), *r.buf)
-	for errors.Is(err, unix.EINTR) {
-		n, err = readNow(int(fd), *r.buf)
-	}
 	if errors.Is(err, unix.EAGAIN) {
 		r.release()
 		return false
